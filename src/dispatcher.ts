@@ -1,0 +1,234 @@
+/**
+ * TraceDispatcher: the application thread's handle on ringtrace. It owns the
+ * ring and its writer, the record encoder, the level hint and the piscina
+ * pool that hosts the dispatcher worker, and talks to the worker over a
+ * control port (add or remove a sink, flush, stats, shutdown).
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { LevelHint } from './filter/level-hint.js';
+import { TargetFilter } from './filter/target-filter.js';
+import { DispatcherStateError, SinkError } from './errors.js';
+import { RecordEncoder } from './record/record-encoder.js';
+import { StringTable } from './record/string-table.js';
+import { allocateRing } from './ring/layout.js';
+import { RingWriter } from './ring/ring-writer.js';
+import { EventLogger } from './capture/event-logger.js';
+import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
+import type { SinkSpec } from './sinks/trace-sink.js';
+import type { SinkStats } from '../workers/sink-slot.js';
+import type {
+  ControlReply,
+  ControlRequest,
+  SerializedError,
+  WorkerSeed,
+  WorkerStartMessage,
+  WorkerStats,
+} from '../workers/control-protocol.js';
+
+// The worker runs from source (.ts) under the test runner and from dist (.js) otherwise.
+const WORKER_URL = new URL(`../workers/dispatcher-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/** Counts from both sides. See README "Accounting". */
+export interface DispatcherStats extends WorkerStats {
+  /** Records offered to the ring: `offered == written + dropped + oversize`. */
+  offered: number;
+  written: number;
+  /** Dropped because the ring was full. */
+  dropped: number;
+  /** Dropped because one record was larger than half the ring. */
+  oversize: number;
+  /** Bytes waiting in the ring now. */
+  queueBytes: number;
+  queueCapacity: number;
+}
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+export class TraceDispatcher {
+  /** The resolved options this dispatcher runs with. */
+  readonly options: Readonly<Omit<ResolvedOptions, 'sinks'>>;
+  /** @internal */ readonly writer: RingWriter;
+  /** @internal */ readonly encoder: RecordEncoder;
+  /** @internal */ readonly levelHint = new LevelHint();
+  readonly #pool: Piscina;
+  readonly #port: MessagePort;
+  readonly #task: Promise<WorkerStats>;
+  readonly #pending = new Map<number, Pending>();
+  readonly #filters = new Map<string, TargetFilter>();
+  readonly #loggers = new Map<string, EventLogger>();
+  #nextId = 1;
+  #final: Promise<DispatcherStats> | null = null;
+
+  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, pool: Piscina, port: MessagePort, task: Promise<WorkerStats>) {
+    const { sinks, ...rest } = options;
+    this.options = rest;
+    this.#pool = pool;
+    this.#port = port;
+    this.#task = task;
+    this.writer = new RingWriter(ring);
+    this.encoder = new RecordEncoder(this.writer, {
+      maxStringLength: options.maxStringLength,
+      strings: new StringTable(options.maxInternedStrings),
+    });
+    for (const s of sinks) this.#filters.set(s.name, TargetFilter.parse(s.filter));
+    this.#updateHint();
+    port.on('message', (reply: ControlReply) => this.#onReply(reply));
+    port.unref();
+  }
+
+  /**
+   * Start the worker and every sink in `options.sinks`. Resolves once all of
+   * them are ready; rejects with a TypeError/RangeError for a bad option, or
+   * a SinkError naming a sink that failed to load or construct.
+   */
+  static async start(options?: DispatcherOptions): Promise<TraceDispatcher> {
+    const resolved = resolveOptions(options);
+    const ring = allocateRing(resolved.queueCapacity);
+    const pool = new Piscina({
+      filename: WORKER_URL.href,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Infinity,
+      // The worker's event loop must stay free for async sinks: no blocking Atomics.wait between tasks.
+      atomics: 'disabled',
+    });
+    const { port1, port2 } = new MessageChannel();
+    const seed: WorkerSeed = {
+      ring,
+      port: port2,
+      sinks: resolved.sinks,
+      strings: [],
+      flushIntervalMs: resolved.flushIntervalMs,
+      flushEveryRecords: resolved.flushEveryRecords,
+      maxOpenSpans: resolved.maxOpenSpans,
+      sinkTimeoutMs: resolved.sinkTimeoutMs,
+    };
+    const started = new Promise<WorkerStartMessage>((resolve) => port1.once('message', resolve));
+    const task = pool.run(seed, { transferList: [port2] }) as Promise<WorkerStats>;
+    let first: WorkerStartMessage | { type: 'crashed'; error: unknown };
+    try {
+      first = await Promise.race([started, task.then(() => ({ type: 'crashed' as const, error: new Error('worker ended during start') }))]);
+    } catch (error) {
+      first = { type: 'crashed', error };
+    }
+    if (first.type !== 'ready') {
+      port1.close();
+      await task.catch(() => undefined);
+      await pool.destroy();
+      if (first.type === 'startFailed') throw deserializeError(first.error);
+      throw new DispatcherStateError('ringtrace: the dispatcher worker failed to start', { cause: first.error });
+    }
+    return new TraceDispatcher(resolved, ring, pool, port1, task);
+  }
+
+  /** A structured-event logger for `target` (cached per target). */
+  logger(target: string): EventLogger {
+    let logger = this.#loggers.get(target);
+    if (logger === undefined) {
+      logger = new EventLogger(String(target), this.encoder, this.levelHint);
+      this.#loggers.set(target, logger);
+    }
+    return logger;
+  }
+
+  /** Register a sink at run time; resolves once it is ready to receive records. */
+  async addSink(spec: SinkSpec): Promise<void> {
+    const resolved = resolveSinkSpec(spec);
+    if (this.#filters.has(resolved.name)) throw new SinkError(resolved.name, 'a sink with this name is already registered');
+    await this.#request({ type: 'addSink', spec: resolved });
+    this.#filters.set(resolved.name, TargetFilter.parse(resolved.filter));
+    this.#updateHint();
+  }
+
+  /** Unregister a sink, after flushing and closing it. Resolves with its final counts. */
+  async removeSink(name: string): Promise<SinkStats> {
+    const stats = (await this.#request({ type: 'removeSink', name })) as SinkStats;
+    this.#filters.delete(name);
+    this.#updateHint();
+    return stats;
+  }
+
+  /** Resolves once every record written before the call has reached its sinks and every sink has flushed. */
+  async flush(): Promise<void> {
+    await this.#request({ type: 'flush', position: this.writer.writePosition });
+  }
+
+  /** Counts from the producer and the worker. */
+  async stats(): Promise<DispatcherStats> {
+    const worker = (await this.#request({ type: 'stats' })) as WorkerStats;
+    return this.#combine(worker);
+  }
+
+  /** The producer's counts alone, read synchronously. */
+  producerStats(): { offered: number; written: number; dropped: number; oversize: number } {
+    return this.writer.counts();
+  }
+
+  /** What a sink's `inspect()` returns (the memory sink: its records). */
+  async inspectSink<T = unknown>(name: string): Promise<T> {
+    return (await this.#request({ type: 'inspect', name })) as T;
+  }
+
+  /**
+   * Deliver everything written before the call, flush and close every sink,
+   * stop the worker, and resolve with the final counts. Records made after
+   * the call are not recorded. Safe to call more than once.
+   */
+  shutdown(): Promise<DispatcherStats> {
+    this.#final ??= (async () => {
+      const position = this.writer.writePosition;
+      this.#filters.clear();
+      this.#updateHint();
+      const worker = (await this.#request({ type: 'shutdown', position })) as WorkerStats;
+      await this.#task.catch(() => undefined);
+      this.#port.close();
+      await this.#pool.destroy();
+      return this.#combine(worker);
+    })();
+    return this.#final;
+  }
+
+  #combine(worker: WorkerStats): DispatcherStats {
+    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker };
+  }
+
+  #updateHint(): void {
+    this.levelHint.update([...this.#filters.values()]);
+  }
+
+  #request(body: DistributiveOmit<ControlRequest, 'id'>): Promise<unknown> {
+    if (this.#final !== null && body.type !== 'shutdown') {
+      return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down'));
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // Keep the process alive only while a request is outstanding.
+      if (this.#pending.size === 1) this.#port.ref();
+      this.#port.postMessage({ ...body, id } as ControlRequest);
+    });
+  }
+
+  #onReply(reply: ControlReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#port.unref();
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(deserializeError(reply.error));
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function deserializeError(error: SerializedError): Error {
+  if (error.sinkName !== undefined) {
+    const prefix = `ringtrace: sink ${JSON.stringify(error.sinkName)}: `;
+    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    return new SinkError(error.sinkName, message);
+  }
+  if (error.name === 'RangeError') return new RangeError(error.message);
+  if (error.name === 'TypeError') return new TypeError(error.message);
+  return new Error(error.message);
+}

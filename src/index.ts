@@ -1,0 +1,57 @@
+/**
+ * ringtrace: a worker-thread trace dispatcher for Node.js.
+ *
+ * Spans (OpenTelemetry API), pino lines and structured events become compact
+ * binary records in a SharedArrayBuffer ring; a worker thread drains the ring
+ * and fans records out to sinks, each with its own target/level filter.
+ * The producing thread never blocks: a full ring drops and counts.
+ *
+ * @packageDocumentation
+ */
+export { TraceDispatcher, type DispatcherStats } from './dispatcher.js';
+export {
+  type DispatcherOptions,
+  BUILTIN_SINKS,
+  DEFAULT_QUEUE_CAPACITY,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_FLUSH_EVERY_RECORDS,
+  DEFAULT_SINK_TIMEOUT_MS,
+  DEFAULT_SINK_FILTER,
+  DEFAULT_MAX_STRING_LENGTH,
+  DEFAULT_MAX_INTERNED_STRINGS,
+  DEFAULT_MAX_OPEN_SPANS,
+} from './options.js';
+export { EventLogger, type EventFields } from './capture/event-logger.js';
+export { TargetFilter, type TargetDirective } from './filter/target-filter.js';
+export type { LevelName, FilterLevelName } from './filter/levels.js';
+export { FilterSyntaxError, SinkError, DispatcherStateError } from './errors.js';
+export type {
+  TraceSink,
+  SinkFactory,
+  SinkContext,
+  SinkSpec,
+  BuiltinSinkSpec,
+  ModuleSinkSpec,
+  BuiltinSinkName,
+} from './sinks/trace-sink.js';
+export type {
+  TraceRecord,
+  SpanRecord,
+  EventRecord,
+  SpanStartRecord,
+  SpanAttributesRecord,
+  SpanEventRecord,
+  SpanLinkRecord,
+  SpanStatusRecord,
+  SpanNameRecord,
+  SpanEndRecord,
+  SpanInfo,
+  Fields,
+  FieldValue,
+  FieldPrimitive,
+} from './record/trace-record.js';
+export { MIN_CAPACITY as MIN_QUEUE_CAPACITY, MAX_CAPACITY as MAX_QUEUE_CAPACITY } from './ring/layout.js';
+export type { MemorySinkContents, MemorySinkOptions } from './sinks/memory-sink.js';
+export type { NdjsonSinkOptions } from './sinks/ndjson-sink.js';
+export type { SinkStats } from '../workers/sink-slot.js';
+export type { DrainStats } from '../workers/drain-loop.js';

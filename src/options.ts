@@ -1,0 +1,139 @@
+/**
+ * Dispatcher options: defaults as named constants in one place, and the
+ * validation that turns a bad value into a TypeError or RangeError naming
+ * the option and the value.
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { invalidOptionRange, invalidOptionType } from './errors.js';
+import { TargetFilter } from './filter/target-filter.js';
+import { DEFAULT_MAX_OPEN_SPANS } from './record/record-decoder.js';
+import { DEFAULT_MAX_STRING_LENGTH } from './record/record-encoder.js';
+import { DEFAULT_MAX_INTERNED_STRINGS } from './record/string-table.js';
+import { DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY } from './ring/layout.js';
+import type { BuiltinSinkName, SinkSpec } from './sinks/trace-sink.js';
+import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
+
+export { DEFAULT_CAPACITY as DEFAULT_QUEUE_CAPACITY };
+export const DEFAULT_FLUSH_INTERVAL_MS = 100;
+export const DEFAULT_FLUSH_EVERY_RECORDS = 1000;
+export const DEFAULT_SINK_TIMEOUT_MS = 5000;
+export const DEFAULT_SINK_FILTER = 'info';
+export { DEFAULT_MAX_STRING_LENGTH, DEFAULT_MAX_INTERNED_STRINGS, DEFAULT_MAX_OPEN_SPANS };
+
+/** The built-in sinks `{ sink: name }` accepts. */
+export const BUILTIN_SINKS: readonly BuiltinSinkName[] = ['ndjson', 'memory'];
+
+/** Options of `TraceDispatcher.start()`. */
+export interface DispatcherOptions {
+  /** Sinks to start with. More can be added with `addSink`. */
+  sinks?: SinkSpec[];
+  /**
+   * Ring capacity in bytes: a power of two from 64 KiB to 1 GiB. Default
+   * 16 MiB, which holds well over 100,000 typical records.
+   */
+  queueCapacity?: number;
+  /** Flush every sink at least this often, in milliseconds. Default 100. */
+  flushIntervalMs?: number;
+  /** Flush every sink after this many records. Default 1000. */
+  flushEveryRecords?: number;
+  /** Longer string values are truncated with a `…[truncated N]` marker. Default 16384. */
+  maxStringLength?: number;
+  /** Cap on interned strings; past it strings travel inline. Default 16384. */
+  maxInternedStrings?: number;
+  /** Cap on spans open at once in the worker; the oldest is evicted. Default 100,000. */
+  maxOpenSpans?: number;
+  /** A sink flush or close slower than this is abandoned and counted failed. Default 5000 ms. */
+  sinkTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  sinks: ResolvedSinkSpec[];
+  queueCapacity: number;
+  flushIntervalMs: number;
+  flushEveryRecords: number;
+  maxStringLength: number;
+  maxInternedStrings: number;
+  maxOpenSpans: number;
+  sinkTimeoutMs: number;
+}
+
+function positiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidOptionType(name, 'a number', value);
+  if (!Number.isFinite(value) || value <= 0) throw invalidOptionRange(name, 'a positive finite number', value);
+  return value;
+}
+
+function integerAtLeast(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidOptionType(name, 'an integer', value);
+  if (!Number.isSafeInteger(value) || value < min) throw invalidOptionRange(name, `an integer >= ${min}`, value);
+  return value;
+}
+
+/** Validate `queueCapacity`: a power of two between 64 KiB and 1 GiB. */
+export function validateQueueCapacity(value: unknown): number {
+  if (value === undefined) return DEFAULT_CAPACITY;
+  if (typeof value !== 'number') throw invalidOptionType('queueCapacity', 'a number of bytes', value);
+  if (!Number.isInteger(value) || value < MIN_CAPACITY || value > MAX_CAPACITY || (value & (value - 1)) !== 0) {
+    throw invalidOptionRange('queueCapacity', `a power of two from ${MIN_CAPACITY} (64 KiB) to ${MAX_CAPACITY} (1 GiB)`, value);
+  }
+  return value;
+}
+
+/** Validate every option and fill in defaults. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object') throw invalidOptionType('options', 'an object', options);
+  const o = options as DispatcherOptions;
+  const sinks = o.sinks ?? [];
+  if (!Array.isArray(sinks)) throw invalidOptionType('sinks', 'an array of sink specs', sinks);
+  const resolved = sinks.map((spec, i) => resolveSinkSpec(spec, `sinks[${i}]`));
+  const names = new Set<string>();
+  for (const s of resolved) {
+    if (names.has(s.name)) throw invalidOptionRange('sinks', 'sink specs with unique names', s.name);
+    names.add(s.name);
+  }
+  return {
+    sinks: resolved,
+    queueCapacity: validateQueueCapacity(o.queueCapacity),
+    flushIntervalMs: positiveNumber('flushIntervalMs', o.flushIntervalMs, DEFAULT_FLUSH_INTERVAL_MS),
+    flushEveryRecords: integerAtLeast('flushEveryRecords', o.flushEveryRecords, DEFAULT_FLUSH_EVERY_RECORDS, 1),
+    maxStringLength: integerAtLeast('maxStringLength', o.maxStringLength, DEFAULT_MAX_STRING_LENGTH, 16),
+    maxInternedStrings: integerAtLeast('maxInternedStrings', o.maxInternedStrings, DEFAULT_MAX_INTERNED_STRINGS, 0),
+    maxOpenSpans: integerAtLeast('maxOpenSpans', o.maxOpenSpans, DEFAULT_MAX_OPEN_SPANS, 1),
+    sinkTimeoutMs: positiveNumber('sinkTimeoutMs', o.sinkTimeoutMs, DEFAULT_SINK_TIMEOUT_MS),
+  };
+}
+
+/** Validate one sink spec; a module path is resolved against `process.cwd()`. */
+export function resolveSinkSpec(spec: unknown, where = 'sink'): ResolvedSinkSpec {
+  if (spec === null || typeof spec !== 'object') throw invalidOptionType(where, 'a sink spec object', spec);
+  const s = spec as Partial<SinkSpec> & { sink?: unknown; module?: unknown };
+  if (typeof s.name !== 'string' || s.name === '') throw invalidOptionType(`${where}.name`, 'a non-empty string', s.name);
+  const filter = s.filter ?? DEFAULT_SINK_FILTER;
+  if (typeof filter !== 'string') throw invalidOptionType(`${where}.filter`, 'a filter directive string', filter);
+  TargetFilter.parse(filter);
+  const hasSink = s.sink !== undefined;
+  const hasModule = s.module !== undefined;
+  if (hasSink === hasModule) throw invalidOptionType(where, 'a spec with exactly one of `sink` or `module`', spec);
+  let builtin: string | undefined;
+  let moduleUrl: string | undefined;
+  if (hasSink) {
+    if (typeof s.sink !== 'string' || !(BUILTIN_SINKS as readonly string[]).includes(s.sink)) {
+      throw invalidOptionRange(`${where}.sink`, `one of ${BUILTIN_SINKS.join(', ')}`, s.sink);
+    }
+    builtin = s.sink;
+  } else if (s.module instanceof URL) {
+    moduleUrl = s.module.href;
+  } else if (typeof s.module === 'string' && s.module !== '') {
+    const m = s.module;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) moduleUrl = m;
+    else if (m.startsWith('.') || m.startsWith('/') || /^[a-z]:[\\/]/i.test(m)) moduleUrl = pathToFileURL(resolve(process.cwd(), m)).href;
+    else moduleUrl = m; // a bare package name, resolved by the worker
+  } else {
+    throw invalidOptionType(`${where}.module`, 'a path, URL or package name', s.module);
+  }
+  return { name: s.name, filter, builtin, moduleUrl, options: s.options };
+}

@@ -1,0 +1,351 @@
+/**
+ * RecordDecoder: the worker's reader of the record format (see format.ts).
+ * It decodes each record once into the object sinks receive, keeps the
+ * interned-string table the producer defines through STRING_DEF records, and
+ * keeps the table of open spans so that every span record carries its span.
+ *
+ * Both tables are bounded: strings by the producer's cap (which it never
+ * exceeds), open spans by `maxOpenSpans` (the oldest is evicted and counted;
+ * its later records then decode as orphans).
+ */
+import { LEVEL_ERROR, LEVEL_NAMES, LEVEL_INFO, type LevelName } from '../filter/levels.js';
+import * as F from './format.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
+
+/** A span record whose span the worker does not know (its start was dropped or evicted). */
+export const ORPHAN: unique symbol = Symbol('orphan');
+
+/** What the decoder keeps per open span: the public view and the fan-out's bookkeeping. */
+export interface SpanEntry {
+  readonly info: SpanInfo;
+  /** Bit i set: sink slot i accepted the span's start and so gets its later records. */
+  sinkMask: number;
+}
+
+/** Default bound on spans open at once in the worker. */
+export const DEFAULT_MAX_OPEN_SPANS = 100_000;
+
+/** Target of pino lines whose logger has no `name`. */
+export const DEFAULT_PINO_TARGET = 'pino';
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(w: number): string {
+  return HEX[w >>> 24]! + HEX[(w >>> 16) & 255]! + HEX[(w >>> 8) & 255]! + HEX[w & 255]!;
+}
+
+export interface RecordDecoderOptions {
+  maxOpenSpans?: number;
+  /** Strings the producer defined before this decoder existed (a respawned worker). */
+  strings?: readonly string[];
+}
+
+export class RecordDecoder {
+  readonly maxOpenSpans: number;
+  /** The span of the last span record decoded. */
+  lastSpan: SpanEntry | undefined;
+  /** Span records whose span was unknown. */
+  orphaned = 0;
+  /** Open spans evicted to keep the table bounded. */
+  evictedSpans = 0;
+  readonly #strings: string[];
+  readonly #spans = new Map<number, SpanEntry>();
+  readonly #view: DataView;
+  readonly #buf: Buffer;
+  #p = 0;
+
+  constructor(region: Uint8Array, options: RecordDecoderOptions = {}) {
+    this.#view = new DataView(region.buffer, region.byteOffset, region.byteLength);
+    this.#buf = Buffer.from(region.buffer, region.byteOffset, region.byteLength);
+    this.maxOpenSpans = options.maxOpenSpans ?? DEFAULT_MAX_OPEN_SPANS;
+    this.#strings = options.strings === undefined ? [] : [...options.strings];
+  }
+
+  /** Size in bytes of the record at `offset` (PAD: the rest of the region). */
+  sizeAt(offset: number): number {
+    return this.#view.getUint32(offset + F.RECORD_SIZE_OFFSET, true);
+  }
+
+  kindAt(offset: number): number {
+    return this.#view.getUint8(offset + F.RECORD_KIND_OFFSET);
+  }
+
+  /** Spans currently open. */
+  get openSpans(): number {
+    return this.#spans.size;
+  }
+
+  /** Iterate the open spans (for a sink removed at run time, to clear its bit). */
+  spans(): IterableIterator<SpanEntry> {
+    return this.#spans.values();
+  }
+
+  /** The interned strings known so far. */
+  get stringCount(): number {
+    return this.#strings.length;
+  }
+
+  /**
+   * Decode the record at `offset`. Returns the record, ORPHAN for a span
+   * record of an unknown span, or undefined for bookkeeping records (string
+   * definitions) that sinks never see.
+   */
+  decode(offset: number): TraceRecord | typeof ORPHAN | undefined {
+    const v = this.#view;
+    const kind = v.getUint8(offset + F.RECORD_KIND_OFFSET);
+    const level = v.getUint8(offset + F.RECORD_LEVEL_OFFSET);
+    const flags = v.getUint16(offset + F.RECORD_FLAGS_OFFSET, true);
+    this.#p = offset + F.RECORD_HEADER_BYTES;
+    switch (kind) {
+      case F.KIND_STRING_DEF: {
+        const id = this.#u32();
+        this.#strings[id] = this.#utf8();
+        return undefined;
+      }
+      case F.KIND_EVENT: {
+        const time = this.#f64();
+        let traceId: string | undefined;
+        let spanId: string | undefined;
+        if (flags & F.FLAG_HAS_CONTEXT) {
+          traceId = this.#traceId();
+          spanId = this.#spanId();
+        }
+        const target = this.#str();
+        const message = this.#str();
+        const fields = this.#attributes();
+        return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
+      }
+      case F.KIND_LOG_LINE: {
+        const time = this.#f64();
+        let traceId: string | undefined;
+        let spanId: string | undefined;
+        if (flags & F.FLAG_HAS_CONTEXT) {
+          traceId = this.#traceId();
+          spanId = this.#spanId();
+        }
+        return pinoLineToEvent(this.#str(), time, traceId, spanId);
+      }
+      case F.KIND_SPAN_START:
+        return this.#spanStart(level, flags);
+      default:
+        return this.#spanRecord(kind);
+    }
+  }
+
+  #spanStart(level: number, flags: number): TraceRecord {
+    const handle = this.#u32();
+    const time = this.#f64();
+    const traceId = this.#traceId();
+    const spanId = this.#spanId();
+    const parentSpanId = flags & F.FLAG_HAS_PARENT ? this.#spanId() : undefined;
+    const traceFlags = this.#view.getUint8(this.#p);
+    const spanKind = this.#view.getUint8(this.#p + 1);
+    this.#p += 2;
+    const name = this.#str();
+    const target = this.#str();
+    const traceState = this.#str();
+    const attributes = this.#attributes();
+    const info: SpanInfo = {
+      traceId,
+      spanId,
+      parentSpanId,
+      parentIsRemote: (flags & F.FLAG_PARENT_REMOTE) !== 0,
+      traceFlags,
+      traceState,
+      name,
+      target,
+      level: levelName(level),
+      spanKind,
+      startTime: time,
+    };
+    const entry: SpanEntry = { info, sinkMask: 0 };
+    if (this.#spans.size >= this.maxOpenSpans) {
+      const oldest = this.#spans.keys().next().value as number;
+      this.#spans.delete(oldest);
+      this.evictedSpans++;
+    }
+    this.#spans.set(handle, entry);
+    this.lastSpan = entry;
+    return { kind: 'spanStart', span: info, time, attributes };
+  }
+
+  #spanRecord(kind: number): TraceRecord | typeof ORPHAN {
+    const handle = this.#u32();
+    const entry = this.#spans.get(handle);
+    if (entry === undefined) {
+      this.orphaned++;
+      this.lastSpan = undefined;
+      return ORPHAN;
+    }
+    this.lastSpan = entry;
+    const span = entry.info;
+    switch (kind) {
+      case F.KIND_SPAN_ATTRS:
+        return { kind: 'spanAttributes', span, attributes: this.#attributes() };
+      case F.KIND_SPAN_EVENT: {
+        const time = this.#f64();
+        const name = this.#str();
+        return { kind: 'spanEvent', span, time, name, attributes: this.#attributes() };
+      }
+      case F.KIND_SPAN_LINK: {
+        const traceId = this.#traceId();
+        const spanId = this.#spanId();
+        const traceFlags = this.#view.getUint8(this.#p++);
+        return { kind: 'spanLink', span, traceId, spanId, traceFlags, attributes: this.#attributes() };
+      }
+      case F.KIND_SPAN_STATUS: {
+        const code = this.#view.getUint8(this.#p++);
+        return { kind: 'spanStatus', span, code, message: this.#str() };
+      }
+      case F.KIND_SPAN_NAME: {
+        const name = this.#str();
+        span.name = name;
+        return { kind: 'spanName', span, name };
+      }
+      case F.KIND_SPAN_END: {
+        const time = this.#f64();
+        const droppedAttributesCount = this.#u32();
+        const droppedEventsCount = this.#u32();
+        const droppedLinksCount = this.#u32();
+        this.#spans.delete(handle);
+        return { kind: 'spanEnd', span, time, droppedAttributesCount, droppedEventsCount, droppedLinksCount };
+      }
+      default:
+        throw new RangeError(`ringtrace: unknown record kind ${kind}`);
+    }
+  }
+
+  // ── primitives ─────────────────────────────────────────────────────────
+
+  #u32(): number {
+    const x = this.#view.getUint32(this.#p, true);
+    this.#p += 4;
+    return x;
+  }
+
+  #f64(): number {
+    const x = this.#view.getFloat64(this.#p, true);
+    this.#p += 8;
+    return x;
+  }
+
+  #traceId(): string {
+    const v = this.#view;
+    const p = this.#p;
+    this.#p = p + 16;
+    return hex32(v.getUint32(p, true)) + hex32(v.getUint32(p + 4, true)) + hex32(v.getUint32(p + 8, true)) + hex32(v.getUint32(p + 12, true));
+  }
+
+  #spanId(): string {
+    const v = this.#view;
+    const p = this.#p;
+    this.#p = p + 8;
+    return hex32(v.getUint32(p, true)) + hex32(v.getUint32(p + 4, true));
+  }
+
+  #utf8(): string {
+    const n = this.#view.getUint32(this.#p, true);
+    const start = this.#p + 4;
+    this.#p = start + n;
+    return this.#buf.toString('utf8', start, start + n);
+  }
+
+  #str(): string {
+    const tag = this.#view.getUint8(this.#p++);
+    if (tag === F.STR_REF) {
+      const s = this.#strings[this.#u32()];
+      return s === undefined ? '' : s;
+    }
+    return this.#utf8();
+  }
+
+  #attributes(): Fields {
+    const n = this.#u32();
+    const out: Fields = Object.create(null) as Fields;
+    for (let i = 0; i < n; i++) {
+      const key = this.#str();
+      out[key] = this.#value();
+    }
+    return out;
+  }
+
+  #value(): FieldValue {
+    const tag = this.#view.getUint8(this.#p++);
+    switch (tag) {
+      case F.VALUE_NULL:
+        return null;
+      case F.VALUE_FALSE:
+        return false;
+      case F.VALUE_TRUE:
+        return true;
+      case F.VALUE_INT:
+      case F.VALUE_FLOAT:
+        return this.#f64();
+      case F.VALUE_BIGINT:
+        return BigInt(this.#utf8());
+      case F.VALUE_STRING:
+      case F.VALUE_OTHER:
+        return this.#utf8();
+      case F.VALUE_ARRAY: {
+        const n = this.#u32();
+        const out: FieldPrimitive[] = new Array<FieldPrimitive>(n);
+        for (let i = 0; i < n; i++) out[i] = this.#value() as FieldPrimitive;
+        return out;
+      }
+      default:
+        throw new RangeError(`ringtrace: unknown value tag ${tag}`);
+    }
+  }
+}
+
+function levelName(level: number): LevelName {
+  return LEVEL_NAMES[level] ?? 'info';
+}
+
+/** pino's numeric levels to ours: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal (error). */
+export function pinoLevel(level: unknown): number {
+  if (typeof level !== 'number') return LEVEL_INFO;
+  if (level >= 50) return LEVEL_ERROR;
+  if (level >= 40) return 4;
+  if (level >= 30) return LEVEL_INFO;
+  if (level >= 20) return 2;
+  return 1;
+}
+
+/** Keys of a pino line that become parts of the event rather than fields. */
+const PINO_OWN_KEYS = new Set(['level', 'time', 'msg', 'name']);
+
+/**
+ * A pino JSON line as an event: level mapped, target from the logger's `name`
+ * (else `pino`), `msg` as the message, every other key a field (objects kept
+ * as JSON text). A line that is not JSON becomes an `error` event holding it.
+ */
+export function pinoLineToEvent(line: string, time: number, traceId: string | undefined, spanId: string | undefined): EventRecord {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    obj = undefined;
+  }
+  const fields: Fields = Object.create(null) as Fields;
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    fields['line'] = line.trimEnd();
+    return { kind: 'event', time, level: 'error', target: DEFAULT_PINO_TARGET, message: 'unparseable pino line', fields, traceId, spanId };
+  }
+  const o = obj as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (PINO_OWN_KEYS.has(key)) continue;
+    fields[key] = jsonField(o[key]);
+  }
+  const target = typeof o['name'] === 'string' && o['name'] !== '' ? o['name'] : DEFAULT_PINO_TARGET;
+  const message = typeof o['msg'] === 'string' ? o['msg'] : '';
+  return { kind: 'event', time, level: levelName(pinoLevel(o['level'])), target, message, fields, traceId, spanId };
+}
+
+function jsonField(v: unknown): FieldValue {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v) && v.every((x) => x === null || (typeof x !== 'object' && typeof x !== 'undefined'))) {
+    return v as FieldPrimitive[];
+  }
+  return JSON.stringify(v);
+}

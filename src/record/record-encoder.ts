@@ -1,0 +1,472 @@
+/**
+ * RecordEncoder: the producer's writer of the record format (see format.ts).
+ * Each public method encodes one record into a private scratch buffer, with
+ * the definitions of strings it interns for the first time in a second one,
+ * and hands both to the RingWriter as a single reservation. It never throws
+ * into the caller for a value's shape: unknown values become bounded strings,
+ * throwing getters become `[Throws]`, and a record too large for the ring is
+ * counted as `oversize`.
+ */
+import type { RingWriter } from '../ring/ring-writer.js';
+import * as F from './format.js';
+import { safeString } from './safe-string.js';
+import { StringTable } from './string-table.js';
+
+/** Default limit on one string value, in UTF-16 code units, before truncation. */
+export const DEFAULT_MAX_STRING_LENGTH = 16 * 1024;
+/** Default limit on array elements in one value; the rest are cut. */
+export const DEFAULT_MAX_ARRAY_LENGTH = 1024;
+/** Appended to a truncated string, followed by the count of cut code units and `]`. */
+export const TRUNCATION_MARKER = '…[truncated ';
+
+/**
+ * Trace and span ids as 32-bit words, the form the record format carries:
+ * `t0..t3` is the 16-byte trace id, `s0, s1` the 8-byte span id, big-endian
+ * word order (t0 is the first 8 hex digits).
+ */
+export interface IdWords {
+  t0: number;
+  t1: number;
+  t2: number;
+  t3: number;
+  s0: number;
+  s1: number;
+}
+
+export interface RecordEncoderOptions {
+  maxStringLength?: number;
+  maxArrayLength?: number;
+  strings?: StringTable;
+}
+
+/** Thrown inside the encoder when a record outgrows the ring; never escapes it. */
+const OVERSIZE = Symbol('oversize');
+
+const INITIAL_SCRATCH = 4096;
+const textEncoder = new TextEncoder();
+
+export class RecordEncoder {
+  readonly strings: StringTable;
+  readonly maxStringLength: number;
+  readonly maxArrayLength: number;
+  /** Attributes cut by the `maxCount` of the last record's attribute list. */
+  lastDroppedAttributes = 0;
+  readonly #writer: RingWriter;
+  #buf = new Uint8Array(INITIAL_SCRATCH);
+  #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+  #defs = new Uint8Array(256);
+  #defsView = new DataView(this.#defs.buffer);
+  #defsPos = 0;
+
+  constructor(writer: RingWriter, options: RecordEncoderOptions = {}) {
+    this.#writer = writer;
+    this.strings = options.strings ?? new StringTable();
+    this.maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+    this.maxArrayLength = options.maxArrayLength ?? DEFAULT_MAX_ARRAY_LENGTH;
+  }
+
+  /** A standalone event. `ctx` is the active span's ids, or null. */
+  event(level: number, time: number, target: string, message: string, fields: object | undefined, ctx: IdWords | null): boolean {
+    try {
+      this.#begin(F.KIND_EVENT, level, ctx === null ? 0 : F.FLAG_HAS_CONTEXT);
+      this.#f64(time);
+      if (ctx !== null) this.#ids(ctx, true);
+      this.#str(target);
+      this.#inline(message);
+      this.#attributes(fields, Infinity);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A raw pino JSON line, parsed on the worker. */
+  logLine(time: number, line: string, ctx: IdWords | null): boolean {
+    try {
+      this.#begin(F.KIND_LOG_LINE, 0, ctx === null ? 0 : F.FLAG_HAS_CONTEXT);
+      this.#f64(time);
+      if (ctx !== null) this.#ids(ctx, true);
+      this.#inline(line);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A span's opening record. `parent` carries the parent span id in `s0, s1`. */
+  spanStart(
+    handle: number,
+    time: number,
+    ids: IdWords,
+    parent: IdWords | null,
+    parentRemote: boolean,
+    traceFlags: number,
+    spanKind: number,
+    level: number,
+    name: string,
+    target: string,
+    traceState: string,
+    attributes: object | undefined,
+    maxAttributes: number,
+  ): boolean {
+    try {
+      const flags = (parent === null ? 0 : F.FLAG_HAS_PARENT) | (parentRemote ? F.FLAG_PARENT_REMOTE : 0);
+      this.#begin(F.KIND_SPAN_START, level, flags);
+      this.#u32(handle);
+      this.#f64(time);
+      this.#ids(ids, true);
+      if (parent !== null) this.#ids(parent, false);
+      this.#ensure(2);
+      this.#buf[this.#pos++] = traceFlags;
+      this.#buf[this.#pos++] = spanKind;
+      this.#str(name);
+      this.#str(target);
+      this.#inline(traceState);
+      this.#attributes(attributes, maxAttributes);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** Attributes set on an open span after its start. */
+  spanAttributes(handle: number, attributes: object, maxAttributes: number): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_ATTRS, 0, 0);
+      this.#u32(handle);
+      this.#attributes(attributes, maxAttributes);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** One span attribute: the common `setAttribute(key, value)` without an object. */
+  spanAttribute(handle: number, key: string, value: unknown): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_ATTRS, 0, 0);
+      this.#u32(handle);
+      this.#u32(1);
+      this.#str(key);
+      this.#value(value, true);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** An event on an open span (`span.addEvent`). */
+  spanEvent(handle: number, time: number, name: string, attributes: object | undefined, maxAttributes: number): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_EVENT, 0, 0);
+      this.#u32(handle);
+      this.#f64(time);
+      this.#str(name);
+      this.#attributes(attributes, maxAttributes);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A link from an open span to another span context. */
+  spanLink(handle: number, ids: IdWords, traceFlags: number, attributes: object | undefined, maxAttributes: number): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_LINK, 0, 0);
+      this.#u32(handle);
+      this.#ids(ids, true);
+      this.#ensure(1);
+      this.#buf[this.#pos++] = traceFlags;
+      this.#attributes(attributes, maxAttributes);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A span's status (`SpanStatusCode` numbering). */
+  spanStatus(handle: number, code: number, message: string): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_STATUS, 0, 0);
+      this.#u32(handle);
+      this.#ensure(1);
+      this.#buf[this.#pos++] = code;
+      this.#inline(message);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A new name for an open span. */
+  spanName(handle: number, name: string): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_NAME, 0, 0);
+      this.#u32(handle);
+      this.#str(name);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  /** A span's closing record, with the counts its limits cut. */
+  spanEnd(handle: number, time: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number): boolean {
+    try {
+      this.#begin(F.KIND_SPAN_END, 0, 0);
+      this.#u32(handle);
+      this.#f64(time);
+      this.#u32(droppedAttributes);
+      this.#u32(droppedEvents);
+      this.#u32(droppedLinks);
+      return this.#commit();
+    } catch (e) {
+      return this.#abort(e);
+    }
+  }
+
+  // ── framing ────────────────────────────────────────────────────────────
+
+  #begin(kind: number, level: number, flags: number): void {
+    this.#pos = F.RECORD_HEADER_BYTES;
+    this.#defsPos = 0;
+    this.lastDroppedAttributes = 0;
+    this.#buf[F.RECORD_KIND_OFFSET] = kind;
+    this.#buf[F.RECORD_LEVEL_OFFSET] = level;
+    this.#view.setUint16(F.RECORD_FLAGS_OFFSET, flags, true);
+  }
+
+  #commit(): boolean {
+    const size = (this.#pos + 7) & ~7;
+    this.#ensure(size - this.#pos);
+    this.#view.setUint32(F.RECORD_SIZE_OFFSET, size, true);
+    const ok =
+      this.#defsPos === 0
+        ? this.#writer.write(this.#buf, size)
+        : this.#writer.write(this.#defs, this.#defsPos, this.#buf, size);
+    if (ok) this.strings.commit();
+    else this.strings.rollback();
+    return ok;
+  }
+
+  #abort(error: unknown): boolean {
+    this.strings.rollback();
+    if (error === OVERSIZE) {
+      this.#writer.countOversize();
+      return false;
+    }
+    // Not reachable for any value shape (each value is guarded); kept so a bug
+    // in the encoder is a counted drop, never an exception in application code.
+    this.#writer.countDrop();
+    return false;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n > this.#buf.length) this.#grow(n);
+  }
+
+  #grow(n: number): void {
+    const needed = this.#pos + n;
+    if (needed > this.#writer.maxReservation) throw OVERSIZE;
+    let size = this.#buf.length * 2;
+    while (size < needed) size *= 2;
+    const next = new Uint8Array(Math.min(size, Math.max(needed, this.#writer.maxReservation)));
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  // ── primitives ─────────────────────────────────────────────────────────
+
+  #u32(v: number): void {
+    this.#ensure(4);
+    this.#view.setUint32(this.#pos, v, true);
+    this.#pos += 4;
+  }
+
+  #f64(v: number): void {
+    this.#ensure(8);
+    this.#view.setFloat64(this.#pos, v, true);
+    this.#pos += 8;
+  }
+
+  /** Trace id words (if `withTrace`) and span id words. */
+  #ids(ids: IdWords, withTrace: boolean): void {
+    this.#ensure(24);
+    const v = this.#view;
+    let p = this.#pos;
+    if (withTrace) {
+      v.setUint32(p, ids.t0, true);
+      v.setUint32(p + 4, ids.t1, true);
+      v.setUint32(p + 8, ids.t2, true);
+      v.setUint32(p + 12, ids.t3, true);
+      p += 16;
+    }
+    v.setUint32(p, ids.s0, true);
+    v.setUint32(p + 4, ids.s1, true);
+    this.#pos = p + 8;
+  }
+
+  /** A string slot, interned when the table has room. */
+  #str(s: string): void {
+    let id = this.strings.lookup(s);
+    if (id === undefined) {
+      id = this.strings.define(s);
+      if (id >= 0) this.#define(id, s);
+    }
+    if (id >= 0) {
+      this.#ensure(5);
+      this.#buf[this.#pos] = F.STR_REF;
+      this.#view.setUint32(this.#pos + 1, id, true);
+      this.#pos += 5;
+    } else {
+      this.#inline(s);
+    }
+  }
+
+  /** A string slot carrying its bytes. */
+  #inline(s: string): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = F.STR_INLINE;
+    this.#utf8(s);
+  }
+
+  /** u32 byte length and UTF-8 bytes of `s`, truncated past `maxStringLength`. */
+  #utf8(s: string): void {
+    if (s.length > this.maxStringLength) {
+      const cut = s.length - this.maxStringLength;
+      s = s.slice(0, this.maxStringLength) + TRUNCATION_MARKER + cut + ']';
+    }
+    const n = s.length;
+    this.#ensure(4 + n * 3);
+    const buf = this.#buf;
+    const start = this.#pos + 4;
+    let p = start;
+    let i = 0;
+    if (n <= 64) {
+      // Short ASCII is the common case and cheaper than a TextEncoder call.
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+    }
+    if (i < n) p += textEncoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(p)).written;
+    this.#view.setUint32(this.#pos, p - start, true);
+    this.#pos = p;
+  }
+
+  /** A STRING_DEF record in the definitions buffer. */
+  #define(id: number, s: string): void {
+    const need = this.#defsPos + 16 + s.length * 3;
+    if (need > this.#defs.length) {
+      const next = new Uint8Array(Math.max(need, this.#defs.length * 2));
+      next.set(this.#defs.subarray(0, this.#defsPos));
+      this.#defs = next;
+      this.#defsView = new DataView(next.buffer);
+    }
+    const v = this.#defsView;
+    const start = this.#defsPos;
+    const written = textEncoder.encodeInto(s, this.#defs.subarray(start + 16)).written;
+    const size = (16 + written + 7) & ~7;
+    v.setUint32(start + F.RECORD_SIZE_OFFSET, size, true);
+    this.#defs[start + F.RECORD_KIND_OFFSET] = F.KIND_STRING_DEF;
+    this.#defs[start + F.RECORD_LEVEL_OFFSET] = 0;
+    v.setUint16(start + F.RECORD_FLAGS_OFFSET, 0, true);
+    v.setUint32(start + 8, id, true);
+    v.setUint32(start + 12, written, true);
+    this.#defsPos = start + size;
+  }
+
+  // ── values ─────────────────────────────────────────────────────────────
+
+  /** `count` then (key, value) pairs of `obj`'s own enumerable properties, at most `maxCount`. */
+  #attributes(obj: object | undefined, maxCount: number): void {
+    this.#ensure(4);
+    const countAt = this.#pos;
+    this.#pos += 4;
+    let count = 0;
+    let dropped = 0;
+    if (obj !== undefined && obj !== null && typeof obj === 'object') {
+      try {
+        for (const key in obj) {
+          if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+          if (count >= maxCount) {
+            dropped++;
+            continue;
+          }
+          const at = this.#pos;
+          try {
+            const value = (obj as Record<string, unknown>)[key];
+            this.#str(key);
+            this.#value(value, true);
+          } catch (e) {
+            if (e === OVERSIZE) throw e;
+            this.#pos = at;
+            this.#str(key);
+            this.#otherText('[Throws]');
+          }
+          count++;
+        }
+      } catch (e) {
+        // A proxy whose key enumeration throws: keep the pairs read so far.
+        if (e === OVERSIZE) throw e;
+      }
+    }
+    this.#view.setUint32(countAt, count, true);
+    this.lastDroppedAttributes = dropped;
+  }
+
+  #value(v: unknown, allowArray: boolean): void {
+    this.#ensure(9);
+    const buf = this.#buf;
+    switch (typeof v) {
+      case 'string':
+        buf[this.#pos++] = F.VALUE_STRING;
+        this.#utf8(v);
+        return;
+      case 'number':
+        buf[this.#pos++] = Number.isInteger(v) ? F.VALUE_INT : F.VALUE_FLOAT;
+        this.#view.setFloat64(this.#pos, v, true);
+        this.#pos += 8;
+        return;
+      case 'boolean':
+        buf[this.#pos++] = v ? F.VALUE_TRUE : F.VALUE_FALSE;
+        return;
+      case 'bigint':
+        buf[this.#pos++] = F.VALUE_BIGINT;
+        this.#utf8(v.toString());
+        return;
+      case 'undefined':
+        buf[this.#pos++] = F.VALUE_NULL;
+        return;
+      default:
+        break;
+    }
+    if (v === null) {
+      buf[this.#pos++] = F.VALUE_NULL;
+      return;
+    }
+    if (allowArray && Array.isArray(v)) {
+      const at = this.#pos;
+      try {
+        const n = Math.min(v.length, this.maxArrayLength);
+        buf[this.#pos++] = F.VALUE_ARRAY;
+        this.#u32(n);
+        for (let i = 0; i < n; i++) this.#value(v[i], false);
+        return;
+      } catch (e) {
+        if (e === OVERSIZE) throw e;
+        this.#pos = at;
+      }
+    }
+    this.#otherText(safeString(v, Math.min(this.maxStringLength, 4096)));
+  }
+
+  #otherText(text: string): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = F.VALUE_OTHER;
+    this.#utf8(text);
+  }
+}

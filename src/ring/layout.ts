@@ -1,0 +1,73 @@
+/**
+ * The ring's shared memory layout: every header slot is named here and only
+ * here, for both the producer (RingWriter) and the consumer (RingReader).
+ *
+ *   SharedArrayBuffer
+ *   ┌──────────── header: 4 lines × 64 bytes, one writer per line ───────────┐
+ *   │ line 0  WRITE_INDEX                           (producer writes)         │
+ *   │ line 1  READ_INDEX                            (consumer writes)         │
+ *   │ line 2  DROPPED, OVERSIZE       priority drop channel (producer writes) │
+ *   │ line 3  CONSUMER_STATE, *_REPORTED            (consumer writes)         │
+ *   ├──────────── data: `capacity` bytes, a power of two ─────────────────────┤
+ *   │ records … | PAD to the end | wrapped records …                          │
+ *   └──────────────────────────────────────────────────────────────────────────┘
+ *
+ * Indexes are byte positions that only grow. Each side keeps its own position
+ * as a full JavaScript number (exact to 2^53) and publishes the low 32 bits;
+ * the other side rebuilds the full number from its own, because the two can
+ * never be more than `capacity` (at most 2^30) apart.
+ */
+
+/** Bytes per header line: one cache line, so the two threads never share one. */
+export const CACHE_LINE_BYTES = 64;
+const INT32_PER_LINE = CACHE_LINE_BYTES / 4;
+
+/** Int32 slot: low 32 bits of the producer's write position. */
+export const WRITE_INDEX = 0 * INT32_PER_LINE;
+/** Int32 slot: low 32 bits of the consumer's read position. */
+export const READ_INDEX = 1 * INT32_PER_LINE;
+/** Int32 slot: records dropped because the ring was full (wraps at 2^32). */
+export const DROPPED = 2 * INT32_PER_LINE;
+/** Int32 slot: records dropped because they could never fit (wraps at 2^32). */
+export const OVERSIZE = 2 * INT32_PER_LINE + 1;
+/** Int32 slot: consumer state, one of the `CONSUMER_*` values. */
+export const CONSUMER_STATE = 3 * INT32_PER_LINE;
+/** Int32 slot: the DROPPED count the consumer has already told the sinks about. */
+export const DROPPED_REPORTED = 3 * INT32_PER_LINE + 1;
+/** Int32 slot: the OVERSIZE count the consumer has already told the sinks about. */
+export const OVERSIZE_REPORTED = 3 * INT32_PER_LINE + 2;
+
+/** Header size in bytes; the data region starts here. */
+export const HEADER_BYTES = 4 * CACHE_LINE_BYTES;
+
+/** The consumer is draining; the producer need not wake it. */
+export const CONSUMER_RUNNING = 0;
+/** The consumer waits on WRITE_INDEX; the producer wakes it after a write. */
+export const CONSUMER_SLEEPING = 1;
+
+/** Records start and end on 8-byte boundaries. */
+export const RECORD_ALIGN = 8;
+
+/** Smallest, largest and default data capacity in bytes. */
+export const MIN_CAPACITY = 64 * 1024;
+export const MAX_CAPACITY = 1024 * 1024 * 1024;
+/**
+ * 16 MiB: a typical event or span record is 64 to 160 bytes, so the default
+ * holds well over 100,000 of them (the reference system's queue depth).
+ */
+export const DEFAULT_CAPACITY = 16 * 1024 * 1024;
+
+/** Allocate a ring buffer (header + data) for `capacity` data bytes. */
+export function allocateRing(capacity: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + capacity);
+}
+
+/** Data capacity of a ring buffer made by `allocateRing`. */
+export function ringCapacity(sab: SharedArrayBuffer): number {
+  return sab.byteLength - HEADER_BYTES;
+}
+
+/** Rebuild a full position from its published low 32 bits and a full position within 2^31 of it. */
+export function widen(low32: number, near: number): number {
+  return near + ((low32 - near) | 0);
+}

@@ -1,0 +1,121 @@
+/**
+ * The consumer's side of the ring. `available()` says how far the producer
+ * has published; records up to there are whole and may be read in place from
+ * `view`/`bytes`; `release(position)` hands their bytes back to the producer.
+ *
+ * The reader also owns the consumer half of the sleep/wake protocol:
+ *
+ *   consumer: state = SLEEPING ; re-read WRITE_INDEX ; waitAsync(WRITE_INDEX, seen)
+ *   producer: store WRITE_INDEX ; if state == SLEEPING: state = RUNNING, notify
+ *
+ * Both sides use sequentially consistent Atomics, so either the consumer sees
+ * the new write or the producer sees it sleeping: no lost wake-up.
+ */
+import {
+  CONSUMER_RUNNING,
+  CONSUMER_SLEEPING,
+  CONSUMER_STATE,
+  DROPPED,
+  DROPPED_REPORTED,
+  HEADER_BYTES,
+  OVERSIZE,
+  OVERSIZE_REPORTED,
+  READ_INDEX,
+  WRITE_INDEX,
+  ringCapacity,
+  widen,
+} from './layout.js';
+
+/** Drops the producer has counted since the consumer last reported them. */
+export interface DropNotice {
+  /** Records dropped because the ring was full. */
+  dropped: number;
+  /** Records dropped because they could never fit. */
+  oversize: number;
+}
+
+export class RingReader {
+  readonly capacity: number;
+  readonly mask: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly #header: Int32Array;
+  #read: number;
+  #droppedSeen: number;
+  #oversizeSeen: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.capacity = ringCapacity(sab);
+    this.mask = this.capacity - 1;
+    this.#header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.bytes = new Uint8Array(sab, HEADER_BYTES, this.capacity);
+    this.view = new DataView(sab, HEADER_BYTES, this.capacity);
+    // A new reader (for instance a respawned worker) resumes at the shared read index.
+    this.#read = Atomics.load(this.#header, READ_INDEX) >>> 0;
+    // Drops already reported by an earlier reader are not reported again.
+    this.#droppedSeen = Atomics.load(this.#header, DROPPED_REPORTED);
+    this.#oversizeSeen = Atomics.load(this.#header, OVERSIZE_REPORTED);
+  }
+
+  /** The full read position. */
+  get position(): number {
+    return this.#read;
+  }
+
+  /** The full write position the producer has published. */
+  available(): number {
+    return widen(Atomics.load(this.#header, WRITE_INDEX), this.#read);
+  }
+
+  /** Give bytes up to `position` back to the producer. */
+  release(position: number): void {
+    this.#read = position;
+    Atomics.store(this.#header, READ_INDEX, position | 0);
+  }
+
+  /**
+   * The priority drop channel: drops counted since the last call, read
+   * before the main ring so they are seen even while the ring stays full.
+   * Returns null when there are none.
+   */
+  takeDrops(): DropNotice | null {
+    const dropped = Atomics.load(this.#header, DROPPED);
+    const oversize = Atomics.load(this.#header, OVERSIZE);
+    if (dropped === this.#droppedSeen && oversize === this.#oversizeSeen) return null;
+    const notice = {
+      dropped: (dropped - this.#droppedSeen) >>> 0,
+      oversize: (oversize - this.#oversizeSeen) >>> 0,
+    };
+    this.#droppedSeen = dropped;
+    this.#oversizeSeen = oversize;
+    Atomics.store(this.#header, DROPPED_REPORTED, dropped);
+    Atomics.store(this.#header, OVERSIZE_REPORTED, oversize);
+    return notice;
+  }
+
+  /**
+   * Announce sleep and return the write index value to wait on, or null when
+   * data arrived meanwhile (then the state is back to running).
+   */
+  prepareSleep(): number | null {
+    Atomics.store(this.#header, CONSUMER_STATE, CONSUMER_SLEEPING);
+    const seen = Atomics.load(this.#header, WRITE_INDEX);
+    const dropped = Atomics.load(this.#header, DROPPED);
+    const oversize = Atomics.load(this.#header, OVERSIZE);
+    if (widen(seen, this.#read) !== this.#read || dropped !== this.#droppedSeen || oversize !== this.#oversizeSeen) {
+      Atomics.store(this.#header, CONSUMER_STATE, CONSUMER_RUNNING);
+      return null;
+    }
+    return seen;
+  }
+
+  /**
+   * Sleep until the producer writes or `timeoutMs` passes, without blocking
+   * this thread's event loop. Call after `prepareSleep()` returned a value.
+   */
+  async sleep(seen: number, timeoutMs: number): Promise<void> {
+    const result = Atomics.waitAsync(this.#header, WRITE_INDEX, seen, timeoutMs);
+    if (result.async) await result.value;
+    Atomics.store(this.#header, CONSUMER_STATE, CONSUMER_RUNNING);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The sink contract. A sink is an object living in the dispatcher worker that
+ * receives decoded records; the dispatcher owns when each method is called.
+ */
+import type { TraceRecord } from '../record/trace-record.js';
+
+/**
+ * A destination for records.
+ *
+ * - **Thread.** Every method is called on the dispatcher worker thread, never
+ *   on the application's thread, one call at a time (never concurrently with
+ *   another method of the same sink).
+ * - **`consume(record)`** is called once per record that passes this sink's
+ *   filter, in ring order. It must be synchronous and fast: buffer the record
+ *   and do I/O in `flush`. Span records after the start arrive only if the
+ *   span's start passed the filter (a sink never sees half a span); the
+ *   filter is applied to a span's target and level at its start. The record
+ *   object may be shared with other sinks: do not mutate it.
+ * - **`flush()`** is called every `flushIntervalMs`, every `flushEveryRecords`
+ *   records, when the ring runs empty, on `dispatcher.flush()`, and before
+ *   `close`. It may return a promise; the worker keeps draining the ring while
+ *   it is pending but does not call `flush` again until it settles.
+ * - **`close()`** (optional) is called once, after a final `flush`, when the
+ *   sink is removed or the dispatcher shuts down. Release files and sockets here.
+ * - **`inspect()`** (optional) answers `dispatcher.inspectSink(name)` with a
+ *   structured-cloneable value (the memory sink returns its records).
+ * - **Errors.** A throw (or rejected promise) from any method is counted in
+ *   the sink's `failed` stats and reported; the record is not retried and the
+ *   other sinks are not disturbed.
+ */
+export interface TraceSink {
+  consume(record: TraceRecord): void;
+  flush(): void | Promise<void>;
+  close?(): void | Promise<void>;
+  inspect?(): unknown;
+}
+
+/** What a sink factory receives besides its options. */
+export interface SinkContext {
+  /** The sink's name from its spec. */
+  readonly name: string;
+}
+
+/** A sink module's default export: builds the sink from the spec's options. */
+export type SinkFactory<Options = unknown> = (options: Options, context: SinkContext) => TraceSink | Promise<TraceSink>;
+
+/** Names of the built-in sinks. */
+export type BuiltinSinkName = 'ndjson' | 'memory';
+
+interface SinkSpecBase {
+  /** Unique among the dispatcher's sinks; used by `removeSink` and in stats. */
+  name: string;
+  /** Filter directives, e.g. `info,http=debug`. Default `info`. */
+  filter?: string;
+  /** Passed to the sink's factory; must be structured-cloneable. */
+  options?: unknown;
+}
+
+/** A built-in sink. */
+export interface BuiltinSinkSpec extends SinkSpecBase {
+  sink: BuiltinSinkName;
+  module?: never;
+}
+
+/**
+ * A sink from a module whose default export is a `SinkFactory`. A relative
+ * path is resolved against `process.cwd()` on the application's thread.
+ */
+export interface ModuleSinkSpec extends SinkSpecBase {
+  module: string | URL;
+  sink?: never;
+}
+
+export type SinkSpec = BuiltinSinkSpec | ModuleSinkSpec;

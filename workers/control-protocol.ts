@@ -1,0 +1,55 @@
+/**
+ * Messages between the dispatcher (application thread) and its worker over
+ * the control MessagePort. Requests carry an id; each gets one reply.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { SinkStats } from './sink-slot.js';
+import type { DrainStats } from './drain-loop.js';
+
+/** A sink spec after validation on the application thread: modules resolved to URLs. */
+export interface ResolvedSinkSpec {
+  name: string;
+  filter: string;
+  /** Built-in sink name, or undefined for a module sink. */
+  builtin: string | undefined;
+  /** File URL of a module sink. */
+  moduleUrl: string | undefined;
+  options: unknown;
+}
+
+/** Everything the worker needs to start, sent as the piscina task. */
+export interface WorkerSeed {
+  ring: SharedArrayBuffer;
+  port: MessagePort;
+  sinks: ResolvedSinkSpec[];
+  /** Strings already interned by the producer (a respawned worker). */
+  strings: string[];
+  flushIntervalMs: number;
+  flushEveryRecords: number;
+  maxOpenSpans: number;
+  sinkTimeoutMs: number;
+}
+
+export type ControlRequest =
+  | { id: number; type: 'addSink'; spec: ResolvedSinkSpec }
+  | { id: number; type: 'removeSink'; name: string }
+  | { id: number; type: 'flush'; position: number }
+  | { id: number; type: 'stats' }
+  | { id: number; type: 'inspect'; name: string }
+  | { id: number; type: 'shutdown'; position: number };
+
+/** An error as it crosses the port. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  sinkName?: string;
+}
+
+export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/** Sent by the worker once, when its first sinks are ready (or failed). */
+export type WorkerStartMessage = { type: 'ready' } | { type: 'startFailed'; error: SerializedError };
+
+export interface WorkerStats extends DrainStats {
+  sinks: SinkStats[];
+}

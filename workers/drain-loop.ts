@@ -1,0 +1,232 @@
+/**
+ * The drain loop: the worker's side of the data path.
+ *
+ *        ┌────────────── loop ─────────────────────────────────────────────┐
+ *        │ 1. priority drop channel ─► drop notice (≤ 1 per flush interval) │
+ *        │ 2. up to `batchRecords` records: decode once ─► FanOut           │
+ *        │ 3. flush every `flushIntervalMs` / `flushEveryRecords`           │
+ *        │ 4. ring empty: flush, then sleep on WRITE_INDEX (waitAsync)      │
+ *        │    without blocking this thread's event loop                     │
+ *        └─────────────────────────────────────────────────────────────────┘
+ *
+ * Between batches the loop yields to the event loop, so async sinks make
+ * progress and control messages (add or remove a sink, flush, shutdown) are
+ * applied between batches, never in the middle of one.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { KIND_PAD } from '../src/record/format.js';
+import type { RecordDecoder } from '../src/record/record-decoder.js';
+import type { RingReader } from '../src/ring/ring-reader.js';
+import type { Diagnostics } from './diagnostics.js';
+import type { FanOut } from './fan-out.js';
+
+export interface DrainLoopOptions {
+  flushIntervalMs: number;
+  flushEveryRecords: number;
+  /** Records decoded between yields to the event loop. */
+  batchRecords?: number;
+}
+
+/** Worker-side counts. At quiescence `decoded` equals the producer's `written`. */
+export interface DrainStats {
+  decoded: number;
+  /** Span records whose span start was dropped or evicted (filtered for every sink). */
+  orphaned: number;
+  evictedSpans: number;
+  openSpans: number;
+  /** Drop notices delivered, and the drops they reported. */
+  dropNotices: number;
+  droppedReported: number;
+  oversizeReported: number;
+}
+
+const DEFAULT_BATCH_RECORDS = 4096;
+
+interface PositionWaiter {
+  position: number;
+  resolve: () => void;
+}
+
+export class DrainLoop {
+  readonly #reader: RingReader;
+  readonly #decoder: RecordDecoder;
+  readonly #fanOut: FanOut;
+  readonly #diagnostics: Diagnostics;
+  readonly #flushIntervalMs: number;
+  readonly #flushEveryRecords: number;
+  readonly #batchRecords: number;
+  #decoded = 0;
+  #sinceFlush = 0;
+  #lastFlush = performance.now();
+  #pendingDropped = 0;
+  #pendingOversize = 0;
+  #lastNotice = -Infinity;
+  #dropNotices = 0;
+  #droppedReported = 0;
+  #oversizeReported = 0;
+  #waiters: PositionWaiter[] = [];
+  #wake: (() => void) | null = null;
+  #stopping = false;
+
+  constructor(reader: RingReader, decoder: RecordDecoder, fanOut: FanOut, diagnostics: Diagnostics, options: DrainLoopOptions) {
+    this.#reader = reader;
+    this.#decoder = decoder;
+    this.#fanOut = fanOut;
+    this.#diagnostics = diagnostics;
+    this.#flushIntervalMs = options.flushIntervalMs;
+    this.#flushEveryRecords = options.flushEveryRecords;
+    this.#batchRecords = options.batchRecords ?? DEFAULT_BATCH_RECORDS;
+  }
+
+  /**
+   * Decode and deliver up to `limit` records that are already in the ring.
+   * Synchronous; returns how many records it took (string definitions
+   * included, padding not).
+   */
+  drainBatch(limit: number): number {
+    const reader = this.#reader;
+    const decoder = this.#decoder;
+    const fanOut = this.#fanOut;
+    const mask = reader.mask;
+    const end = reader.available();
+    let pos = reader.position;
+    let n = 0;
+    let decoded = 0;
+    while (pos < end && n < limit) {
+      const offset = pos & mask;
+      const size = decoder.sizeAt(offset);
+      if (decoder.kindAt(offset) === KIND_PAD) {
+        pos += size;
+        continue;
+      }
+      const record = decoder.decode(offset);
+      pos += size;
+      n++;
+      // String definitions ride in the same reservation as the record that
+      // first uses them: only that record counts, so decoded == written.
+      if (record !== undefined) {
+        decoded++;
+        fanOut.deliver(record);
+      }
+    }
+    if (pos !== reader.position) reader.release(pos);
+    this.#decoded += decoded;
+    this.#sinceFlush += decoded;
+    return n;
+  }
+
+  /** Read the priority drop channel and deliver a notice if one is due. */
+  checkDrops(force = false): void {
+    const notice = this.#reader.takeDrops();
+    if (notice !== null) {
+      this.#pendingDropped += notice.dropped;
+      this.#pendingOversize += notice.oversize;
+    }
+    if (this.#pendingDropped === 0 && this.#pendingOversize === 0) return;
+    const now = performance.now();
+    if (!force && now - this.#lastNotice < this.#flushIntervalMs) return;
+    this.#lastNotice = now;
+    const dropped = this.#pendingDropped;
+    const oversize = this.#pendingOversize;
+    this.#pendingDropped = 0;
+    this.#pendingOversize = 0;
+    this.#dropNotices++;
+    this.#droppedReported += dropped;
+    this.#oversizeReported += oversize;
+    const fields = Object.assign(Object.create(null) as Record<string, number>, { dropped_count: dropped, oversize_count: oversize });
+    this.#diagnostics.emit('error', dropped > 0 ? 'records dropped: queue full' : 'records dropped: too large for the queue', fields);
+    this.#fanOut.deliverDiagnostics();
+  }
+
+  /** Run until `stop()`; resolves once the ring is drained after the stop request. */
+  async run(): Promise<void> {
+    while (true) {
+      this.checkDrops();
+      const n = this.drainBatch(this.#batchRecords);
+      this.#settleWaiters();
+      if (n !== 0) {
+        this.#maybeFlush();
+        // Yield every batch so timers, I/O callbacks and control messages run.
+        await yieldToEventLoop();
+        continue;
+      }
+      if (this.#stopping) return;
+      if (this.#sinceFlush !== 0) {
+        this.#sinceFlush = 0;
+        this.#lastFlush = performance.now();
+        this.#fanOut.flushIdle();
+      }
+      await this.#sleep();
+    }
+  }
+
+  #maybeFlush(): void {
+    const now = performance.now();
+    if (this.#sinceFlush >= this.#flushEveryRecords || now - this.#lastFlush >= this.#flushIntervalMs) {
+      this.#sinceFlush = 0;
+      this.#lastFlush = now;
+      this.#fanOut.flushIdle();
+    }
+  }
+
+  async #sleep(): Promise<void> {
+    const seen = this.#reader.prepareSleep();
+    if (seen === null) return;
+    const wake = new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+    // A pending drop notice must go out when its interval is up, so sleep no longer than that.
+    const pendingNotice = this.#pendingDropped + this.#pendingOversize > 0;
+    const timeout = pendingNotice
+      ? Math.max(1, this.#flushIntervalMs - (performance.now() - this.#lastNotice))
+      : this.#flushIntervalMs;
+    await Promise.race([this.#reader.sleep(seen, timeout), wake]);
+    this.#wake = null;
+  }
+
+  /** Cut a sleep short (a control message arrived). */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Resolves once every record before `position` has been delivered. */
+  reach(position: number): Promise<void> {
+    if (this.#reader.position >= position) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters.push({ position, resolve });
+      this.wake();
+    });
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const pos = this.#reader.position;
+    const ready = this.#waiters.filter((w) => w.position <= pos);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.position > pos);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Ask `run()` to return once the ring is empty. */
+  stop(): void {
+    this.#stopping = true;
+    this.wake();
+  }
+
+  /** Deliver any drop notice still pending, regardless of the interval (at shutdown). */
+  finalNotice(): void {
+    this.checkDrops(true);
+  }
+
+  stats(): DrainStats {
+    return {
+      decoded: this.#decoded,
+      orphaned: this.#decoder.orphaned,
+      evictedSpans: this.#decoder.evictedSpans,
+      openSpans: this.#decoder.openSpans,
+      dropNotices: this.#dropNotices,
+      droppedReported: this.#droppedReported,
+      oversizeReported: this.#oversizeReported,
+    };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * FanOut: hands each decoded record to every sink slot that accepts it.
+ *
+ *   event ──────────► each slot: filter(target, level) ? consume : filtered
+ *   spanStart ──────► each slot: filter(span.target, span.level) ? consume, set bit : filtered
+ *   later span rec ─► each slot: bit set at start ? consume : filtered
+ *   orphan ─────────► every slot: filtered (its span's start never arrived)
+ *
+ * The bit per sink in each open span's mask is what keeps a sink from
+ * seeing half a span, even when sinks are added or removed mid-span.
+ */
+import { levelValue } from '../src/filter/levels.js';
+import type { TargetFilter } from '../src/filter/target-filter.js';
+import { ORPHAN, type RecordDecoder } from '../src/record/record-decoder.js';
+import type { TraceRecord } from '../src/record/trace-record.js';
+import type { TraceSink } from '../src/sinks/trace-sink.js';
+import type { Diagnostics } from './diagnostics.js';
+import { SinkSlot, type SinkStats } from './sink-slot.js';
+
+/** Sinks per dispatcher: one bit each in a span's 31-bit mask. */
+export const MAX_SINKS = 31;
+
+export class FanOut {
+  #slots: SinkSlot[] = [];
+  #freeBits = 0x7fffffff;
+
+  constructor(
+    readonly decoder: RecordDecoder,
+    readonly diagnostics: Diagnostics,
+  ) {}
+
+  get slots(): readonly SinkSlot[] {
+    return this.#slots;
+  }
+
+  has(name: string): boolean {
+    return this.#slots.some((s) => s.name === name);
+  }
+
+  /** Register a sink; it receives records decoded from now on. */
+  add(name: string, filter: TargetFilter, sink: TraceSink, timeoutMs?: number): SinkSlot {
+    if (this.has(name)) throw new Error(`a sink named ${JSON.stringify(name)} is already registered`);
+    if (this.#freeBits === 0) throw new RangeError(`at most ${MAX_SINKS} sinks can be registered`);
+    const bit = this.#freeBits & -this.#freeBits;
+    this.#freeBits &= ~bit;
+    const slot = new SinkSlot(name, filter, sink, bit, this.diagnostics, timeoutMs);
+    this.#slots = [...this.#slots, slot];
+    return slot;
+  }
+
+  /** Unregister a sink (the caller closes it). Its bit is cleared from every open span before reuse. */
+  remove(name: string): SinkSlot | undefined {
+    const slot = this.#slots.find((s) => s.name === name);
+    if (slot === undefined) return undefined;
+    this.#slots = this.#slots.filter((s) => s !== slot);
+    for (const entry of this.decoder.spans()) entry.sinkMask &= ~slot.bit;
+    this.#freeBits |= slot.bit;
+    return slot;
+  }
+
+  /** Deliver one decoded record (or an orphan) from the ring. */
+  deliver(record: TraceRecord | typeof ORPHAN): void {
+    const slots = this.#slots;
+    const n = slots.length;
+    if (record === ORPHAN) {
+      for (let i = 0; i < n; i++) slots[i]!.stats.filtered++;
+    } else if (record.kind === 'event') {
+      const level = levelValue(record.level);
+      for (let i = 0; i < n; i++) {
+        const slot = slots[i]!;
+        if (slot.filter.accepts(record.target, level)) slot.consume(record);
+        else slot.stats.filtered++;
+      }
+    } else if (record.kind === 'spanStart') {
+      const entry = this.decoder.lastSpan!;
+      const span = record.span;
+      const level = levelValue(span.level);
+      let mask = 0;
+      for (let i = 0; i < n; i++) {
+        const slot = slots[i]!;
+        if (slot.filter.accepts(span.target, level)) {
+          mask |= slot.bit;
+          slot.consume(record);
+        } else {
+          slot.stats.filtered++;
+        }
+      }
+      entry.sinkMask = mask;
+    } else {
+      const mask = this.decoder.lastSpan!.sinkMask;
+      for (let i = 0; i < n; i++) {
+        const slot = slots[i]!;
+        if ((mask & slot.bit) !== 0) slot.consume(record);
+        else slot.stats.filtered++;
+      }
+    }
+    if (this.diagnostics.pending.length !== 0) this.deliverDiagnostics();
+  }
+
+  /** Offer the dispatcher's own pending events to every sink whose filter accepts them. */
+  deliverDiagnostics(): void {
+    const pending = this.diagnostics.pending.splice(0);
+    for (const record of pending) {
+      const level = levelValue(record.level);
+      for (const slot of this.#slots) {
+        if (slot.filter.accepts(record.target, level)) slot.consumeDiagnostic(record);
+      }
+    }
+  }
+
+  /** Start a flush on every sink that is not already flushing (periodic). */
+  flushIdle(): void {
+    for (const slot of this.#slots) slot.flushIfIdle();
+  }
+
+  /** Flush every sink and wait for all of them. */
+  async flushAll(): Promise<void> {
+    await Promise.all(this.#slots.map((s) => s.flush()));
+  }
+
+  /** Flush and close every sink. */
+  async closeAll(): Promise<void> {
+    await Promise.all(this.#slots.map((s) => s.close()));
+  }
+
+  stats(): SinkStats[] {
+    return this.#slots.map((s) => ({ ...s.stats }));
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Loads and constructs a sink from its resolved spec, in the worker. Every
+ * failure is a SinkError naming the sink, so `start()` and `addSink()`
+ * reject with it instead of the worker dying.
+ */
+import { SinkError } from '../src/errors.js';
+import type { SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
+import type { ResolvedSinkSpec } from './control-protocol.js';
+
+// Built-ins load from source (.ts) under the test runner and from dist (.js) otherwise.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** Module of each built-in sink, relative to this file. */
+export const BUILTIN_SINK_MODULES: Readonly<Record<string, string>> = {
+  ndjson: '../src/sinks/ndjson-sink',
+  memory: '../src/sinks/memory-sink',
+};
+
+export async function loadSink(spec: ResolvedSinkSpec): Promise<TraceSink> {
+  let url: string;
+  if (spec.builtin !== undefined) {
+    const path = BUILTIN_SINK_MODULES[spec.builtin];
+    if (path === undefined) throw new SinkError(spec.name, `unknown built-in sink ${JSON.stringify(spec.builtin)}`);
+    url = new URL(path + EXT, import.meta.url).href;
+  } else {
+    url = spec.moduleUrl!;
+  }
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(url)) as { default?: unknown };
+  } catch (error) {
+    throw new SinkError(spec.name, `cannot load module ${url}: ${message(error)}`, { cause: error });
+  }
+  const factory = mod.default;
+  if (typeof factory !== 'function') {
+    throw new SinkError(spec.name, `module ${url} has no default export factory function`);
+  }
+  let sink: unknown;
+  try {
+    sink = await (factory as SinkFactory)(spec.options, { name: spec.name });
+  } catch (error) {
+    throw new SinkError(spec.name, `factory failed: ${message(error)}`, { cause: error });
+  }
+  if (sink === null || typeof sink !== 'object' || typeof (sink as TraceSink).consume !== 'function' || typeof (sink as TraceSink).flush !== 'function') {
+    throw new SinkError(spec.name, 'factory did not return a sink with consume() and flush() methods');
+  }
+  return sink as TraceSink;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

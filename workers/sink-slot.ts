@@ -1,0 +1,140 @@
+/**
+ * One registered sink in the worker: the sink, its filter, its bit in the
+ * open spans' masks, and its counts. Every call into the sink goes through
+ * here, so a throw, a rejection or a hang is caught, counted and reported in
+ * one place.
+ */
+import type { TargetFilter } from '../src/filter/target-filter.js';
+import type { TraceRecord } from '../src/record/trace-record.js';
+import type { TraceSink } from '../src/sinks/trace-sink.js';
+import type { Diagnostics } from './diagnostics.js';
+
+/** Per-sink counts. For records from the ring, `delivered + filtered + failed == decoded`. */
+export interface SinkStats {
+  name: string;
+  filter: string;
+  /** Ring records passed to `consume` without a throw. */
+  delivered: number;
+  /** Ring records this sink's filter (or a span it did not accept) kept from it. */
+  filtered: number;
+  /** Ring records whose `consume` threw. */
+  failed: number;
+  /** The dispatcher's own events (drop notices, diagnostics) passed to this sink. */
+  diagnostics: number;
+  flushes: number;
+  /** Flushes that threw, rejected or timed out. */
+  flushFailures: number;
+  /** Time spent in the last flush, and in all flushes, in milliseconds. */
+  lastFlushMs: number;
+  totalFlushMs: number;
+  closed: boolean;
+}
+
+/** Flushes and closes slower than this are abandoned and counted as failures. */
+export const DEFAULT_SINK_TIMEOUT_MS = 5000;
+
+export class SinkSlot {
+  readonly stats: SinkStats;
+  #flushing: Promise<void> | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly filter: TargetFilter,
+    readonly sink: TraceSink,
+    /** This slot's bit in `SpanEntry.sinkMask`. */
+    readonly bit: number,
+    readonly diagnostics: Diagnostics,
+    readonly timeoutMs: number = DEFAULT_SINK_TIMEOUT_MS,
+  ) {
+    this.stats = {
+      name,
+      filter: filter.toString(),
+      delivered: 0,
+      filtered: 0,
+      failed: 0,
+      diagnostics: 0,
+      flushes: 0,
+      flushFailures: 0,
+      lastFlushMs: 0,
+      totalFlushMs: 0,
+      closed: false,
+    };
+  }
+
+  consume(record: TraceRecord): void {
+    try {
+      this.sink.consume(record);
+      this.stats.delivered++;
+    } catch (error) {
+      this.stats.failed++;
+      this.diagnostics.report(`consume:${this.name}`, 'sink consume failed', { sink: this.name, record_kind: record.kind }, error);
+    }
+  }
+
+  /** Offer one of the dispatcher's own events; failures are not reported again. */
+  consumeDiagnostic(record: TraceRecord): void {
+    this.stats.diagnostics++;
+    try {
+      this.sink.consume(record);
+    } catch {
+      // A sink that fails on a diagnostic would only produce another diagnostic.
+    }
+  }
+
+  get flushing(): boolean {
+    return this.#flushing !== null;
+  }
+
+  /** Start a flush unless one is pending (periodic flushes do not queue up). */
+  flushIfIdle(): void {
+    if (this.#flushing === null && !this.stats.closed) void this.flush();
+  }
+
+  /** Flush now, after any pending flush settles. Never rejects. */
+  async flush(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+    if (this.stats.closed) return;
+    const run = this.#call('flush');
+    this.#flushing = run;
+    try {
+      await run;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Final flush, then close. Never rejects. */
+  async close(): Promise<void> {
+    if (this.stats.closed) return;
+    await this.flush();
+    this.stats.closed = true;
+    if (typeof this.sink.close === 'function') await this.#call('close');
+  }
+
+  async #call(method: 'flush' | 'close'): Promise<void> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = method === 'flush' ? this.sink.flush() : this.sink.close!();
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        const timeout = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(resolve, this.timeoutMs, 'timeout');
+        });
+        if ((await Promise.race([result, timeout])) === 'timeout') {
+          throw new Error(`${method} did not settle within ${this.timeoutMs} ms`);
+        }
+      }
+    } catch (error) {
+      if (method === 'flush') this.stats.flushFailures++;
+      this.diagnostics.report(`${method}:${this.name}`, `sink ${method} failed`, { sink: this.name }, error);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      if (method === 'flush') {
+        const ms = performance.now() - started;
+        this.stats.flushes++;
+        this.stats.lastFlushMs = ms;
+        this.stats.totalFlushMs += ms;
+      }
+    }
+  }
+}

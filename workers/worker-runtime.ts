@@ -1,0 +1,132 @@
+/**
+ * WorkerRuntime: everything the dispatcher worker does, as a class the tests
+ * can drive in-process. It builds the ring reader, decoder, fan-out and drain
+ * loop from the seed, loads the first sinks, answers control requests between
+ * batches, and on shutdown drains, flushes and closes every sink.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { SinkError } from '../src/errors.js';
+import { TargetFilter } from '../src/filter/target-filter.js';
+import { RecordDecoder } from '../src/record/record-decoder.js';
+import { RingReader } from '../src/ring/ring-reader.js';
+import type { ControlReply, ControlRequest, ResolvedSinkSpec, SerializedError, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
+import { Diagnostics } from './diagnostics.js';
+import { DrainLoop } from './drain-loop.js';
+import { FanOut } from './fan-out.js';
+import { loadSink } from './sink-loader.js';
+
+export class WorkerRuntime {
+  readonly reader: RingReader;
+  readonly decoder: RecordDecoder;
+  readonly diagnostics: Diagnostics;
+  readonly fanOut: FanOut;
+  readonly loop: DrainLoop;
+  readonly #port: MessagePort;
+  readonly #sinkTimeoutMs: number;
+  #finished: Promise<WorkerStats> | null = null;
+
+  constructor(seed: WorkerSeed, diagnostics: Diagnostics = new Diagnostics()) {
+    this.#port = seed.port;
+    this.#sinkTimeoutMs = seed.sinkTimeoutMs;
+    this.reader = new RingReader(seed.ring);
+    this.decoder = new RecordDecoder(this.reader.bytes, { maxOpenSpans: seed.maxOpenSpans, strings: seed.strings });
+    this.diagnostics = diagnostics;
+    this.fanOut = new FanOut(this.decoder, diagnostics);
+    this.loop = new DrainLoop(this.reader, this.decoder, this.fanOut, diagnostics, {
+      flushIntervalMs: seed.flushIntervalMs,
+      flushEveryRecords: seed.flushEveryRecords,
+    });
+  }
+
+  /** Load the first sinks, report ready, and drain until shutdown. Resolves with the final stats. */
+  async run(sinks: readonly ResolvedSinkSpec[]): Promise<WorkerStats> {
+    try {
+      for (const spec of sinks) await this.addSink(spec);
+    } catch (error) {
+      await this.fanOut.closeAll();
+      this.#port.postMessage({ type: 'startFailed', error: serializeError(error) } satisfies WorkerStartMessage);
+      this.#port.close();
+      return this.stats();
+    }
+    let shutdownRequest: Promise<WorkerStats> | undefined;
+    this.#port.on('message', (request: ControlRequest) => {
+      const reply = this.handle(request);
+      if (request.type === 'shutdown') shutdownRequest = reply.then(() => this.stats());
+      reply.then(
+        (value) => this.#port.postMessage({ id: request.id, ok: true, value } satisfies ControlReply),
+        (error: unknown) => this.#port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies ControlReply),
+      );
+    });
+    this.#port.postMessage({ type: 'ready' } satisfies WorkerStartMessage);
+    await this.loop.run();
+    const stats = await (shutdownRequest ?? this.stats());
+    this.#port.close();
+    return stats;
+  }
+
+  /** Apply one control request. */
+  async handle(request: ControlRequest): Promise<unknown> {
+    switch (request.type) {
+      case 'addSink':
+        await this.addSink(request.spec);
+        return undefined;
+      case 'removeSink':
+        return this.removeSink(request.name);
+      case 'flush':
+        await this.loop.reach(request.position);
+        this.loop.checkDrops();
+        await this.fanOut.flushAll();
+        return undefined;
+      case 'stats':
+        return this.stats();
+      case 'inspect': {
+        const slot = this.fanOut.slots.find((s) => s.name === request.name);
+        if (slot === undefined) throw new SinkError(request.name, 'no sink with this name');
+        if (typeof slot.sink.inspect !== 'function') throw new SinkError(request.name, 'this sink has no inspect()');
+        return slot.sink.inspect();
+      }
+      case 'shutdown':
+        return this.shutdown(request.position);
+    }
+  }
+
+  async addSink(spec: ResolvedSinkSpec): Promise<void> {
+    if (this.fanOut.has(spec.name)) throw new SinkError(spec.name, 'a sink with this name is already registered');
+    const sink = await loadSink(spec);
+    try {
+      this.fanOut.add(spec.name, TargetFilter.parse(spec.filter), sink, this.#sinkTimeoutMs);
+    } catch (error) {
+      throw new SinkError(spec.name, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  }
+
+  /** Unregister, flush and close a sink; resolves with its final stats. */
+  async removeSink(name: string): Promise<unknown> {
+    const slot = this.fanOut.remove(name);
+    if (slot === undefined) throw new SinkError(name, 'no sink with this name');
+    await slot.close();
+    return slot.stats;
+  }
+
+  /** Drain everything up to `position`, deliver pending notices, flush and close every sink. */
+  shutdown(position: number): Promise<WorkerStats> {
+    this.#finished ??= (async () => {
+      await this.loop.reach(position);
+      this.loop.stop();
+      this.loop.finalNotice();
+      await this.fanOut.closeAll();
+      return this.stats();
+    })();
+    return this.#finished;
+  }
+
+  stats(): WorkerStats {
+    return { ...this.loop.stats(), sinks: this.fanOut.stats() };
+  }
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof SinkError) return { name: error.name, message: error.message, sinkName: error.sinkName };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
