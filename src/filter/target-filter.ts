@@ -57,6 +57,8 @@ export class TargetFilter {
     let defaultLevel: number | undefined;
     const parsed: TargetDirective[] = [];
     const seen = new Set<string>();
+    // Normalised directives in the order given, so printing gives the input back.
+    const printed: string[] = [];
     const parts = directives.trim() === '' ? [] : directives.split(',');
     for (const raw of parts) {
       const part = raw.trim();
@@ -67,6 +69,7 @@ export class TargetFilter {
         if (level === undefined) throw new FilterSyntaxError(directives, part, 'unknown level (expected trace, debug, info, warn, error or off)');
         if (defaultLevel !== undefined) throw new FilterSyntaxError(directives, part, 'the default level is given twice');
         defaultLevel = level;
+        printed.push(part);
         continue;
       }
       const target = part.slice(0, eq).trim();
@@ -77,12 +80,9 @@ export class TargetFilter {
       if (seen.has(target)) throw new FilterSyntaxError(directives, part, 'target given twice');
       seen.add(target);
       parsed.push({ target, level });
+      printed.push(`${target}=${levelText}`);
     }
-    const text = [
-      ...(defaultLevel === undefined ? [] : [filterLevelName(defaultLevel)]),
-      ...parsed.map((d) => `${d.target}=${filterLevelName(d.level)}`),
-    ].join(',');
-    return new TargetFilter(defaultLevel ?? DEFAULT_FILTER_LEVEL, parsed, text);
+    return new TargetFilter(defaultLevel ?? DEFAULT_FILTER_LEVEL, parsed, printed.join(','));
   }
 
   /** A filter that accepts every record. */
