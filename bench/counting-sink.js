@@ -1,0 +1,31 @@
+/**
+ * A sink that only counts what it receives: the cheapest possible consumer,
+ * so the benchmarks measure ringtrace rather than a sink.
+ *
+ * Option `gate` (an Int32Array-sized SharedArrayBuffer) lets the drain
+ * benchmark hold the worker: when slot 0 is ARMED, the next `consume` marks it
+ * HELD and blocks the worker thread until the main thread stores OPEN. The
+ * main thread can then fill the ring while nothing reads it.
+ */
+export const GATE_OPEN = 0;
+export const GATE_ARMED = 1;
+export const GATE_HELD = 2;
+
+export default function countingSink(options = {}) {
+  const gate = options.gate === undefined ? null : new Int32Array(options.gate);
+  let count = 0;
+  return {
+    consume() {
+      count++;
+      if (gate !== null && Atomics.load(gate, 0) === GATE_ARMED) {
+        Atomics.store(gate, 0, GATE_HELD);
+        Atomics.notify(gate, 0);
+        Atomics.wait(gate, 0, GATE_HELD);
+      }
+    },
+    flush() {},
+    inspect() {
+      return { count };
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Producer cost per event, side by side in one process:
+ *
+ *   ringtrace   dispatcher.logger('bench').info('msg', { a: 1, b: 'two', c: true })
+ *               (default capacity, one counting sink accepting it)
+ *   pino        the same line through pino.transport({ target: 'pino/file', /dev/null })
+ *   bare ring   a hand-written 48-byte SAB ring write with a performance.now() stamp
+ *
+ * plus two context rows: ringtrace with the level disabled (no sink wants
+ * debug), and pino writing synchronously to /dev/null on the main thread.
+ *
+ * Each round times a whole loop of OPS calls; the candidates are interleaved
+ * and the order rotates every round. Between ringtrace rounds the ring is
+ * flushed (untimed), and each round fits in the ring, so no timed record is
+ * a (cheaper) drop: the script checks this and reports any.
+ *
+ *   node bench/events.js [--rounds N] [--json]
+ */
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { TraceDispatcher } from 'ringtrace';
+import { BareRing } from './bare-ring.js';
+import { fmt, interleave, isMain, machine, pause, table } from './measure.js';
+
+const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
+
+export async function runEvents({ rounds = 9, ops = 100_000 } = {}) {
+  const dispatcher = await TraceDispatcher.start({
+    sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info' }],
+  });
+  const log = dispatcher.logger('bench');
+
+  const transport = pino.transport({ target: 'pino/file', options: { destination: '/dev/null' } });
+  await once(transport, 'ready');
+  const viaTransport = pino({ name: 'bench' }, transport);
+  const syncDest = pino.destination({ dest: '/dev/null', sync: true });
+  const viaSync = pino({ name: 'bench' }, syncDest);
+
+  const bare = new BareRing(16 * 1024 * 1024);
+  let timedDrops = 0;
+
+  const candidates = [
+    {
+      name: 'ringtrace event',
+      ops,
+      loop(n) {
+        const before = dispatcher.producerStats();
+        for (let i = 0; i < n; i++) log.info('msg', { a: 1, b: 'two', c: true });
+        const after = dispatcher.producerStats();
+        timedDrops += after.offered - after.written - (before.offered - before.written);
+      },
+      between: () => dispatcher.flush(),
+    },
+    {
+      name: 'ringtrace event, level off',
+      ops: ops * 10,
+      loop(n) {
+        for (let i = 0; i < n; i++) log.debug('msg', { a: 1, b: 'two', c: true });
+      },
+    },
+    {
+      name: 'bare SAB ring write',
+      ops,
+      loop(n) {
+        const before = bare.dropped;
+        for (let i = 0; i < n; i++) bare.record(1, 2, true);
+        timedDrops += bare.dropped - before;
+      },
+      between: () => bare.consumeAll(),
+    },
+    {
+      name: 'pino.transport /dev/null',
+      ops: ops / 2,
+      loop(n) {
+        for (let i = 0; i < n; i++) viaTransport.info({ a: 1, b: 'two', c: true }, 'msg');
+      },
+      between: () => new Promise((resolve) => viaTransport.flush(() => resolve())).then(() => pause(20)),
+    },
+    {
+      name: 'pino sync /dev/null (main thread)',
+      ops: ops / 2,
+      loop(n) {
+        for (let i = 0; i < n; i++) viaSync.info({ a: 1, b: 'two', c: true }, 'msg');
+      },
+    },
+  ];
+  const results = await interleave(candidates, { rounds, warmups: 3 });
+
+  const stats = await dispatcher.shutdown();
+  transport.end();
+  syncDest.end();
+  const sink = stats.sinks.find((s) => s.name === 'count');
+  return {
+    results,
+    ops,
+    rounds,
+    timedDrops,
+    accounting: { offered: stats.offered, written: stats.written, dropped: stats.dropped, decoded: stats.decoded, delivered: sink.delivered },
+  };
+}
+
+export function eventsReport({ results, timedDrops, accounting }) {
+  const rt = results['ringtrace event'].median;
+  const bare = results['bare SAB ring write'].median;
+  const pinoT = results['pino.transport /dev/null'].median;
+  const rows = Object.entries(results).map(([name, r]) => [
+    name,
+    fmt(r.median),
+    `${fmt(r.min)}–${fmt(r.max)}`,
+    `${fmt(r.spread * 100, 0)}%`,
+    fmt(r.median / rt, 2),
+  ]);
+  return [
+    table(['producer cost per event (3 fields)', 'ns/op median', 'range', 'spread', 'x ringtrace'], rows),
+    '',
+    `ringtrace / bare ring  = ${fmt(rt / bare, 2)}x   (target <= 2x)`,
+    `pino.transport / ringtrace = ${fmt(pinoT / rt, 2)}x   (target >= 5x)`,
+    `records dropped inside timed loops: ${timedDrops}; ringtrace accounting: ${JSON.stringify(accounting)}`,
+  ].join('\n');
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
+  const out = await runEvents({ rounds });
+  if (args.includes('--json')) console.log(JSON.stringify({ machine: machine(), ...out }));
+  else console.log(`${JSON.stringify(machine())}\n\n${eventsReport(out)}`);
+}
