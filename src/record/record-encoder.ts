@@ -339,7 +339,11 @@ export class RecordEncoder {
       s = s.slice(0, this.maxStringLength) + TRUNCATION_MARKER + cut + ']';
     }
     const n = s.length;
-    this.#ensure(4 + n * 3);
+    // Reserve the worst case (3 bytes per UTF-16 unit) unless that alone would
+    // exceed the largest reservation: then measure, so a string that fits is
+    // not counted oversize.
+    const worst = 4 + n * 3;
+    this.#ensure(this.#pos + worst > this.#writer.maxReservation ? 4 + Buffer.byteLength(s, 'utf8') : worst);
     const buf = this.#buf;
     const start = this.#pos + 4;
     let p = start;
