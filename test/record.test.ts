@@ -1,0 +1,440 @@
+import t from 'tap';
+import * as F from '../src/record/format.js';
+import { ORPHAN, RecordDecoder, pinoLevel, pinoLineToEvent } from '../src/record/record-decoder.js';
+import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/record/record-encoder.js';
+import { MAX_INTERNED_LENGTH, StringTable } from '../src/record/string-table.js';
+import type { EventRecord, Fields, TraceRecord } from '../src/record/trace-record.js';
+import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
+import { RingReader } from '../src/ring/ring-reader.js';
+import { RingWriter } from '../src/ring/ring-writer.js';
+
+const IDS: IdWords = { t0: 0x0af76519, t1: 0x16cd43dd, t2: 0x8448eb21, t3: 0x1c80319c, s0: 0xb7ad6b71, s1: 0x69203331 };
+const TRACE_HEX = '0af7651916cd43dd8448eb211c80319c';
+const SPAN_HEX = 'b7ad6b7169203331';
+const PARENT: IdWords = { t0: 0, t1: 0, t2: 0, t3: 0, s0: 0x00f067aa, s1: 0x0ba902b7 };
+
+function pipeline(options: { capacity?: number; strings?: StringTable; maxStringLength?: number; maxArrayLength?: number; maxOpenSpans?: number } = {}) {
+  const sab = allocateRing(options.capacity ?? MIN_CAPACITY);
+  const writer = new RingWriter(sab);
+  const reader = new RingReader(sab);
+  const encoder = new RecordEncoder(writer, options);
+  const decoder = new RecordDecoder(reader.bytes, { maxOpenSpans: options.maxOpenSpans });
+  /** Every record in the ring, kinds included (string definitions as 'def'). */
+  const read = (): (TraceRecord | typeof ORPHAN)[] => {
+    const out: (TraceRecord | typeof ORPHAN)[] = [];
+    const end = reader.available();
+    let pos = reader.position;
+    while (pos < end) {
+      const off = pos & reader.mask;
+      const size = decoder.sizeAt(off);
+      if (decoder.kindAt(off) !== F.KIND_PAD) {
+        const r = decoder.decode(off);
+        if (r !== undefined) out.push(r);
+      }
+      pos += size;
+    }
+    reader.release(pos);
+    return out;
+  };
+  /** Kinds of the records in the ring, not consumed. */
+  const kinds = (): number[] => {
+    const out: number[] = [];
+    for (let pos = reader.position; pos < reader.available(); pos += decoder.sizeAt(pos & reader.mask)) out.push(decoder.kindAt(pos & reader.mask));
+    return out;
+  };
+  const fieldsOf = (fields: object | undefined, enc = encoder): Fields => {
+    if (!enc.event(3, 1, 'values', '', fields, null)) throw new Error('event not written');
+    const [r] = read();
+    return (r as EventRecord).fields;
+  };
+  return { sab, writer, reader, encoder, decoder, read, kinds, fieldsOf };
+}
+
+t.test('event round trip, with and without the active span ids', async (t) => {
+  const p = pipeline();
+  const time = 1_700_000_000_123.456;
+  t.ok(p.encoder.event(4, time, 'checkout', 'charged', { amount: 12 }, null));
+  t.ok(p.encoder.event(5, time + 1, 'checkout', 'failed', undefined, IDS));
+  const [a, b] = p.read() as EventRecord[];
+  t.same({ ...a, fields: { ...a!.fields } }, { kind: 'event', time, level: 'warn', target: 'checkout', message: 'charged', fields: { amount: 12 }, traceId: undefined, spanId: undefined });
+  t.equal(Object.getPrototypeOf(a!.fields), null, 'fields are a null-prototype object');
+  t.equal(b!.level, 'error');
+  t.equal(b!.traceId, TRACE_HEX);
+  t.equal(b!.spanId, SPAN_HEX);
+  t.same({ ...b!.fields }, {});
+  t.equal(b!.time, time + 1);
+});
+
+t.test('every span record kind round trips and carries its span', async (t) => {
+  const p = pipeline();
+  t.ok(p.encoder.spanStart(7, 100.5, IDS, PARENT, true, 1, 2, 2, 'GET /cart', 'http', 'k=v', { 'http.method': 'GET', n: 3 }, 128));
+  t.ok(p.encoder.spanAttributes(7, { a: 1, b: 'x' }, 128));
+  t.ok(p.encoder.spanAttribute(7, 'single', true));
+  t.ok(p.encoder.spanEvent(7, 101.25, 'cache miss', { key: 'k1' }, 128));
+  t.ok(p.encoder.spanLink(7, IDS, 0, { why: 'retry' }, 128));
+  t.ok(p.encoder.spanStatus(7, 2, 'boom'));
+  t.ok(p.encoder.spanName(7, 'GET /cart/:id'));
+  t.ok(p.encoder.spanEnd(7, 110.75, 1, 2, 3));
+  t.ok(p.encoder.spanStart(8, 200, IDS, null, false, 0, 0, 3, 'root', 'db', '', undefined, 128));
+  const recs = p.read() as TraceRecord[];
+  t.same(
+    recs.map((r) => r.kind),
+    ['spanStart', 'spanAttributes', 'spanAttributes', 'spanEvent', 'spanLink', 'spanStatus', 'spanName', 'spanEnd', 'spanStart'],
+  );
+  const [start, attrs, attr, event, link, status, name, end, root] = recs as any[];
+  const span = start.span;
+  t.match(span, {
+    traceId: TRACE_HEX,
+    spanId: SPAN_HEX,
+    parentSpanId: '00f067aa0ba902b7',
+    parentIsRemote: true,
+    traceFlags: 1,
+    traceState: 'k=v',
+    target: 'http',
+    level: 'debug',
+    spanKind: 2,
+    startTime: 100.5,
+  });
+  t.equal(start.time, 100.5);
+  t.same({ ...start.attributes }, { 'http.method': 'GET', n: 3 });
+  for (const r of recs.slice(1, 8)) t.equal((r as any).span, span, `${r.kind} carries the same span`);
+  t.same({ ...attrs.attributes }, { a: 1, b: 'x' });
+  t.same({ ...attr.attributes }, { single: true });
+  t.same([event.time, event.name, { ...event.attributes }], [101.25, 'cache miss', { key: 'k1' }]);
+  t.same([link.traceId, link.spanId, link.traceFlags, { ...link.attributes }], [TRACE_HEX, SPAN_HEX, 0, { why: 'retry' }]);
+  t.same([status.code, status.message], [2, 'boom']);
+  t.equal(name.name, 'GET /cart/:id');
+  t.equal(span.name, 'GET /cart/:id', 'updateName reaches the shared span info');
+  t.same([end.time, end.droppedAttributesCount, end.droppedEventsCount, end.droppedLinksCount], [110.75, 1, 2, 3]);
+  t.equal(root.span.parentSpanId, undefined);
+  t.equal(root.span.parentIsRemote, false);
+  t.equal(root.span.traceState, '');
+  t.equal(root.span.level, 'info');
+  t.equal(p.decoder.openSpans, 1, 'the ended span left the table');
+  t.same([...p.decoder.spans()].map((e) => e.info.name), ['root']);
+});
+
+t.test('a span record whose start never arrived is an orphan', async (t) => {
+  const p = pipeline();
+  t.ok(p.encoder.spanEnd(99, 1, 0, 0, 0));
+  t.ok(p.encoder.spanName(99, 'x'));
+  t.same(p.read(), [ORPHAN, ORPHAN]);
+  t.equal(p.decoder.orphaned, 2);
+  t.equal(p.decoder.lastSpan, undefined);
+});
+
+t.test('the open span table is bounded: the oldest is evicted and counted', async (t) => {
+  const p = pipeline({ maxOpenSpans: 2 });
+  for (const h of [1, 2, 3]) p.encoder.spanStart(h, 0, IDS, null, false, 0, 0, 3, `s${h}`, 't', '', undefined, 128);
+  p.encoder.spanEnd(1, 1, 0, 0, 0);
+  p.encoder.spanEnd(3, 1, 0, 0, 0);
+  const recs = p.read();
+  t.equal(recs[3], ORPHAN, 'span 1 was evicted');
+  t.equal((recs[4] as TraceRecord).kind, 'spanEnd');
+  t.equal(p.decoder.evictedSpans, 1);
+  t.equal(p.decoder.openSpans, 1);
+});
+
+t.test('values: every type round trips', async (t) => {
+  const p = pipeline();
+  const f = p.fieldsOf({
+    t: true,
+    f: false,
+    n: null,
+    u: undefined,
+    int: 42,
+    neg: -7,
+    zero: -0,
+    float: 1.5,
+    tiny: 5e-324,
+    big: 2 ** 60,
+    nan: NaN,
+    inf: -Infinity,
+    bi: 123456789012345678901234567890n,
+    bneg: -5n,
+    s: 'plain',
+    empty: '',
+    uni: 'héllo 中文 🚀',
+    longUni: 'é'.repeat(100) + '🚀',
+    lone: 'a\ud800b',
+    loneLow: '\udc00',
+    arr: [1, 2.5, 'x', true, null, 7n, undefined],
+    nested: [[1, 2], { a: 1 }],
+    sparse: [1, , 3],
+  });
+  t.same(
+    { ...f },
+    {
+      t: true,
+      f: false,
+      n: null,
+      u: null,
+      int: 42,
+      neg: -7,
+      zero: -0,
+      float: 1.5,
+      tiny: 5e-324,
+      big: 2 ** 60,
+      nan: NaN,
+      inf: -Infinity,
+      bi: 123456789012345678901234567890n,
+      bneg: -5n,
+      s: 'plain',
+      empty: '',
+      uni: 'héllo 中文 🚀',
+      longUni: 'é'.repeat(100) + '🚀',
+      lone: 'a\ufffdb',
+      loneLow: '\ufffd',
+      arr: [1, 2.5, 'x', true, null, 7n, null],
+      nested: ['[1,2]', '{"a":1}'],
+      sparse: [1, null, 3],
+    },
+  );
+  t.ok(Object.is(f['zero'], -0), '-0 stays -0');
+  t.equal(typeof f['bi'], 'bigint');
+});
+
+t.test('integers and floats travel with distinct tags', async (t) => {
+  const p = pipeline();
+  const tagOf = (value: unknown): number => {
+    p.encoder.event(3, 0, 'x'.repeat(MAX_INTERNED_LENGTH + 1), '', { k: value }, null); // inline target: no defs
+    const off = p.reader.position & p.reader.mask;
+    // header 8, time 8, target inline (1 + 4 + n), message inline (1 + 4), count 4, key (ref or inline)
+    let q = off + 16 + 5 + MAX_INTERNED_LENGTH + 1 + 5 + 4;
+    const keyTag = p.reader.bytes[q]!;
+    q += keyTag === F.STR_REF ? 5 : 6;
+    // skip a string definition for 'k' if it came first
+    const tag = p.reader.bytes[q]!;
+    p.read();
+    return tag;
+  };
+  p.encoder.event(3, 0, 'warm', '', { k: 0 }, null); // define 'k' first
+  p.read();
+  t.equal(tagOf(3), F.VALUE_INT);
+  t.equal(tagOf(-0), F.VALUE_INT);
+  t.equal(tagOf(3.25), F.VALUE_FLOAT);
+  t.equal(tagOf(NaN), F.VALUE_FLOAT);
+  t.equal(tagOf(Infinity), F.VALUE_FLOAT);
+  t.equal(tagOf(1n), F.VALUE_BIGINT);
+  t.equal(tagOf({}), F.VALUE_OTHER);
+  t.equal(tagOf([1]), F.VALUE_ARRAY);
+});
+
+t.test('anything else becomes a bounded, safe string; nothing throws into the caller', async (t) => {
+  const p = pipeline({ maxStringLength: 200 });
+  const cyclic: Record<string, unknown> = { name: 'c' };
+  cyclic['self'] = cyclic;
+  const throwingGetter = {
+    get bad(): string {
+      throw new Error('nope');
+    },
+    ok: 1,
+  };
+  const hostile = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new Error('no keys');
+      },
+      get() {
+        throw new Error('no get');
+      },
+    },
+  );
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const f = p.fieldsOf({
+    obj: { a: 1, b: [1, 2], c: { d: 'e' } },
+    sym: Symbol('s'),
+    fn: function named() {},
+    anon: () => {},
+    cyclic,
+    nestedThrow: throwingGetter,
+    hostile,
+    revoked,
+    date: new Date(0),
+    err: new TypeError('bad'),
+    huge: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`key${i}`, 'v'.repeat(10)])),
+  });
+  t.equal(f['obj'], '{"a":1,"b":[1,2],"c":{"d":"e"}}');
+  t.equal(f['sym'], 'Symbol(s)');
+  t.equal(f['fn'], '[Function named]');
+  t.equal(f['anon'], '[Function anon]');
+  t.equal(f['cyclic'], '{"name":"c","self":[Circular]}');
+  t.equal(f['nestedThrow'], '{"bad":[Throws],"ok":1}');
+  t.type(f['hostile'], 'string');
+  t.type(f['revoked'], 'string');
+  t.equal(f['date'], '1970-01-01T00:00:00.000Z');
+  t.equal(f['err'], 'TypeError: bad');
+  t.ok((f['huge'] as string).length <= 200 + TRUNCATION_MARKER.length + 8, 'bounded by maxStringLength');
+
+  const g = p.fieldsOf(throwingGetter);
+  t.same({ ...g }, { bad: '[Throws]', ok: 1 }, 'a throwing getter in the fields themselves');
+  const h = p.fieldsOf(hostile);
+  t.same({ ...h }, {}, 'fields whose keys cannot be read: an empty field set, no throw');
+  const r = p.fieldsOf(revoked);
+  t.same({ ...r }, {});
+  const arrProxy = new Proxy([1, 2, 3], {
+    get(target, key) {
+      if (key === '1') throw new Error('no');
+      return Reflect.get(target, key);
+    },
+  });
+  const a = p.fieldsOf({ arrProxy });
+  t.type(a['arrProxy'], 'string', 'an array that throws mid-way becomes a safe string');
+  const notObject = p.fieldsOf('a string' as unknown as object);
+  t.same({ ...notObject }, {}, 'fields that are not an object are ignored');
+});
+
+t.test('attribute count limit cuts and counts', async (t) => {
+  const p = pipeline();
+  p.encoder.spanStart(1, 0, IDS, null, false, 0, 0, 3, 's', 't', '', { a: 1, b: 2, c: 3, d: 4 }, 2);
+  t.equal(p.encoder.lastDroppedAttributes, 2);
+  const inherited = Object.create({ fromProto: 1 }) as Record<string, number>;
+  inherited['own'] = 2;
+  p.encoder.spanAttributes(1, inherited, 10);
+  t.equal(p.encoder.lastDroppedAttributes, 0);
+  const [start, attrs] = p.read() as any[];
+  t.same({ ...start.attributes }, { a: 1, b: 2 });
+  t.same({ ...attrs.attributes }, { own: 2 }, 'only own properties');
+});
+
+t.test('arrays are cut at maxArrayLength', async (t) => {
+  const p = pipeline({ maxArrayLength: 3 });
+  t.same(p.fieldsOf({ a: [1, 2, 3, 4, 5] })['a'], [1, 2, 3]);
+});
+
+t.test('long strings are truncated with a marker', async (t) => {
+  const p = pipeline({ maxStringLength: 16 });
+  const f = p.fieldsOf({ s: 'x'.repeat(40), short: 'y'.repeat(16) });
+  t.equal(f['s'], 'x'.repeat(16) + TRUNCATION_MARKER + '24]');
+  t.equal(f['short'], 'y'.repeat(16), 'at the limit: untouched');
+  p.encoder.event(3, 0, 't', 'm'.repeat(20), undefined, null);
+  t.equal((p.read()[0] as EventRecord).message, 'm'.repeat(16) + TRUNCATION_MARKER + '4]');
+});
+
+t.test('__proto__ keys are ordinary fields', async (t) => {
+  const p = pipeline();
+  const fields = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1, "toString": "x"}') as object;
+  const f = p.fieldsOf(fields);
+  t.same(Object.keys(f), ['__proto__', 'constructor', 'toString']);
+  t.equal(Object.getOwnPropertyDescriptor(f, '__proto__')!.value, '{"polluted":true}');
+  t.equal(Object.getPrototypeOf(f), null);
+  t.equal(({} as Record<string, unknown>)['polluted'], undefined, 'nothing polluted');
+});
+
+t.test('interned strings are defined once, then referenced', async (t) => {
+  const p = pipeline();
+  p.encoder.event(3, 0, 'checkout', 'm', { amount: 1 }, null);
+  t.same(p.kinds(), [F.KIND_STRING_DEF, F.KIND_STRING_DEF, F.KIND_EVENT], 'target and key defined in the same reservation');
+  p.read();
+  p.encoder.event(3, 0, 'checkout', 'm', { amount: 2 }, null);
+  t.same(p.kinds(), [F.KIND_EVENT], 'then referenced');
+  t.equal((p.read()[0] as EventRecord).target, 'checkout');
+  p.encoder.event(3, 0, 'x', 'm', { x: 1 }, null);
+  t.same(p.kinds(), [F.KIND_STRING_DEF, F.KIND_EVENT], 'a string used twice in one record is defined once');
+  p.read();
+  t.equal(p.decoder.stringCount, 3);
+  const long = 'L'.repeat(MAX_INTERNED_LENGTH + 1);
+  p.encoder.event(3, 0, long, 'm', undefined, null);
+  t.same(p.kinds(), [F.KIND_EVENT], 'a long string is never interned');
+  t.equal((p.read()[0] as EventRecord).target, long);
+});
+
+t.test('a dropped reservation leaves no dangling reference (rollback)', async (t) => {
+  const p = pipeline();
+  p.encoder.event(3, 0, 'filler', 'm', undefined, null);
+  let written = 1;
+  while (p.encoder.event(3, 0, 'filler', 'x'.repeat(200), undefined, null)) written++;
+  t.notOk(p.encoder.event(3, 0, 'fresh.target', 'lost', { 'fresh.key': 1 }, null), 'the ring is full: dropped');
+  t.equal(p.encoder.strings.lookup('fresh.target'), undefined, 'its definitions were rolled back');
+  t.equal(p.encoder.strings.lookup('fresh.key'), undefined);
+  t.equal(p.read().length, written);
+  t.ok(p.encoder.event(3, 0, 'fresh.target', 'kept', { 'fresh.key': 2 }, null));
+  const [r] = p.read() as EventRecord[];
+  t.equal(r!.target, 'fresh.target', 'the string decodes after the drop');
+  t.same({ ...r!.fields }, { 'fresh.key': 2 });
+  // the filler that found the ring full, and the reservation carrying the definitions
+  t.same(p.writer.counts(), { offered: written + 3, written: written + 1, dropped: 2, oversize: 0 });
+});
+
+t.test('past the table cap strings travel inline and still decode', async (t) => {
+  const strings = new StringTable(2);
+  const p = pipeline({ strings });
+  for (let i = 0; i < 10; i++) p.encoder.event(3, 0, `target-${i}`, 'm', undefined, null);
+  t.equal(strings.size, 2);
+  t.same((p.read() as EventRecord[]).map((r) => r.target), Array.from({ length: 10 }, (_, i) => `target-${i}`));
+  t.equal(p.decoder.stringCount, 2);
+  t.same(strings.snapshot(), ['target-0', 'target-1']);
+  const none = pipeline({ strings: new StringTable(0) });
+  none.encoder.event(3, 0, 'a', 'm', { k: 1 }, null);
+  t.same(none.kinds(), [F.KIND_EVENT], 'cap 0: nothing interned');
+});
+
+t.test('a record too large for the ring is counted oversize, not dropped', async (t) => {
+  const p = pipeline();
+  t.notOk(p.encoder.event(3, 0, 'big', 'm', { s: 'x'.repeat(16_000), t: 'y'.repeat(16_000), u: 'z'.repeat(16_000) }, null));
+  t.same(p.writer.counts(), { offered: 1, written: 0, dropped: 0, oversize: 1 });
+  t.equal(p.encoder.strings.lookup('big'), undefined, 'rolled back');
+  t.ok(p.encoder.event(3, 0, 'big', 'm', { s: 'ok' }, null), 'the encoder is usable afterwards');
+  t.equal((p.read()[0] as EventRecord).target, 'big');
+});
+
+t.test('a record that fits in the ring is written, however its strings are made', async (t) => {
+  // 12,000 ASCII characters are 12,000 bytes: they fit in half a 64 KiB ring.
+  const p = pipeline();
+  t.ok(p.encoder.event(3, 0, 't', 'a'.repeat(12_000), undefined, null), 'ASCII message');
+  t.ok(p.encoder.event(3, 0, 't', 'm', { s: 'b'.repeat(12_000) }, null), 'ASCII field');
+  t.same(p.writer.counts(), { offered: 2, written: 2, dropped: 0, oversize: 0 });
+  const [a, b] = p.read() as EventRecord[];
+  t.equal(a!.message.length, 12_000);
+  t.equal((b!.fields['s'] as string).length, 12_000);
+});
+
+t.test('pino lines become events', async (t) => {
+  const p = pipeline();
+  p.encoder.logLine(5, '{"level":40,"time":1,"name":"api","msg":"slow","ms":12,"tags":["a",1],"req":{"id":1}}\n', IDS);
+  p.encoder.logLine(6, 'not json\n', null);
+  const [a, b] = p.read() as EventRecord[];
+  t.same({ ...a, fields: { ...a!.fields } }, { kind: 'event', time: 5, level: 'warn', target: 'api', message: 'slow', fields: { ms: 12, tags: ['a', 1], req: '{"id":1}' }, traceId: TRACE_HEX, spanId: SPAN_HEX });
+  t.same({ ...b, fields: { ...b!.fields } }, { kind: 'event', time: 6, level: 'error', target: 'pino', message: 'unparseable pino line', fields: { line: 'not json' }, traceId: undefined, spanId: undefined });
+  t.same([10, 20, 30, 40, 50, 60, 'x'].map(pinoLevel), [1, 2, 3, 4, 5, 5, 3]);
+  const c = pinoLineToEvent('{"msg":3,"name":"","__proto__":1,"n":null,"arr":[{"x":1}]}', 0, undefined, undefined);
+  t.equal(c.target, 'pino');
+  t.equal(c.message, '');
+  t.equal(c.level, 'info');
+  t.same({ ...c.fields }, { ['__proto__']: 1, n: null, arr: '[{"x":1}]' });
+  t.equal(pinoLineToEvent('[1]', 0, undefined, undefined).message, 'unparseable pino line');
+  t.equal(pinoLineToEvent('null', 0, undefined, undefined).message, 'unparseable pino line');
+});
+
+t.test('a new decoder is seeded with the strings already defined', async (t) => {
+  const p = pipeline();
+  p.encoder.event(3, 0, 'seeded', 'm', undefined, null);
+  p.read();
+  p.encoder.event(3, 0, 'seeded', 'm', undefined, null);
+  const fresh = new RecordDecoder(p.reader.bytes, { strings: p.encoder.strings.snapshot() });
+  t.equal((fresh.decode(p.reader.position & p.reader.mask) as EventRecord).target, 'seeded');
+});
+
+t.test('unknown kinds and value tags are decoder errors, not silent garbage', async (t) => {
+  const p = pipeline();
+  p.encoder.spanStart(1, 0, IDS, null, false, 0, 0, 3, 's', 't', '', undefined, 8);
+  p.read();
+  p.encoder.spanName(1, 's'); // 's' is already defined: one record, no definition ahead of it
+  const off = p.reader.position & p.reader.mask;
+  p.reader.bytes[off + F.RECORD_KIND_OFFSET] = 99;
+  t.throws(() => p.decoder.decode(off), /unknown record kind 99/);
+});
+
+t.test('an unknown value tag is a decoder error', async (t) => {
+  const p = pipeline();
+  p.encoder.event(3, 0, 't', 'm', { k: true }, null);
+  p.read();
+  p.encoder.event(3, 0, 't', 'm', { k: true }, null); // ...STR_REF k, VALUE_TRUE, then alignment
+  const off = p.reader.position & p.reader.mask;
+  const recordEnd = off + 8 + 8 + 5 + 6 + 4 + 5; // header, time, target ref, message 'm', count, key ref
+  t.equal(p.reader.bytes[recordEnd], F.VALUE_TRUE);
+  p.reader.bytes[recordEnd] = 77;
+  t.throws(() => p.decoder.decode(off), /unknown value tag 77/);
+});
