@@ -14,6 +14,10 @@ import { StringTable } from './record/string-table.js';
 import { allocateRing } from './ring/layout.js';
 import { RingWriter } from './ring/ring-writer.js';
 import { EventLogger } from './capture/event-logger.js';
+import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
+import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
+import { RingTracerProvider } from './capture/ring-tracer-provider.js';
+import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import type { SinkStats } from '../workers/sink-slot.js';
@@ -51,6 +55,14 @@ export class TraceDispatcher {
   /** @internal */ readonly writer: RingWriter;
   /** @internal */ readonly encoder: RecordEncoder;
   /** @internal */ readonly levelHint = new LevelHint();
+  /**
+   * The OpenTelemetry tracer provider writing to this dispatcher's ring. Use
+   * it directly, or make it the global provider with `install()`.
+   */
+  readonly tracerProvider: RingTracerProvider;
+  /** The resource attributes handed to every sink once (service.name, process, runtime). */
+  readonly resource: Readonly<ResourceAttributes>;
+  #installation: Installation | undefined;
   readonly #pool: Piscina;
   readonly #port: MessagePort;
   readonly #task: Promise<WorkerStats>;
@@ -71,6 +83,8 @@ export class TraceDispatcher {
       maxStringLength: options.maxStringLength,
       strings: new StringTable(options.maxInternedStrings),
     });
+    this.resource = Object.freeze({ ...options.resource });
+    this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel);
     for (const s of sinks) this.#filters.set(s.name, TargetFilter.parse(s.filter));
     this.#updateHint();
     port.on('message', (reply: ControlReply) => this.#onReply(reply));
@@ -103,6 +117,7 @@ export class TraceDispatcher {
       flushEveryRecords: resolved.flushEveryRecords,
       maxOpenSpans: resolved.maxOpenSpans,
       sinkTimeoutMs: resolved.sinkTimeoutMs,
+      resource: resolved.resource,
     };
     const started = new Promise<WorkerStartMessage>((resolve) => port1.once('message', resolve));
     const task = pool.run(seed, { transferList: [port2] }) as Promise<WorkerStats>;
@@ -120,6 +135,36 @@ export class TraceDispatcher {
       throw new DispatcherStateError('ringtrace: the dispatcher worker failed to start', { cause: first.error });
     }
     return new TraceDispatcher(resolved, ring, pool, port1, task);
+  }
+
+  /**
+   * Install as the global OpenTelemetry tracer provider, with an
+   * AsyncLocalStorage context manager and the W3C trace-context and baggage
+   * propagators, as the SDK's `NodeTracerProvider.register()` does. Every
+   * library calling `@opentelemetry/api` then records into this dispatcher.
+   * Globals another SDK registered are kept, with a warning, unless
+   * `{ replace: true }`. Installing twice warns and changes nothing.
+   */
+  install(options?: InstallOptions): this {
+    const installation = installGlobals(this.tracerProvider, options);
+    if (installation !== undefined) this.#installation = installation;
+    return this;
+  }
+
+  /** Remove the globals `install()` registered (shutdown does this too). */
+  uninstall(): void {
+    if (this.#installation === undefined) return;
+    uninstallGlobals(this.tracerProvider, this.#installation);
+    this.#installation = undefined;
+  }
+
+  /**
+   * A pino destination writing each log line into the ring:
+   * `pino({ name: 'http' }, dispatcher.pinoDestination())`. The logger's
+   * `name` becomes the target; lines inside an active span carry its ids.
+   */
+  pinoDestination(): PinoDestination {
+    return createPinoDestination(this.encoder, this.levelHint);
   }
 
   /** A structured-event logger for `target` (cached per target). */
@@ -178,6 +223,7 @@ export class TraceDispatcher {
   shutdown(): Promise<DispatcherStats> {
     this.#final ??= (async () => {
       const position = this.writer.writePosition;
+      this.uninstall();
       this.#filters.clear();
       this.#updateHint();
       const worker = (await this.#request({ type: 'shutdown', position })) as WorkerStats;

@@ -22,6 +22,13 @@ export {
   DEFAULT_MAX_OPEN_SPANS,
 } from './options.js';
 export { EventLogger, type EventFields } from './capture/event-logger.js';
+export { RingTracerProvider } from './capture/ring-tracer-provider.js';
+export { RingTracer } from './capture/ring-tracer.js';
+export { RingSpan } from './capture/ring-span.js';
+export { INSTALL_WARNING_CODE, type InstallOptions } from './capture/install.js';
+export type { PinoDestination } from './capture/pino-destination.js';
+export type { ResourceAttributes } from './capture/resource.js';
+export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
 export { TargetFilter, type TargetDirective } from './filter/target-filter.js';
 export type { LevelName, FilterLevelName } from './filter/levels.js';
 export { FilterSyntaxError, SinkError, DispatcherStateError } from './errors.js';

@@ -7,22 +7,37 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { invalidOptionRange, invalidOptionType } from './errors.js';
 import { TargetFilter } from './filter/target-filter.js';
+import { LEVEL_INFO, LEVEL_OFF, parseFilterLevel, type LevelName } from './filter/levels.js';
+import { buildResource, type ResourceAttributes } from './capture/resource.js';
+import {
+  resolveSampler,
+  resolveSpanLimits,
+  type ResolvedSpanLimits,
+  type SamplerConfig,
+  type SamplerName,
+  type SpanLimits,
+} from './capture/span-config.js';
 import { DEFAULT_MAX_OPEN_SPANS } from './record/record-decoder.js';
 import { DEFAULT_MAX_STRING_LENGTH } from './record/record-encoder.js';
 import { DEFAULT_MAX_INTERNED_STRINGS } from './record/string-table.js';
 import { DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY } from './ring/layout.js';
 import type { BuiltinSinkName, SinkSpec } from './sinks/trace-sink.js';
 import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
+import type { WorkerResourceLimits } from './worker-supervisor.js';
 
 export { DEFAULT_CAPACITY as DEFAULT_QUEUE_CAPACITY };
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
 export const DEFAULT_FLUSH_EVERY_RECORDS = 1000;
 export const DEFAULT_SINK_TIMEOUT_MS = 5000;
+/** How long an exiting process waits, at most, for the worker's final drain and flush. */
+export const DEFAULT_EXIT_DRAIN_TIMEOUT_MS = 2000;
+/** Consecutive worker deaths after which the dispatcher stops respawning it. */
+export const DEFAULT_MAX_WORKER_RESTARTS = 5;
 export const DEFAULT_SINK_FILTER = 'info';
 export { DEFAULT_MAX_STRING_LENGTH, DEFAULT_MAX_INTERNED_STRINGS, DEFAULT_MAX_OPEN_SPANS };
 
 /** The built-in sinks `{ sink: name }` accepts. */
-export const BUILTIN_SINKS: readonly BuiltinSinkName[] = ['ndjson', 'memory'];
+export const BUILTIN_SINKS: readonly BuiltinSinkName[] = ['ndjson', 'memory', 'prometheus', 'chrome-trace', 'pino', 'otlp'];
 
 /** Options of `TraceDispatcher.start()`. */
 export interface DispatcherOptions {
@@ -45,6 +60,34 @@ export interface DispatcherOptions {
   maxOpenSpans?: number;
   /** A sink flush or close slower than this is abandoned and counted failed. Default 5000 ms. */
   sinkTimeoutMs?: number;
+  /**
+   * At process exit (`process.exit()`, an uncaught exception, SIGTERM/SIGINT
+   * with no listener of the application's, or a natural end) the main thread
+   * blocks until the worker has drained the ring and flushed every sink, for
+   * at most this many milliseconds. 0 skips the exit drain. Default 2000.
+   */
+  exitDrainTimeoutMs?: number;
+  /**
+   * A worker that dies (a sink throwing asynchronously, calling
+   * `process.exit()`, running out of memory) is respawned with backoff; after
+   * this many consecutive deaths the dispatcher gives up and counts drops.
+   * Default 5.
+   */
+  maxWorkerRestarts?: number;
+  /** Memory limits of the worker thread (`worker_threads` `resourceLimits`, in MB). Default: Node's. */
+  workerResourceLimits?: WorkerResourceLimits;
+  /** `service.name` of the resource; else `OTEL_SERVICE_NAME`. See src/capture/resource.ts. */
+  serviceName?: string;
+  /** More resource attributes (over `OTEL_RESOURCE_ATTRIBUTES`). */
+  resourceAttributes?: Record<string, string | number | boolean>;
+  /** Sampler, as `OTEL_TRACES_SAMPLER` names them. Default `parentbased_always_on`. */
+  sampler?: SamplerName;
+  /** Ratio for the `traceidratio` samplers, 0 to 1; else `OTEL_TRACES_SAMPLER_ARG`. Default 1. */
+  samplerArg?: number;
+  /** Span limits; defaults and environment variables as the OpenTelemetry SDK. See src/capture/span-config.ts. */
+  spanLimits?: SpanLimits;
+  /** The level of every span, for sink filters and the level hint. Default `info`. */
+  spanLevel?: LevelName;
 }
 
 export interface ResolvedOptions {
@@ -56,6 +99,13 @@ export interface ResolvedOptions {
   maxInternedStrings: number;
   maxOpenSpans: number;
   sinkTimeoutMs: number;
+  exitDrainTimeoutMs: number;
+  maxWorkerRestarts: number;
+  workerResourceLimits: WorkerResourceLimits | undefined;
+  resource: ResourceAttributes;
+  sampler: SamplerConfig;
+  spanLimits: ResolvedSpanLimits;
+  spanLevel: number;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -82,6 +132,22 @@ export function validateQueueCapacity(value: unknown): number {
   return value;
 }
 
+const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/** Validate `workerResourceLimits`: an object of positive numbers of megabytes under the keys `worker_threads` knows. */
+export function validateResourceLimits(value: unknown): WorkerResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') throw invalidOptionType('workerResourceLimits', 'an object', value);
+  const out: WorkerResourceLimits = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(RESOURCE_LIMIT_KEYS as readonly string[]).includes(key)) {
+      throw invalidOptionRange('workerResourceLimits', `an object with keys among ${RESOURCE_LIMIT_KEYS.join(', ')}`, key);
+    }
+    out[key as (typeof RESOURCE_LIMIT_KEYS)[number]] = positiveNumber(`workerResourceLimits.${key}`, v, 0);
+  }
+  return out;
+}
+
 /** Validate every option and fill in defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === undefined) options = {};
@@ -104,7 +170,21 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     maxInternedStrings: integerAtLeast('maxInternedStrings', o.maxInternedStrings, DEFAULT_MAX_INTERNED_STRINGS, 0),
     maxOpenSpans: integerAtLeast('maxOpenSpans', o.maxOpenSpans, DEFAULT_MAX_OPEN_SPANS, 1),
     sinkTimeoutMs: positiveNumber('sinkTimeoutMs', o.sinkTimeoutMs, DEFAULT_SINK_TIMEOUT_MS),
+    resource: buildResource(o.serviceName, o.resourceAttributes),
+    sampler: resolveSampler(o.sampler, o.samplerArg),
+    spanLimits: resolveSpanLimits(o.spanLimits),
+    spanLevel: resolveSpanLevel(o.spanLevel),
+    exitDrainTimeoutMs: integerAtLeast('exitDrainTimeoutMs', o.exitDrainTimeoutMs, DEFAULT_EXIT_DRAIN_TIMEOUT_MS, 0),
+    maxWorkerRestarts: integerAtLeast('maxWorkerRestarts', o.maxWorkerRestarts, DEFAULT_MAX_WORKER_RESTARTS, 0),
+    workerResourceLimits: validateResourceLimits(o.workerResourceLimits),
   };
+}
+
+function resolveSpanLevel(value: unknown): number {
+  if (value === undefined) return LEVEL_INFO;
+  const level = typeof value === 'string' ? parseFilterLevel(value) : undefined;
+  if (level === undefined || level === LEVEL_OFF) throw invalidOptionRange('spanLevel', 'one of trace, debug, info, warn, error', value);
+  return level;
 }
 
 /** Validate one sink spec; a module path is resolved against `process.cwd()`. */

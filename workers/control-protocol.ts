@@ -28,6 +28,10 @@ export interface WorkerSeed {
   flushEveryRecords: number;
   maxOpenSpans: number;
   sinkTimeoutMs: number;
+  /** Set when this worker replaces one that died; it reports the restart as a `ringtrace` error event. */
+  restart?: { reason: string; restarts: number; lostInFlight: number };
+  /** The application's OpenTelemetry resource attributes, handed to every sink. */
+  resource: Record<string, string | number | boolean>;
 }
 
 export type ControlRequest =

@@ -8,8 +8,10 @@ import type { MessagePort } from 'node:worker_threads';
 import { SinkError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import { RecordDecoder } from '../src/record/record-decoder.js';
+import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import type { ControlReply, ControlRequest, ResolvedSinkSpec, SerializedError, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
+import { DispatcherHealthReader } from './dispatcher-health-reader.js';
 import { Diagnostics } from './diagnostics.js';
 import { DrainLoop } from './drain-loop.js';
 import { FanOut } from './fan-out.js';
@@ -21,13 +23,24 @@ export class WorkerRuntime {
   readonly diagnostics: Diagnostics;
   readonly fanOut: FanOut;
   readonly loop: DrainLoop;
+  /** Backs `SinkContext.stats()`. */
+  readonly health: DispatcherHealthReader;
   readonly #port: MessagePort;
   readonly #sinkTimeoutMs: number;
+  readonly #resource: Readonly<Record<string, string | number | boolean>>;
   #finished: Promise<WorkerStats> | null = null;
+  #resolveStarted!: (message: WorkerStartMessage) => void;
+  /** Resolves with what `run()` reports once its first sinks are ready (or failed). */
+  readonly started = new Promise<WorkerStartMessage>((resolve) => {
+    this.#resolveStarted = resolve;
+  });
+  readonly #restart: WorkerSeed['restart'];
 
   constructor(seed: WorkerSeed, diagnostics: Diagnostics = new Diagnostics()) {
     this.#port = seed.port;
     this.#sinkTimeoutMs = seed.sinkTimeoutMs;
+    this.#restart = seed.restart;
+    this.#resource = Object.freeze({ ...(seed.resource ?? {}) });
     this.reader = new RingReader(seed.ring);
     this.decoder = new RecordDecoder(this.reader.bytes, { maxOpenSpans: seed.maxOpenSpans, strings: seed.strings });
     this.diagnostics = diagnostics;
@@ -35,7 +48,9 @@ export class WorkerRuntime {
     this.loop = new DrainLoop(this.reader, this.decoder, this.fanOut, diagnostics, {
       flushIntervalMs: seed.flushIntervalMs,
       flushEveryRecords: seed.flushEveryRecords,
+      exit: new ExitHandshake(seed.ring),
     });
+    this.health = new DispatcherHealthReader(seed.ring, this.reader, this.decoder, this.loop, this.fanOut);
   }
 
   /** Load the first sinks, report ready, and drain until shutdown. Resolves with the final stats. */
@@ -44,7 +59,9 @@ export class WorkerRuntime {
       for (const spec of sinks) await this.addSink(spec);
     } catch (error) {
       await this.fanOut.closeAll();
-      this.#port.postMessage({ type: 'startFailed', error: serializeError(error) } satisfies WorkerStartMessage);
+      const failed: WorkerStartMessage = { type: 'startFailed', error: serializeError(error) };
+      this.#resolveStarted(failed);
+      this.#port.postMessage(failed);
       this.#port.close();
       return this.stats();
     }
@@ -57,6 +74,13 @@ export class WorkerRuntime {
         (error: unknown) => this.#port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies ControlReply),
       );
     });
+    if (this.#restart !== undefined) {
+      // This worker replaces one that died: say so where the sinks and stderr will see it.
+      const { reason, restarts, lostInFlight } = this.#restart;
+      this.diagnostics.report('restart', 'dispatcher worker died and was restarted', { reason, restarts, lost_in_flight: lostInFlight });
+      this.fanOut.deliverDiagnostics();
+    }
+    this.#resolveStarted({ type: 'ready' });
     this.#port.postMessage({ type: 'ready' } satisfies WorkerStartMessage);
     await this.loop.run();
     const stats = await (shutdownRequest ?? this.stats());
@@ -92,7 +116,7 @@ export class WorkerRuntime {
 
   async addSink(spec: ResolvedSinkSpec): Promise<void> {
     if (this.fanOut.has(spec.name)) throw new SinkError(spec.name, 'a sink with this name is already registered');
-    const sink = await loadSink(spec);
+    const sink = await loadSink(spec, { stats: () => this.health.read(), resource: this.#resource });
     try {
       this.fanOut.add(spec.name, TargetFilter.parse(spec.filter), sink, this.#sinkTimeoutMs);
     } catch (error) {

@@ -3,6 +3,7 @@
  * receives decoded records; the dispatcher owns when each method is called.
  */
 import type { TraceRecord } from '../record/trace-record.js';
+import type { DispatcherHealth } from './dispatcher-health.js';
 
 /**
  * A destination for records.
@@ -39,13 +40,26 @@ export interface TraceSink {
 export interface SinkContext {
   /** The sink's name from its spec. */
   readonly name: string;
+  /**
+   * The dispatcher's health right now (records offered, written, dropped,
+   * queue depth, every sink's counts), read on the worker thread. Cheap
+   * enough to call at each flush or scrape, not per record: it walks the
+   * records still waiting in the ring. The dispatcher worker always provides
+   * it; it is absent only when a sink is constructed by hand (in a test).
+   */
+  readonly stats?: () => DispatcherHealth;
+  /**
+   * The OpenTelemetry resource of the application (`service.name`, process and
+   * runtime attributes), given once here rather than in every record.
+   */
+  readonly resource?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** A sink module's default export: builds the sink from the spec's options. */
 export type SinkFactory<Options = unknown> = (options: Options, context: SinkContext) => TraceSink | Promise<TraceSink>;
 
 /** Names of the built-in sinks. */
-export type BuiltinSinkName = 'ndjson' | 'memory';
+export type BuiltinSinkName = 'ndjson' | 'memory' | 'prometheus' | 'chrome-trace' | 'pino' | 'otlp';
 
 interface SinkSpecBase {
   /** Unique among the dispatcher's sinks; used by `removeSink` and in stats. */

@@ -1,0 +1,138 @@
+/**
+ * Span limits and sampling, with the OpenTelemetry SDK's defaults and
+ * environment variables:
+ *
+ * | setting | option | environment variable | default |
+ * | --- | --- | --- | --- |
+ * | attributes per span | `spanLimits.attributeCountLimit` | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, else `OTEL_ATTRIBUTE_COUNT_LIMIT` | 128 |
+ * | attribute value length | `spanLimits.attributeValueLengthLimit` | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | unlimited |
+ * | events per span | `spanLimits.eventCountLimit` | `OTEL_SPAN_EVENT_COUNT_LIMIT` | 128 |
+ * | links per span | `spanLimits.linkCountLimit` | `OTEL_SPAN_LINK_COUNT_LIMIT` | 128 |
+ * | attributes per event | `spanLimits.attributePerEventCountLimit` | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT` | 128 |
+ * | attributes per link | `spanLimits.attributePerLinkCountLimit` | `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | 128 |
+ * | sampler | `sampler` | `OTEL_TRACES_SAMPLER` | `parentbased_always_on` |
+ * | sampler ratio | `samplerArg` | `OTEL_TRACES_SAMPLER_ARG` | 1 |
+ *
+ * An option wins over its environment variable.
+ */
+import { invalidOptionRange, invalidOptionType } from '../errors.js';
+
+export interface SpanLimits {
+  attributeCountLimit?: number;
+  attributeValueLengthLimit?: number;
+  eventCountLimit?: number;
+  linkCountLimit?: number;
+  attributePerEventCountLimit?: number;
+  attributePerLinkCountLimit?: number;
+}
+
+export type ResolvedSpanLimits = Required<SpanLimits>;
+
+/** The samplers of `OTEL_TRACES_SAMPLER`. */
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+export const SAMPLER_NAMES: readonly SamplerName[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+export const DEFAULT_SAMPLER: SamplerName = 'parentbased_always_on';
+export const DEFAULT_SPAN_COUNT_LIMIT = 128;
+
+type Env = Record<string, string | undefined>;
+
+function envLimit(env: Env, names: string[], fallback: number): number {
+  for (const name of names) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw invalidOptionRange(name, 'a non-negative integer', raw);
+    return n;
+  }
+  return fallback;
+}
+
+function limit(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidOptionType(option, 'a number', value);
+  if (!(value === Infinity || (Number.isInteger(value) && value >= 0))) throw invalidOptionRange(option, 'a non-negative integer or Infinity', value);
+  return value;
+}
+
+export function resolveSpanLimits(options: SpanLimits | undefined, env: Env = process.env): ResolvedSpanLimits {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidOptionType('spanLimits', 'an object', options);
+  const o = options ?? {};
+  const attrCount = envLimit(env, ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 'OTEL_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT);
+  const attrLength = envLimit(env, ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'], Infinity);
+  return {
+    attributeCountLimit: limit('spanLimits.attributeCountLimit', o.attributeCountLimit, attrCount),
+    attributeValueLengthLimit: limit('spanLimits.attributeValueLengthLimit', o.attributeValueLengthLimit, attrLength),
+    eventCountLimit: limit('spanLimits.eventCountLimit', o.eventCountLimit, envLimit(env, ['OTEL_SPAN_EVENT_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
+    linkCountLimit: limit('spanLimits.linkCountLimit', o.linkCountLimit, envLimit(env, ['OTEL_SPAN_LINK_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
+    attributePerEventCountLimit: limit(
+      'spanLimits.attributePerEventCountLimit',
+      o.attributePerEventCountLimit,
+      envLimit(env, ['OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT),
+    ),
+    attributePerLinkCountLimit: limit(
+      'spanLimits.attributePerLinkCountLimit',
+      o.attributePerLinkCountLimit,
+      envLimit(env, ['OTEL_LINK_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT),
+    ),
+  };
+}
+
+/** A sampler: whether a new span with this trace id and parent is recorded. */
+export interface SamplerConfig {
+  readonly name: SamplerName;
+  readonly ratio: number;
+}
+
+export function resolveSampler(name: unknown, arg: unknown, env: Env = process.env): SamplerConfig {
+  let sampler: unknown = name;
+  let samplerOption = 'sampler';
+  if (sampler === undefined && env['OTEL_TRACES_SAMPLER'] !== undefined && env['OTEL_TRACES_SAMPLER'] !== '') {
+    sampler = env['OTEL_TRACES_SAMPLER'];
+    samplerOption = 'OTEL_TRACES_SAMPLER';
+  }
+  sampler ??= DEFAULT_SAMPLER;
+  if (typeof sampler !== 'string' || !(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
+    throw invalidOptionRange(samplerOption, `one of ${SAMPLER_NAMES.join(', ')}`, sampler);
+  }
+  let ratio: unknown = arg;
+  let ratioOption = 'samplerArg';
+  if (ratio === undefined && env['OTEL_TRACES_SAMPLER_ARG'] !== undefined && env['OTEL_TRACES_SAMPLER_ARG'] !== '') {
+    ratio = Number(env['OTEL_TRACES_SAMPLER_ARG']);
+    ratioOption = 'OTEL_TRACES_SAMPLER_ARG';
+  }
+  ratio ??= 1;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
+    throw invalidOptionRange(ratioOption, 'a number from 0 to 1', ratioOption === 'OTEL_TRACES_SAMPLER_ARG' ? env['OTEL_TRACES_SAMPLER_ARG'] : ratio);
+  }
+  return { name: sampler as SamplerName, ratio };
+}
+
+/**
+ * The sampling decision. Parent-based samplers follow a valid parent's
+ * sampled flag; the ratio sampler uses the OpenTelemetry JS SDK's rule (XOR
+ * of the trace id's four 32-bit words against ratio × 2^32 − 1), so both
+ * agree on the same trace.
+ */
+export function shouldSample(config: SamplerConfig, t0: number, t1: number, t2: number, t3: number, parentSampled: boolean | undefined): boolean {
+  const n = config.name;
+  if (parentSampled !== undefined && n.startsWith('parentbased_')) return parentSampled;
+  if (n === 'always_on' || n === 'parentbased_always_on') return true;
+  if (n === 'always_off' || n === 'parentbased_always_off') return false;
+  const upper = Math.floor(config.ratio * 0xffffffff);
+  return ((t0 ^ t1 ^ t2 ^ t3) >>> 0) <= upper;
+}
