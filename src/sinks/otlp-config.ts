@@ -1,0 +1,294 @@
+/**
+ * The `otlp` sink's options: defaults as named constants, the standard
+ * `OTEL_EXPORTER_OTLP_*` environment variables, and validation that names
+ * the bad option and value. The resource normally comes from the dispatcher
+ * (`SinkContext.resource`); the sink's `serviceName`/`resourceAttributes`
+ * options override it for this sink's exports.
+ *
+ * Precedence, per the OpenTelemetry exporter specification: an explicit
+ * option, then the signal-specific variable (`..._TRACES_...`, `..._LOGS_...`),
+ * then the generic one, then the default. A signal-specific endpoint is used
+ * as is; the generic `OTEL_EXPORTER_OTLP_ENDPOINT` gets `/v1/traces` or
+ * `/v1/logs` appended.
+ */
+import { invalidOptionRange, invalidOptionType } from '../errors.js';
+import type { SpanAssemblerOptions } from './span-assembler.js';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpCompression = 'gzip' | 'none';
+export type ResourceAttributeValue = string | number | boolean;
+
+/** `{ sink: 'otlp', options }`. Every field is optional. */
+export interface OtlpSinkOptions extends SpanAssemblerOptions {
+  /** Wire encoding. Env `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL`. Default `http/protobuf`. */
+  protocol?: OtlpProtocol;
+  /** Full URL spans are POSTed to. Env `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. Default `http://localhost:4318/v1/traces`. */
+  endpoint?: string;
+  /** Full URL log records are POSTed to. Env `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/logs`. Default `http://localhost:4318/v1/logs`. */
+  logsEndpoint?: string;
+  /** Extra request headers, merged over `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_HEADERS`. */
+  headers?: Record<string, string>;
+  /** Per-request timeout in ms. Env `OTEL_EXPORTER_OTLP_{TRACES_,}TIMEOUT`. Default 10000. */
+  timeoutMs?: number;
+  /** Request body compression. Env `OTEL_EXPORTER_OTLP_{TRACES_,}COMPRESSION`. Default `none`. */
+  compression?: OtlpCompression;
+  /** `service.name` for this sink's exports, over the dispatcher's resource (its `serviceName` option, `OTEL_SERVICE_NAME`). */
+  serviceName?: string;
+  /** More resource attributes for this sink's exports, over the dispatcher's resource. */
+  resourceAttributes?: Record<string, ResourceAttributeValue>;
+  /** Export standalone events as OTLP log records. Default true. */
+  exportEvents?: boolean;
+  /** Most spans (or log records) in one request. Default 512. */
+  maxExportBatchSize?: number;
+  /** Most spans (and, separately, log records) waiting for export; past it they are dropped and counted. Default 2048. */
+  maxQueueSize?: number;
+  /** Attempts per request, the first included, for retryable failures (429, 502, 503, 504, network errors, timeouts). Default 5. */
+  maxAttempts?: number;
+  /** First retry delay in ms; doubled each retry, with jitter, up to `maxBackoffMs`. Default 1000. */
+  initialBackoffMs?: number;
+  /** Longest retry delay in ms, `Retry-After` included. Default 5000. */
+  maxBackoffMs?: number;
+}
+
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
+export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
+export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+export const DEFAULT_OTLP_MAX_EXPORT_BATCH_SIZE = 512;
+export const DEFAULT_OTLP_MAX_QUEUE_SIZE = 2048;
+export const DEFAULT_OTLP_MAX_ATTEMPTS = 5;
+export const DEFAULT_OTLP_INITIAL_BACKOFF_MS = 1000;
+export const DEFAULT_OTLP_MAX_BACKOFF_MS = 5000;
+
+export interface OtlpSignalConfig {
+  url: URL;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  compression: OtlpCompression;
+  protocol: OtlpProtocol;
+}
+
+export interface OtlpConfig {
+  traces: OtlpSignalConfig;
+  logs: OtlpSignalConfig;
+  /** The `serviceName` option, if given. */
+  serviceName: string | undefined;
+  /** The `resourceAttributes` option (empty if not given). */
+  resourceAttributes: Record<string, ResourceAttributeValue>;
+  exportEvents: boolean;
+  maxExportBatchSize: number;
+  maxQueueSize: number;
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  assembler: SpanAssemblerOptions;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const KNOWN_OPTIONS = new Set([
+  'protocol', 'endpoint', 'logsEndpoint', 'headers', 'timeoutMs', 'compression', 'serviceName', 'resourceAttributes',
+  'exportEvents', 'maxExportBatchSize', 'maxQueueSize', 'maxAttempts', 'initialBackoffMs', 'maxBackoffMs',
+  'maxOpenSpans', 'maxAttributes', 'maxEvents', 'maxLinks',
+]);
+
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function url(option: string, value: unknown): URL {
+  if (typeof value !== 'string' || value === '') throw invalidOptionType(option, 'an http(s) URL string', value);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw invalidOptionRange(option, 'an http(s) URL', value);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalidOptionRange(option, 'an http(s) URL', value);
+  return parsed;
+}
+
+/** `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, without doubling the slash. */
+function appendPath(base: string, path: string): string {
+  return base.replace(/\/+$/, '') + path;
+}
+
+function protocol(option: string, value: unknown): OtlpProtocol {
+  if (value === 'http/protobuf' || value === 'http/json') return value;
+  throw invalidOptionRange(option, "'http/protobuf' or 'http/json' (grpc is not supported)", value);
+}
+
+function compression(option: string, value: unknown): OtlpCompression {
+  if (value === 'gzip' || value === 'none') return value;
+  throw invalidOptionRange(option, "'gzip' or 'none'", value);
+}
+
+function positive(option: string, value: unknown, integer: boolean, min = 1): number {
+  if (typeof value !== 'number') throw invalidOptionType(option, integer ? 'an integer' : 'a number', value);
+  if ((integer ? !Number.isSafeInteger(value) : !Number.isFinite(value)) || value < min) {
+    throw invalidOptionRange(option, integer ? `an integer >= ${min}` : `a finite number >= ${min}`, value);
+  }
+  return value;
+}
+
+function envNumber(env: Env, name: string): number | undefined {
+  const raw = envValue(env, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw invalidOptionRange(`environment variable ${name}`, 'a positive number of milliseconds', raw);
+  return n;
+}
+
+/**
+ * `k1=v1,k2=v2` as in `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`:
+ * keys and values trimmed, values percent-decoded.
+ */
+export function parseKeyValueList(name: string, raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? '' : part.slice(0, eq).trim();
+    if (key === '') throw invalidOptionRange(`environment variable ${name}`, 'a list of key=value pairs', raw);
+    let value = part.slice(eq + 1).trim();
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      throw invalidOptionRange(`environment variable ${name}`, 'percent-encoded values', raw);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function headers(option: string, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidOptionType(option, 'an object of header strings', value);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw invalidOptionType(`${option}.${k}`, 'a string', v);
+    out[k] = v;
+  }
+  return out;
+}
+
+function signal(o: OtlpSinkOptions, env: Env, sig: 'TRACES' | 'LOGS'): OtlpSignalConfig {
+  const endpointOption = sig === 'TRACES' ? 'endpoint' : 'logsEndpoint';
+  const path = sig === 'TRACES' ? '/v1/traces' : '/v1/logs';
+  const given = o[endpointOption];
+  let endpoint: URL;
+  if (given !== undefined) endpoint = url(`otlp.${endpointOption}`, given);
+  else {
+    const specific = envValue(env, `OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`);
+    const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+    if (specific !== undefined) endpoint = url(`environment variable OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`, specific);
+    else if (generic !== undefined) endpoint = url('environment variable OTEL_EXPORTER_OTLP_ENDPOINT', appendPath(generic, path));
+    else endpoint = new URL(appendPath(DEFAULT_OTLP_ENDPOINT, path));
+  }
+
+  const envHeaders = (name: string): Record<string, string> => {
+    const raw = envValue(env, name);
+    return raw === undefined ? {} : parseKeyValueList(name, raw);
+  };
+  const mergedHeaders = {
+    ...envHeaders('OTEL_EXPORTER_OTLP_HEADERS'),
+    ...envHeaders(`OTEL_EXPORTER_OTLP_${sig}_HEADERS`),
+    ...headers('otlp.headers', o.headers),
+  };
+
+  const timeoutMs =
+    o.timeoutMs !== undefined
+      ? positive('otlp.timeoutMs', o.timeoutMs, false)
+      : (envNumber(env, `OTEL_EXPORTER_OTLP_${sig}_TIMEOUT`) ?? envNumber(env, 'OTEL_EXPORTER_OTLP_TIMEOUT') ?? DEFAULT_OTLP_TIMEOUT_MS);
+
+  const pick = (option: 'protocol' | 'compression'): { where: string; value: unknown } | undefined => {
+    if (o[option] !== undefined) return { where: `otlp.${option}`, value: o[option] };
+    const upper = option.toUpperCase();
+    for (const name of [`OTEL_EXPORTER_OTLP_${sig}_${upper}`, `OTEL_EXPORTER_OTLP_${upper}`]) {
+      const v = envValue(env, name);
+      if (v !== undefined) return { where: `environment variable ${name}`, value: v };
+    }
+    return undefined;
+  };
+  const p = pick('protocol');
+  const c = pick('compression');
+  return {
+    url: endpoint,
+    headers: mergedHeaders,
+    timeoutMs,
+    protocol: p === undefined ? DEFAULT_OTLP_PROTOCOL : protocol(p.where, p.value),
+    compression: c === undefined ? 'none' : compression(c.where, c.value),
+  };
+}
+
+/**
+ * The resource when the dispatcher gave the sink none (a sink built by hand):
+ * process and runtime attributes, `OTEL_RESOURCE_ATTRIBUTES`, and
+ * `service.name` from `OTEL_SERVICE_NAME`, that list, or `unknown_service:node`.
+ */
+export function resourceFromEnvironment(env: Env = process.env): Record<string, ResourceAttributeValue> {
+  const raw = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  let fromEnv: Record<string, string> = {};
+  try {
+    if (raw !== undefined) fromEnv = parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', raw);
+  } catch {
+    // A malformed list must not stop the sink: it is the application's environment, not our option.
+  }
+  return {
+    'telemetry.sdk.name': 'ringtrace',
+    'telemetry.sdk.language': 'nodejs',
+    'process.pid': process.pid,
+    'process.executable.name': process.title,
+    'process.runtime.name': 'nodejs',
+    'process.runtime.version': process.versions.node,
+    'process.runtime.description': 'Node.js',
+    ...fromEnv,
+    'service.name': envValue(env, 'OTEL_SERVICE_NAME') ?? fromEnv['service.name'] ?? 'unknown_service:node',
+  };
+}
+
+function resourceAttributes(o: OtlpSinkOptions): Record<string, ResourceAttributeValue> {
+  const out: Record<string, ResourceAttributeValue> = {};
+  const given = o.resourceAttributes;
+  if (given === undefined) return out;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw invalidOptionType('otlp.resourceAttributes', 'an object', given);
+  for (const [k, v] of Object.entries(given)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw invalidOptionType(`otlp.resourceAttributes.${k}`, 'a string, number or boolean', v);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Validate the options, read the environment, fill in defaults. */
+export function resolveOtlpConfig(options: unknown, env: Env = process.env): OtlpConfig {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptionType('otlp', 'an options object', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw invalidOptionRange('otlp', `one of the options ${[...KNOWN_OPTIONS].join(', ')}`, key);
+  }
+  const o = options as OtlpSinkOptions;
+  if (o.serviceName !== undefined && (typeof o.serviceName !== 'string' || o.serviceName === '')) {
+    throw invalidOptionType('otlp.serviceName', 'a non-empty string', o.serviceName);
+  }
+  if (o.exportEvents !== undefined && typeof o.exportEvents !== 'boolean') throw invalidOptionType('otlp.exportEvents', 'a boolean', o.exportEvents);
+  const initialBackoffMs = o.initialBackoffMs === undefined ? DEFAULT_OTLP_INITIAL_BACKOFF_MS : positive('otlp.initialBackoffMs', o.initialBackoffMs, false, 0);
+  const maxBackoffMs = o.maxBackoffMs === undefined ? Math.max(DEFAULT_OTLP_MAX_BACKOFF_MS, initialBackoffMs) : positive('otlp.maxBackoffMs', o.maxBackoffMs, false, 0);
+  if (maxBackoffMs < initialBackoffMs) throw invalidOptionRange('otlp.maxBackoffMs', `a number >= otlp.initialBackoffMs (${initialBackoffMs})`, maxBackoffMs);
+  const maxExportBatchSize = o.maxExportBatchSize === undefined ? DEFAULT_OTLP_MAX_EXPORT_BATCH_SIZE : positive('otlp.maxExportBatchSize', o.maxExportBatchSize, true);
+  const maxQueueSize = o.maxQueueSize === undefined ? Math.max(DEFAULT_OTLP_MAX_QUEUE_SIZE, maxExportBatchSize) : positive('otlp.maxQueueSize', o.maxQueueSize, true);
+  return {
+    traces: signal(o, env, 'TRACES'),
+    logs: signal(o, env, 'LOGS'),
+    serviceName: o.serviceName,
+    resourceAttributes: resourceAttributes(o),
+    exportEvents: o.exportEvents ?? true,
+    maxExportBatchSize,
+    maxQueueSize,
+    maxAttempts: o.maxAttempts === undefined ? DEFAULT_OTLP_MAX_ATTEMPTS : positive('otlp.maxAttempts', o.maxAttempts, true),
+    initialBackoffMs,
+    maxBackoffMs,
+    assembler: { maxOpenSpans: o.maxOpenSpans, maxAttributes: o.maxAttributes, maxEvents: o.maxEvents, maxLinks: o.maxLinks },
+  };
+}
