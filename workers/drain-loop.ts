@@ -38,6 +38,8 @@ export interface DrainStats {
   dropNotices: number;
   droppedReported: number;
   oversizeReported: number;
+  /** The most bytes seen waiting in the ring, sampled before each batch. */
+  queueHighWaterBytes: number;
 }
 
 const DEFAULT_BATCH_RECORDS = 4096;
@@ -64,6 +66,7 @@ export class DrainLoop {
   #dropNotices = 0;
   #droppedReported = 0;
   #oversizeReported = 0;
+  #queueHighWater = 0;
   #waiters: PositionWaiter[] = [];
   #wake: (() => void) | null = null;
   #stopping = false;
@@ -90,6 +93,7 @@ export class DrainLoop {
     const mask = reader.mask;
     const end = reader.available();
     let pos = reader.position;
+    if (end - pos > this.#queueHighWater) this.#queueHighWater = end - pos;
     let n = 0;
     let decoded = 0;
     while (pos < end && n < limit) {
@@ -227,6 +231,7 @@ export class DrainLoop {
       dropNotices: this.#dropNotices,
       droppedReported: this.#droppedReported,
       oversizeReported: this.#oversizeReported,
+      queueHighWaterBytes: this.#queueHighWater,
     };
   }
 }

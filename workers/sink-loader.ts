@@ -4,7 +4,7 @@
  * reject with it instead of the worker dying.
  */
 import { SinkError } from '../src/errors.js';
-import type { SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
+import type { SinkContext, SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
 import type { ResolvedSinkSpec } from './control-protocol.js';
 
 // Built-ins load from source (.ts) under the test runner and from dist (.js) otherwise.
@@ -14,9 +14,13 @@ const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 export const BUILTIN_SINK_MODULES: Readonly<Record<string, string>> = {
   ndjson: '../src/sinks/ndjson-sink',
   memory: '../src/sinks/memory-sink',
+  prometheus: '../src/sinks/prometheus-sink',
+  'chrome-trace': '../src/sinks/chrome-trace-sink',
+  pino: '../src/sinks/pino-sink',
 };
 
-export async function loadSink(spec: ResolvedSinkSpec): Promise<TraceSink> {
+/** `context` is what every sink's factory gets besides its name (see `SinkContext`). */
+export async function loadSink(spec: ResolvedSinkSpec, context: Omit<SinkContext, 'name'> = {}): Promise<TraceSink> {
   let url: string;
   if (spec.builtin !== undefined) {
     const path = BUILTIN_SINK_MODULES[spec.builtin];
@@ -37,7 +41,7 @@ export async function loadSink(spec: ResolvedSinkSpec): Promise<TraceSink> {
   }
   let sink: unknown;
   try {
-    sink = await (factory as SinkFactory)(spec.options, { name: spec.name });
+    sink = await (factory as SinkFactory)(spec.options, { ...context, name: spec.name });
   } catch (error) {
     throw new SinkError(spec.name, `factory failed: ${message(error)}`, { cause: error });
   }
