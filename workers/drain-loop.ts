@@ -16,6 +16,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { KIND_PAD } from '../src/record/format.js';
 import type { RecordDecoder } from '../src/record/record-decoder.js';
+import type { ExitHandshake } from '../src/ring/exit-handshake.js';
 import type { RingReader } from '../src/ring/ring-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { FanOut } from './fan-out.js';
@@ -25,6 +26,8 @@ export interface DrainLoopOptions {
   flushEveryRecords: number;
   /** Records decoded between yields to the event loop. */
   batchRecords?: number;
+  /** The producer's exit handshake: when it asks, drain everything and flush, then acknowledge. */
+  exit?: ExitHandshake;
 }
 
 /** Worker-side counts. At quiescence `decoded` equals the producer's `written`. */
@@ -57,7 +60,8 @@ export class DrainLoop {
   readonly #flushIntervalMs: number;
   readonly #flushEveryRecords: number;
   readonly #batchRecords: number;
-  #decoded = 0;
+  /** Continues the count of an earlier (dead) worker on the same ring, so `decoded == written` survives a respawn. */
+  #decoded: number;
   #sinceFlush = 0;
   #lastFlush = performance.now();
   #pendingDropped = 0;
@@ -70,6 +74,7 @@ export class DrainLoop {
   #waiters: PositionWaiter[] = [];
   #wake: (() => void) | null = null;
   #stopping = false;
+  readonly #exit: ExitHandshake | undefined;
 
   constructor(reader: RingReader, decoder: RecordDecoder, fanOut: FanOut, diagnostics: Diagnostics, options: DrainLoopOptions) {
     this.#reader = reader;
@@ -79,6 +84,8 @@ export class DrainLoop {
     this.#flushIntervalMs = options.flushIntervalMs;
     this.#flushEveryRecords = options.flushEveryRecords;
     this.#batchRecords = options.batchRecords ?? DEFAULT_BATCH_RECORDS;
+    this.#exit = options.exit;
+    this.#decoded = reader.decodedSoFar();
   }
 
   /**
@@ -113,8 +120,8 @@ export class DrainLoop {
         fanOut.deliver(record);
       }
     }
-    if (pos !== reader.position) reader.release(pos);
     this.#decoded += decoded;
+    if (pos !== reader.position) reader.release(pos, this.#decoded);
     this.#sinceFlush += decoded;
     return n;
   }
@@ -145,6 +152,7 @@ export class DrainLoop {
   /** Run until `stop()`; resolves once the ring is drained after the stop request. */
   async run(): Promise<void> {
     while (true) {
+      if (this.#exit?.requested) await this.#exitDrain();
       this.checkDrops();
       const n = this.drainBatch(this.#batchRecords);
       this.#settleWaiters();
@@ -158,7 +166,7 @@ export class DrainLoop {
       if (this.#sinceFlush !== 0) {
         this.#sinceFlush = 0;
         this.#lastFlush = performance.now();
-        this.#fanOut.flushIdle();
+        this.#flushIdle();
       }
       await this.#sleep();
     }
@@ -169,8 +177,40 @@ export class DrainLoop {
     if (this.#sinceFlush >= this.#flushEveryRecords || now - this.#lastFlush >= this.#flushIntervalMs) {
       this.#sinceFlush = 0;
       this.#lastFlush = now;
-      this.#fanOut.flushIdle();
+      this.#flushIdle();
     }
+  }
+
+  /**
+   * Periodic flush. When every sink is idle this is one flush round, and its
+   * completion marks the records before it as flushed (so a worker death can
+   * count what it may have lost); a sink still flushing is left alone.
+   */
+  #flushIdle(): void {
+    const slots = this.#fanOut.slots;
+    if (slots.some((s) => s.flushing)) {
+      this.#fanOut.flushIdle();
+      return;
+    }
+    const mark = this.#decoded;
+    void Promise.all(slots.map((s) => s.flush())).then(() => this.#reader.markFlushed(mark));
+  }
+
+  /**
+   * The producer's thread is exiting and blocks until we acknowledge (or its
+   * deadline passes): it writes nothing more, so drain to the end without
+   * yielding, deliver pending drop notices, flush every sink (each bounded by
+   * its sink timeout; a synchronous sink writes before the first await), and
+   * acknowledge.
+   */
+  async #exitDrain(): Promise<void> {
+    while (this.drainBatch(this.#batchRecords) !== 0);
+    this.checkDrops(true);
+    this.#settleWaiters();
+    const mark = this.#decoded;
+    await this.#fanOut.flushAll();
+    this.#reader.markFlushed(mark);
+    this.#exit!.acknowledge();
   }
 
   async #sleep(): Promise<void> {

@@ -3,11 +3,13 @@
  * here, for both the producer (RingWriter) and the consumer (RingReader).
  *
  *   SharedArrayBuffer
- *   ┌──────────── header: 4 lines × 64 bytes, one writer per line ───────────┐
+ *   ┌──────────── header: 6 lines × 64 bytes, one writer per line ───────────┐
  *   │ line 0  WRITE_INDEX                           (producer writes)         │
  *   │ line 1  READ_INDEX                            (consumer writes)         │
  *   │ line 2  DROPPED, OVERSIZE       priority drop channel (producer writes) │
  *   │ line 3  CONSUMER_STATE, *_REPORTED            (consumer writes)         │
+ *   │ line 4  EXIT_REQUEST                          (producer writes)         │
+ *   │ line 5  EXIT_ACK, DECODED_*, FLUSHED_*        (consumer writes)         │
  *   ├──────────── data: `capacity` bytes, a power of two ─────────────────────┤
  *   │ records … | PAD to the end | wrapped records …                          │
  *   └──────────────────────────────────────────────────────────────────────────┘
@@ -37,8 +39,41 @@ export const DROPPED_REPORTED = 3 * INT32_PER_LINE + 1;
 /** Int32 slot: the OVERSIZE count the consumer has already told the sinks about. */
 export const OVERSIZE_REPORTED = 3 * INT32_PER_LINE + 2;
 
+/**
+ * Int32 slot: the producer's thread is exiting (see ring/exit-handshake.ts):
+ * 0, or 1 once the producer asks the consumer for a final drain and flush.
+ */
+export const EXIT_REQUEST = 4 * INT32_PER_LINE;
+/** Int32 slot: 1 once the consumer has drained and flushed after EXIT_REQUEST. */
+export const EXIT_ACK = 5 * INT32_PER_LINE;
+/**
+ * Int32 slots: records the consumers have decoded and released, low and high
+ * 32 bits, published with each READ_INDEX release, so a respawned consumer
+ * continues the count and `decoded == written` holds across worker restarts.
+ */
+export const DECODED_LOW = 5 * INT32_PER_LINE + 1;
+export const DECODED_HIGH = 5 * INT32_PER_LINE + 2;
+/**
+ * Int32 slots: the DECODED count at the start of the last flush round that
+ * every sink completed. When a worker dies, DECODED − FLUSHED is the most
+ * records it can have lost in flight (decoded but maybe not yet written out).
+ */
+export const FLUSHED_LOW = 5 * INT32_PER_LINE + 3;
+export const FLUSHED_HIGH = 5 * INT32_PER_LINE + 4;
+
 /** Header size in bytes; the data region starts here. */
-export const HEADER_BYTES = 4 * CACHE_LINE_BYTES;
+export const HEADER_BYTES = 6 * CACHE_LINE_BYTES;
+
+/** Read a 64-bit count kept in two Int32 slots (written by one thread only). */
+export function loadCount(header: Int32Array, low: number, high: number): number {
+  return (Atomics.load(header, high) >>> 0) * 2 ** 32 + (Atomics.load(header, low) >>> 0);
+}
+
+/** Publish a 64-bit count into two Int32 slots (only the owning thread writes them). */
+export function storeCount(header: Int32Array, low: number, high: number, value: number): void {
+  Atomics.store(header, high, Math.floor(value / 2 ** 32) | 0);
+  Atomics.store(header, low, value % 2 ** 32 | 0);
+}
 
 /** The consumer is draining; the producer need not wake it. */
 export const CONSUMER_RUNNING = 0;

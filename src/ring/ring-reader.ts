@@ -15,14 +15,20 @@ import {
   CONSUMER_RUNNING,
   CONSUMER_SLEEPING,
   CONSUMER_STATE,
+  DECODED_HIGH,
+  DECODED_LOW,
   DROPPED,
   DROPPED_REPORTED,
+  FLUSHED_HIGH,
+  FLUSHED_LOW,
   HEADER_BYTES,
   OVERSIZE,
   OVERSIZE_REPORTED,
   READ_INDEX,
   WRITE_INDEX,
+  loadCount,
   ringCapacity,
+  storeCount,
   widen,
 } from './layout.js';
 
@@ -67,10 +73,30 @@ export class RingReader {
     return widen(Atomics.load(this.#header, WRITE_INDEX), this.#read);
   }
 
-  /** Give bytes up to `position` back to the producer. */
-  release(position: number): void {
+  /**
+   * Give bytes up to `position` back to the producer. `decoded` is the
+   * consumers' running count of records taken, published with it so that a
+   * respawned consumer continues from it (see `decodedSoFar`).
+   */
+  release(position: number, decoded?: number): void {
     this.#read = position;
+    if (decoded !== undefined) storeCount(this.#header, DECODED_LOW, DECODED_HIGH, decoded);
     Atomics.store(this.#header, READ_INDEX, position | 0);
+  }
+
+  /** Records released by every consumer of this ring so far (an earlier, dead worker's included). */
+  decodedSoFar(): number {
+    return loadCount(this.#header, DECODED_LOW, DECODED_HIGH);
+  }
+
+  /** Record that every sink finished a flush begun when `decoded` records had been taken. */
+  markFlushed(decoded: number): void {
+    if (decoded > loadCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH)) storeCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH, decoded);
+  }
+
+  /** The last `markFlushed` count. */
+  flushedSoFar(): number {
+    return loadCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH);
   }
 
   /**

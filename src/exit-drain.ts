@@ -1,0 +1,76 @@
+/**
+ * Process hooks that give every running dispatcher a bounded, synchronous
+ * final drain when the process exits, without changing how it exits.
+ *
+ * - `exit` (after `process.exit()`, after an uncaught exception's default
+ *   handling, and at a natural end): each registered drain runs; each blocks
+ *   this thread until its worker has drained and flushed, or its deadline.
+ * - `SIGTERM` / `SIGINT`: a listener is added, because Node's default action
+ *   for them ends the process without an `exit` event. When the signal comes
+ *   and the application has no listener of its own for it, the drains run,
+ *   the hooks are removed and the signal is raised again, so the process
+ *   still dies of that signal (same exit status as without ringtrace). When
+ *   the application has its own listener, ringtrace does nothing there: the
+ *   application decides, and if it calls `process.exit()` the `exit` hook drains.
+ *
+ * Hooks are installed while at least one drain is registered, and removed
+ * with the last one.
+ */
+
+/** Signals whose default action would skip the `exit` event. */
+export const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+/** A dispatcher's final drain: blocks until done or its own deadline. Must not throw. */
+export type ExitDrain = () => void;
+
+const drains = new Set<ExitDrain>();
+let installed = false;
+
+function runDrains(): void {
+  for (const drain of [...drains]) {
+    try {
+      drain();
+    } catch {
+      // A failed drain must not change how the process exits.
+    }
+  }
+  drains.clear();
+}
+
+function onExit(): void {
+  runDrains();
+  uninstall();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // The application listens too: its listener decides what happens.
+  if (process.listenerCount(signal) > 1) return;
+  runDrains();
+  uninstall();
+  // With no listener left, the default action applies: the process dies of the signal.
+  process.kill(process.pid, signal);
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', onExit);
+  for (const signal of EXIT_SIGNALS) process.on(signal, onSignal);
+}
+
+function uninstall(): void {
+  if (!installed) return;
+  installed = false;
+  process.removeListener('exit', onExit);
+  for (const signal of EXIT_SIGNALS) process.removeListener(signal, onSignal);
+}
+
+/** Run `drain` when the process exits (see the module comment); returns the function that unregisters it. */
+export function registerExitDrain(drain: ExitDrain): () => void {
+  drains.add(drain);
+  install();
+  return () => {
+    drains.delete(drain);
+    if (drains.size === 0) uninstall();
+  };
+}
