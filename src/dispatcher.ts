@@ -1,11 +1,9 @@
 /**
  * TraceDispatcher: the application thread's handle on ringtrace. It owns the
- * ring and its writer, the record encoder, the level hint and the piscina
- * pool that hosts the dispatcher worker, and talks to the worker over a
- * control port (add or remove a sink, flush, stats, shutdown).
+ * ring and its writer, the record encoder and the level hint; its
+ * WorkerSupervisor runs the dispatcher worker (piscina, respawn, exit drain)
+ * and carries the control requests (add or remove a sink, flush, stats, shutdown).
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import { LevelHint } from './filter/level-hint.js';
 import { TargetFilter } from './filter/target-filter.js';
 import { DispatcherStateError, SinkError } from './errors.js';
@@ -21,20 +19,14 @@ import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import type { SinkStats } from '../workers/sink-slot.js';
-import type {
-  ControlReply,
-  ControlRequest,
-  SerializedError,
-  WorkerSeed,
-  WorkerStartMessage,
-  WorkerStats,
-} from '../workers/control-protocol.js';
+import type { ResolvedSinkSpec, WorkerStats } from '../workers/control-protocol.js';
+import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
 
 // The worker runs from source (.ts) under the test runner and from dist (.js) otherwise.
 const WORKER_URL = new URL(`../workers/dispatcher-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** Counts from both sides. See README "Accounting". */
-export interface DispatcherStats extends WorkerStats {
+export interface DispatcherStats extends WorkerStats, SupervisorStats {
   /** Records offered to the ring: `offered == written + dropped + oversize`. */
   offered: number;
   written: number;
@@ -46,8 +38,6 @@ export interface DispatcherStats extends WorkerStats {
   queueBytes: number;
   queueCapacity: number;
 }
-
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
 export class TraceDispatcher {
   /** The resolved options this dispatcher runs with. */
@@ -63,21 +53,16 @@ export class TraceDispatcher {
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
   #installation: Installation | undefined;
-  readonly #pool: Piscina;
-  readonly #port: MessagePort;
-  readonly #task: Promise<WorkerStats>;
-  readonly #pending = new Map<number, Pending>();
+  #supervisor!: WorkerSupervisor;
+  /** The sinks as registered, to seed a respawned worker. */
+  readonly #specs = new Map<string, ResolvedSinkSpec>();
   readonly #filters = new Map<string, TargetFilter>();
   readonly #loggers = new Map<string, EventLogger>();
-  #nextId = 1;
   #final: Promise<DispatcherStats> | null = null;
 
-  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, pool: Piscina, port: MessagePort, task: Promise<WorkerStats>) {
+  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer) {
     const { sinks, ...rest } = options;
     this.options = rest;
-    this.#pool = pool;
-    this.#port = port;
-    this.#task = task;
     this.writer = new RingWriter(ring);
     this.encoder = new RecordEncoder(this.writer, {
       maxStringLength: options.maxStringLength,
@@ -85,10 +70,11 @@ export class TraceDispatcher {
     });
     this.resource = Object.freeze({ ...options.resource });
     this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel);
-    for (const s of sinks) this.#filters.set(s.name, TargetFilter.parse(s.filter));
+    for (const s of sinks) {
+      this.#specs.set(s.name, s);
+      this.#filters.set(s.name, TargetFilter.parse(s.filter));
+    }
     this.#updateHint();
-    port.on('message', (reply: ControlReply) => this.#onReply(reply));
-    port.unref();
   }
 
   /**
@@ -99,42 +85,26 @@ export class TraceDispatcher {
   static async start(options?: DispatcherOptions): Promise<TraceDispatcher> {
     const resolved = resolveOptions(options);
     const ring = allocateRing(resolved.queueCapacity);
-    const pool = new Piscina({
-      filename: WORKER_URL.href,
-      minThreads: 1,
-      maxThreads: 1,
-      idleTimeout: Infinity,
-      // The worker's event loop must stay free for async sinks: no blocking Atomics.wait between tasks.
-      atomics: 'disabled',
-    });
-    const { port1, port2 } = new MessageChannel();
-    const seed: WorkerSeed = {
+    const dispatcher = new TraceDispatcher(resolved, ring);
+    dispatcher.#supervisor = await WorkerSupervisor.start({
       ring,
-      port: port2,
-      sinks: resolved.sinks,
-      strings: [],
-      flushIntervalMs: resolved.flushIntervalMs,
-      flushEveryRecords: resolved.flushEveryRecords,
-      maxOpenSpans: resolved.maxOpenSpans,
-      sinkTimeoutMs: resolved.sinkTimeoutMs,
-      resource: resolved.resource,
-    };
-    const started = new Promise<WorkerStartMessage>((resolve) => port1.once('message', resolve));
-    const task = pool.run(seed, { transferList: [port2] }) as Promise<WorkerStats>;
-    let first: WorkerStartMessage | { type: 'crashed'; error: unknown };
-    try {
-      first = await Promise.race([started, task.then(() => ({ type: 'crashed' as const, error: new Error('worker ended during start') }))]);
-    } catch (error) {
-      first = { type: 'crashed', error };
-    }
-    if (first.type !== 'ready') {
-      port1.close();
-      await task.catch(() => undefined);
-      await pool.destroy();
-      if (first.type === 'startFailed') throw deserializeError(first.error);
-      throw new DispatcherStateError('ringtrace: the dispatcher worker failed to start', { cause: first.error });
-    }
-    return new TraceDispatcher(resolved, ring, pool, port1, task);
+      workerUrl: WORKER_URL.href,
+      exitDrainTimeoutMs: resolved.exitDrainTimeoutMs,
+      maxWorkerRestarts: resolved.maxWorkerRestarts,
+      resourceLimits: resolved.workerResourceLimits,
+      // Fresh for each spawn: a respawned worker learns every string interned so far and the current sinks.
+      seed: () => ({
+        ring,
+        sinks: [...dispatcher.#specs.values()],
+        strings: dispatcher.encoder.strings.snapshot(),
+        flushIntervalMs: resolved.flushIntervalMs,
+        flushEveryRecords: resolved.flushEveryRecords,
+        maxOpenSpans: resolved.maxOpenSpans,
+        sinkTimeoutMs: resolved.sinkTimeoutMs,
+        resource: resolved.resource,
+      }),
+    });
+    return dispatcher;
   }
 
   /**
@@ -182,6 +152,7 @@ export class TraceDispatcher {
     const resolved = resolveSinkSpec(spec);
     if (this.#filters.has(resolved.name)) throw new SinkError(resolved.name, 'a sink with this name is already registered');
     await this.#request({ type: 'addSink', spec: resolved });
+    this.#specs.set(resolved.name, resolved);
     this.#filters.set(resolved.name, TargetFilter.parse(resolved.filter));
     this.#updateHint();
   }
@@ -189,6 +160,7 @@ export class TraceDispatcher {
   /** Unregister a sink, after flushing and closing it. Resolves with its final counts. */
   async removeSink(name: string): Promise<SinkStats> {
     const stats = (await this.#request({ type: 'removeSink', name })) as SinkStats;
+    this.#specs.delete(name);
     this.#filters.delete(name);
     this.#updateHint();
     return stats;
@@ -196,12 +168,13 @@ export class TraceDispatcher {
 
   /** Resolves once every record written before the call has reached its sinks and every sink has flushed. */
   async flush(): Promise<void> {
-    await this.#request({ type: 'flush', position: this.writer.writePosition });
+    // With no worker left (it kept dying), there is nothing to wait for.
+    await this.#request({ type: 'flush', position: this.writer.writePosition }, () => undefined);
   }
 
   /** Counts from the producer and the worker. */
   async stats(): Promise<DispatcherStats> {
-    const worker = (await this.#request({ type: 'stats' })) as WorkerStats;
+    const worker = (await this.#request({ type: 'stats' }, () => this.#supervisor.lastStats())) as WorkerStats;
     return this.#combine(worker);
   }
 
@@ -226,55 +199,25 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
-      const worker = (await this.#request({ type: 'shutdown', position })) as WorkerStats;
-      await this.#task.catch(() => undefined);
-      this.#port.close();
-      await this.#pool.destroy();
+      const worker = (await this.#request({ type: 'shutdown', position }, () => this.#supervisor.lastStats())) as WorkerStats;
+      await this.#supervisor.stop();
       return this.#combine(worker);
     })();
     return this.#final;
   }
 
   #combine(worker: WorkerStats): DispatcherStats {
-    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker };
+    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker, ...this.#supervisor.stats() };
   }
 
   #updateHint(): void {
     this.levelHint.update([...this.#filters.values()]);
   }
 
-  #request(body: DistributiveOmit<ControlRequest, 'id'>): Promise<unknown> {
+  #request(body: Parameters<WorkerSupervisor['request']>[0], fallback?: () => unknown): Promise<unknown> {
     if (this.#final !== null && body.type !== 'shutdown') {
       return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down'));
     }
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      // Keep the process alive only while a request is outstanding.
-      if (this.#pending.size === 1) this.#port.ref();
-      this.#port.postMessage({ ...body, id } as ControlRequest);
-    });
+    return this.#supervisor.request(body, fallback);
   }
-
-  #onReply(reply: ControlReply): void {
-    const pending = this.#pending.get(reply.id);
-    if (pending === undefined) return;
-    this.#pending.delete(reply.id);
-    if (this.#pending.size === 0) this.#port.unref();
-    if (reply.ok) pending.resolve(reply.value);
-    else pending.reject(deserializeError(reply.error));
-  }
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function deserializeError(error: SerializedError): Error {
-  if (error.sinkName !== undefined) {
-    const prefix = `ringtrace: sink ${JSON.stringify(error.sinkName)}: `;
-    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-    return new SinkError(error.sinkName, message);
-  }
-  if (error.name === 'RangeError') return new RangeError(error.message);
-  if (error.name === 'TypeError') return new TypeError(error.message);
-  return new Error(error.message);
 }
