@@ -133,6 +133,7 @@ export function shouldSample(config: SamplerConfig, t0: number, t1: number, t2: 
   if (parentSampled !== undefined && n.startsWith('parentbased_')) return parentSampled;
   if (n === 'always_on' || n === 'parentbased_always_on') return true;
   if (n === 'always_off' || n === 'parentbased_always_off') return false;
-  const upper = Math.floor(config.ratio * 0xffffffff);
-  return ((t0 ^ t1 ^ t2 ^ t3) >>> 0) <= upper;
+  // Strictly below, with 2^32 at ratio 1, exactly as the SDK: ratio 0 samples nothing, ratio 1 everything.
+  const upper = config.ratio === 1 ? 0x100000000 : Math.floor(config.ratio * 0xffffffff);
+  return ((t0 ^ t1 ^ t2 ^ t3) >>> 0) < upper;
 }
