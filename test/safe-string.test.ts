@@ -1,0 +1,35 @@
+import t from 'tap';
+import { safeString } from '../src/record/safe-string.js';
+
+t.test('renders every kind of value without throwing', async (t) => {
+  t.equal(safeString('top', 100), 'top', 'a top-level string is not quoted');
+  t.equal(safeString(['s'], 100), '["s"]');
+  t.equal(safeString(1.5, 100), '1.5');
+  t.equal(safeString(true, 100), 'true');
+  t.equal(safeString(10n, 100), '10n');
+  t.equal(safeString(undefined, 100), 'undefined');
+  t.equal(safeString(null, 100), 'null');
+  t.equal(safeString(Symbol('x'), 100), 'Symbol(x)');
+  t.equal(safeString(function f() {}, 100), '[Function f]');
+  t.equal(safeString(Object.defineProperty(() => {}, 'name', { value: '' }), 100), '[Function anonymous]');
+  t.equal(safeString(new Date(NaN), 100), 'Invalid Date');
+  t.equal(safeString(new RangeError('r'), 100), 'RangeError: r');
+  t.equal(safeString({ a: { b: { c: { d: { e: 1 } } } } }, 100), '{"a":{"b":{"c":{"d":[Object]}}}}', 'depth is bounded');
+  t.equal(safeString([[[[[1]]]]], 100), '[[[[[Array]]]]]');
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic, cyclic);
+  t.equal(safeString(cyclic, 100), '[[Circular],[Circular]]');
+  const shared = { x: 1 };
+  t.equal(safeString([shared, shared], 100), '[{"x":1},{"x":1}]', 'a repeated, non-cyclic object is not called circular');
+  const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+  t.match(safeString(many, 10_000), /,…\+8\}$/, 'keys are bounded with a count of the rest');
+  t.equal(safeString({ get x() { throw new Error('no'); } }, 100), '{"x":[Throws]}');
+  const noKeys = new Proxy({}, { ownKeys() { throw new Error('no'); } });
+  t.equal(safeString(noKeys, 100), '[Unreadable]');
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  t.type(safeString(proxy, 100), 'string');
+  t.equal(safeString({ a: 'x'.repeat(50) }, 20), '{"a":"xxxxxxxxxxxxxx…', 'cut at maxLength with a marker');
+  t.equal(safeString('y'.repeat(30), 10), 'y'.repeat(10) + '…');
+  for (const stop of [{ a: 1, b: 2 }, [1, 2, 3], { k: [1, 2] }]) t.ok(safeString(stop, 2).length <= 3, `stops early: ${JSON.stringify(stop)}`);
+});
