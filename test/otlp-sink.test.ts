@@ -4,7 +4,7 @@
  * test/fixtures/otlp-proto (not the exporter's generated code), JSON by the
  * OTLP/JSON rules (hex ids, integer enums, camelCase, int64 as strings).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -167,7 +167,7 @@ async function produceTrace(d: TraceDispatcher): Promise<{ traceId: string; pare
   return { traceId: parent.spanContext().traceId, parentId: parent.spanContext().spanId, childId: child.spanContext().spanId };
 }
 
-async function checkTrace(t: Tap.Test, received: Received[], ids: { traceId: string; parentId: string; childId: string }, service: string): Promise<void> {
+async function checkTrace(t: Test, received: Received[], ids: { traceId: string; parentId: string; childId: string }, service: string): Promise<void> {
   const spans = spansOf(received);
   t.equal(spans.length, 2, 'both spans arrived once');
   const parent = spans.find((s) => s.span.spanId === ids.parentId);
@@ -349,7 +349,8 @@ t.test('a collector that answers 503 then recovers: retried with backoff, every 
   const peer = await receiver((req) => {
     if (req.url === '/v1/traces' && failuresLeft > 0) {
       failuresLeft--;
-      return { status: 503, headers: failuresLeft === 0 ? { 'retry-after': '0' } : {} };
+      const headers: Record<string, string> = failuresLeft === 0 ? { 'retry-after': '0' } : {};
+      return { status: 503, headers };
     }
     return { status: 200 };
   });
