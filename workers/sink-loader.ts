@@ -17,6 +17,7 @@ export const BUILTIN_SINK_MODULES: Readonly<Record<string, string>> = {
   prometheus: '../src/sinks/prometheus-sink',
   'chrome-trace': '../src/sinks/chrome-trace-sink',
   pino: '../src/sinks/pino-sink',
+  otlp: '../src/sinks/otlp-sink',
 };
 
 /** `context` is what every sink's factory gets besides its name (see `SinkContext`). */
