@@ -210,14 +210,22 @@ export class RingSpan implements Span, HasIdWords {
     return true;
   }
 
-  /** Event and link attributes: only the length limit applies here; the count limit is the encoder's. */
+  /**
+   * Event and link attributes: invalid values dropped and the length limit
+   * applied, as the SDK's cleanAttributes; the count limit is the encoder's.
+   */
   #limitValues(attributes: Attributes | undefined): Attributes | undefined {
+    if (attributes === undefined || attributes === null || typeof attributes !== 'object') return undefined;
     const max = this.#limits.attributeValueLengthLimit;
-    if (attributes === undefined || max === Infinity) return attributes;
     const out: Attributes = {};
     for (const key of Object.keys(attributes)) {
       const v = attributes[key];
-      if (v !== undefined) out[key] = truncateValue(v, max);
+      if (v === undefined) continue;
+      if (!isAttributeValue(v)) {
+        diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
+        continue;
+      }
+      out[key] = truncateValue(v, max);
     }
     return out;
   }
