@@ -105,7 +105,8 @@ export class RingSpan implements Span, HasIdWords {
     }
     let attributes: Attributes | undefined;
     if (isTimeInput(attributesOrStartTime)) {
-      startTime = attributesOrStartTime;
+      // As the SDK: a time as the third argument wins over one as the second.
+      if (!isTimeInput(startTime)) startTime = attributesOrStartTime;
     } else {
       attributes = attributesOrStartTime;
     }
