@@ -314,12 +314,14 @@ t.test('addEvent with and without time and attributes', async (t) => {
   span.addEvent('epochms', 1_700_000_002_250);
   span.addEvent('perfnow', 5);
   span.addEvent('both', { k: 1 }, new Date(1_700_000_003_000));
+  span.addEvent('twotimes', new Date(1_700_000_004_000), new Date(1_700_000_005_000));
   span.addEvent('cleaned', { ok: 'yes', obj: { x: 1 } as unknown as string, mixed: [1, 'a'] as unknown as number[], undef: undefined });
   const after = performance.timeOrigin + performance.now();
   span.end();
   const ev = ofSpan(await records(d), span).filter((r) => r.kind === 'spanEvent');
   const by = Object.fromEntries(ev.map((e) => [e.name, e]));
-  t.same(Object.keys(by), ['plain', 'attrs', 'hr', 'date', 'epochms', 'perfnow', 'both', 'cleaned']);
+  t.same(Object.keys(by), ['plain', 'attrs', 'hr', 'date', 'epochms', 'perfnow', 'both', 'twotimes', 'cleaned']);
+  t.equal(by['twotimes']!.time, 1_700_000_005_000, 'a time as the third argument wins, as the SDK');
   t.same({ ...by['cleaned']!.attributes }, { ok: 'yes' }, 'invalid event attribute values are dropped, as the SDK');
   t.ok(by['plain']!.time >= before && by['plain']!.time <= after, 'no time: now');
   t.same({ ...by['plain']!.attributes }, {});
