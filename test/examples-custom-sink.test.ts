@@ -49,11 +49,6 @@ t.test('the custom sink example runs and reports what its filter lets through', 
 });
 
 t.test('a bad option makes start() reject with a SinkError naming the sink and the option', async (t) => {
-  const script = `
-    import { TraceDispatcher } from 'ringtrace';
-    try {
-      await TraceDispatcher.start({ sinks: [{ name: 'slow', module: './examples/custom-sink/slow-span-sink.js', options: { path: 'x.log', thresholdMs: -1 } }] });
-    } catch (error) { console.log(error.name + ': ' + error.message); }`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
-  t.match(run.stdout, /SinkError: ringtrace: sink "slow": factory failed: .*option thresholdMs must be a number >= 0, got -1/);
+  const run = spawnSync(process.execPath, ['test/fixtures/custom-sink-bad-option.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  t.match(run.stdout, /SinkError: ringtrace: sink "slow": factory failed: .*option thresholdMs must be a number >= 0, got -1/, `stdout: ${run.stdout} stderr: ${run.stderr}`);
 });
