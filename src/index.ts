@@ -60,5 +60,9 @@ export type {
 export { MIN_CAPACITY as MIN_QUEUE_CAPACITY, MAX_CAPACITY as MAX_QUEUE_CAPACITY } from './ring/layout.js';
 export type { MemorySinkContents, MemorySinkOptions } from './sinks/memory-sink.js';
 export type { NdjsonSinkOptions } from './sinks/ndjson-sink.js';
+export type { PrometheusSinkOptions, PrometheusSinkInspection } from './sinks/prometheus-sink.js';
+export type { ChromeTraceSinkOptions, ChromeTraceSinkInspection } from './sinks/chrome-trace-sink.js';
+export type { PinoSinkOptions } from './sinks/pino-sink.js';
+export type { DispatcherHealth, SinkHealth } from './sinks/dispatcher-health.js';
 export type { SinkStats } from '../workers/sink-slot.js';
 export type { DrainStats } from '../workers/drain-loop.js';

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import t from 'tap';
 import { TraceDispatcher } from '../src/index.js';
 import createPrometheusSink, { OVERFLOW_LABEL_VALUE, type PrometheusSinkInspection } from '../src/sinks/prometheus-sink.js';
@@ -194,4 +196,31 @@ t.test('the server stops at shutdown', async (t) => {
   const { url } = await d.inspectSink<PrometheusSinkInspection>('prom');
   await d.shutdown();
   await t.rejects(fetch(url), 'connection refused after shutdown');
+});
+
+t.test('worker restarts are counted after a respawn', async (t) => {
+  const marker = join(t.testdir(), 'died');
+  const d = await TraceDispatcher.start({
+    sinks: [
+      { name: 'prom', sink: 'prometheus', options: { port: 0 } },
+      { name: 'die', module: new URL('./fixtures/die-once-sink.ts', import.meta.url), options: { marker } },
+    ],
+  });
+  t.teardown(() => d.shutdown());
+  const before = await scrape((await d.inspectSink<PrometheusSinkInspection>('prom')).url);
+  t.equal(value(before, 'ringtrace_worker_restarts_total'), 0, 'none yet');
+  d.logger('app').info('die');
+  // The respawned worker answers once it is up; the sink listens again on a new port.
+  let restarts: number | undefined;
+  for (let i = 0; i < 100 && restarts !== 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      await d.flush();
+      restarts = value(await scrape((await d.inspectSink<PrometheusSinkInspection>('prom')).url), 'ringtrace_worker_restarts_total');
+    } catch {
+      // the worker is being replaced
+    }
+  }
+  t.ok(existsSync(marker), 'the worker really died');
+  t.equal(restarts, 1, 'one restart, as the new worker reports it');
 });

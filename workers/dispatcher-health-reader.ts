@@ -22,7 +22,7 @@ export class DispatcherHealthReader {
     readonly decoder: RecordDecoder,
     readonly loop: DrainLoop,
     readonly fanOut: FanOut,
-    /** Worker replacements so far; 0 until respawn exists. */
+    /** Worker replacements so far, from the seed of a respawned worker. */
     readonly workerRestarts: () => number = () => 0,
   ) {
     this.#header = new Int32Array(ring, 0, HEADER_BYTES / 4);

@@ -50,7 +50,8 @@ export class WorkerRuntime {
       flushEveryRecords: seed.flushEveryRecords,
       exit: new ExitHandshake(seed.ring),
     });
-    this.health = new DispatcherHealthReader(seed.ring, this.reader, this.decoder, this.loop, this.fanOut);
+    const restarts = seed.restart?.restarts ?? 0;
+    this.health = new DispatcherHealthReader(seed.ring, this.reader, this.decoder, this.loop, this.fanOut, () => restarts);
   }
 
   /** Load the first sinks, report ready, and drain until shutdown. Resolves with the final stats. */

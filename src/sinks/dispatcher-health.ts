@@ -50,9 +50,8 @@ export interface DispatcherHealth {
   /** Ring data capacity in bytes. */
   readonly queueCapacityBytes: number;
   /**
-   * Times the dispatcher worker was replaced after dying. Always 0 until
-   * worker respawn exists; the counter is exported now so dashboards and
-   * alerts need not change when it does.
+   * Times the dispatcher worker was replaced after dying, as the current
+   * worker was told when it started (0 for the first worker).
    */
   readonly workerRestarts: number;
   readonly sinks: readonly SinkHealth[];

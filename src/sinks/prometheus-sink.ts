@@ -255,7 +255,7 @@ export class PrometheusSink implements TraceSink {
     gauge('queue_bytes', 'Bytes waiting in the ring', (h) => h.queueBytes);
     gauge('queue_high_water_bytes', 'Most bytes seen waiting in the ring', (h) => h.queueHighWaterBytes);
     gauge('queue_capacity_bytes', 'Ring data capacity in bytes', (h) => h.queueCapacityBytes);
-    total('worker_restarts_total', 'Times the dispatcher worker was replaced after dying (0 until respawn exists)', (h) => h.workerRestarts);
+    total('worker_restarts_total', 'Times the dispatcher worker was replaced after dying', (h) => h.workerRestarts);
     const perSink = (name: string, help: string, kind: 'counter' | 'gauge', pick: (s: DispatcherHealth['sinks'][number]) => number): void => {
       const collect = function (this: Counter<'sink'> | Gauge<'sink'>): void {
         this.reset();
