@@ -14,20 +14,23 @@ export const DIAGNOSTIC_TARGET = 'ringtrace';
 export class Diagnostics {
   readonly #logger: Logger;
   readonly #intervalMs: number;
+  readonly #now: () => number;
   readonly #last = new Map<string, { at: number; suppressed: number }>();
   /** Events waiting to be offered to the sinks. */
   readonly pending: EventRecord[] = [];
   reported = 0;
   suppressed = 0;
 
-  constructor(options: { logger?: Logger; intervalMs?: number } = {}) {
+  /** `now` is a monotonic clock in milliseconds (tests pass a fake one to step through the interval). */
+  constructor(options: { logger?: Logger; intervalMs?: number; now?: () => number } = {}) {
     this.#logger = options.logger ?? pino({ name: DIAGNOSTIC_TARGET }, pino.destination({ fd: 2, sync: true }));
     this.#intervalMs = options.intervalMs ?? 1000;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Report a problem; `key` groups reports for rate limiting. Returns whether it was reported. */
   report(key: string, message: string, fields: Record<string, string | number | boolean>, error?: unknown): boolean {
-    const now = performance.now();
+    const now = this.#now();
     const last = this.#last.get(key);
     if (last !== undefined && now - last.at < this.#intervalMs) {
       last.suppressed++;

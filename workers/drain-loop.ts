@@ -28,6 +28,8 @@ export interface DrainLoopOptions {
   batchRecords?: number;
   /** The producer's exit handshake: when it asks, drain everything and flush, then acknowledge. */
   exit?: ExitHandshake;
+  /** Monotonic clock in milliseconds (tests pass a fake one to step through flush and notice intervals). */
+  now?: () => number;
 }
 
 /** Worker-side counts. At quiescence `decoded` equals the producer's `written`. */
@@ -62,8 +64,9 @@ export class DrainLoop {
   readonly #batchRecords: number;
   /** Continues the count of an earlier (dead) worker on the same ring, so `decoded == written` survives a respawn. */
   #decoded: number;
+  readonly #now: () => number;
   #sinceFlush = 0;
-  #lastFlush = performance.now();
+  #lastFlush: number;
   #pendingDropped = 0;
   #pendingOversize = 0;
   #lastNotice = -Infinity;
@@ -85,6 +88,8 @@ export class DrainLoop {
     this.#flushEveryRecords = options.flushEveryRecords;
     this.#batchRecords = options.batchRecords ?? DEFAULT_BATCH_RECORDS;
     this.#exit = options.exit;
+    this.#now = options.now ?? (() => performance.now());
+    this.#lastFlush = this.#now();
     this.#decoded = reader.decodedSoFar();
   }
 
@@ -134,7 +139,7 @@ export class DrainLoop {
       this.#pendingOversize += notice.oversize;
     }
     if (this.#pendingDropped === 0 && this.#pendingOversize === 0) return;
-    const now = performance.now();
+    const now = this.#now();
     if (!force && now - this.#lastNotice < this.#flushIntervalMs) return;
     this.#lastNotice = now;
     const dropped = this.#pendingDropped;
@@ -165,7 +170,7 @@ export class DrainLoop {
       if (this.#stopping) return;
       if (this.#sinceFlush !== 0) {
         this.#sinceFlush = 0;
-        this.#lastFlush = performance.now();
+        this.#lastFlush = this.#now();
         this.#flushIdle();
       }
       await this.#sleep();
@@ -173,7 +178,7 @@ export class DrainLoop {
   }
 
   #maybeFlush(): void {
-    const now = performance.now();
+    const now = this.#now();
     if (this.#sinceFlush >= this.#flushEveryRecords || now - this.#lastFlush >= this.#flushIntervalMs) {
       this.#sinceFlush = 0;
       this.#lastFlush = now;
@@ -222,7 +227,7 @@ export class DrainLoop {
     // A pending drop notice must go out when its interval is up, so sleep no longer than that.
     const pendingNotice = this.#pendingDropped + this.#pendingOversize > 0;
     const timeout = pendingNotice
-      ? Math.max(1, this.#flushIntervalMs - (performance.now() - this.#lastNotice))
+      ? Math.max(1, this.#flushIntervalMs - (this.#now() - this.#lastNotice))
       : this.#flushIntervalMs;
     await Promise.race([this.#reader.sleep(seen, timeout), wake]);
     this.#wake = null;
