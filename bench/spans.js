@@ -1,0 +1,262 @@
+/**
+ * Cost per span, side by side in one process: a span with two attributes at
+ * start, one `setAttribute` and `end`,
+ *
+ *   ringtrace   dispatcher.tracerProvider.getTracer('bench'), one counting sink
+ *   SDK         @opentelemetry/sdk-trace TracerProvider (the 3.x name of
+ *               BasicTracerProvider) + BatchSpanProcessor + an exporter that
+ *               only counts
+ *
+ * in four measurements:
+ *
+ *   1. disabled path (no context manager registered): the no-op API
+ *      (`trace.getTracer` with no provider registered) against a ringtrace
+ *      tracer whose target no sink accepts;
+ *   2. startSpan and 3. startActiveSpan, with an AsyncLocalStorageContextManager
+ *      registered globally for both;
+ *   4. spans per second until drops begin: both at their defaults (16 MiB
+ *      ring; BatchSpanProcessor maxQueueSize 2048, batch 512), a producer paced
+ *      at rising rates for RAMP_MS each, yielding to the event loop every
+ *      millisecond; drops = spans ended but never delivered (SDK: ended −
+ *      exported after forceFlush; ringtrace: records dropped by the ring).
+ *      Also a flat-out loop of 1,000,000 spans without yielding.
+ *
+ * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
+ * timed span is a (cheaper) drop; its exports of queued spans then run mostly
+ * between rounds, untimed, which favours the SDK. ringtrace rounds fit in the
+ * ring and the ring is flushed between rounds (untimed); timed drops are
+ * counted and reported.
+ *
+ *   node bench/spans.js [--rounds N] [--json]
+ */
+import { fileURLToPath } from 'node:url';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode } from '@opentelemetry/core';
+import { BatchSpanProcessor, TracerProvider as SdkTracerProvider } from '@opentelemetry/sdk-trace';
+import { TraceDispatcher } from 'ringtrace';
+import { fmt, interleave, isMain, machine, table } from './measure.js';
+
+const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
+const RAMP_RATES = [25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000];
+const RAMP_MS = 500;
+const FLAT_OUT_SPANS = 1_000_000;
+/** BENCH_PROGRESS=1 prints each phase to stderr. */
+const progress = process.env.BENCH_PROGRESS ? (message) => console.error(`[spans] ${message}`) : () => {};
+
+/** A span exporter that only counts. */
+class CountingExporter {
+  exported = 0;
+  export(spans, resultCallback) {
+    this.exported += spans.length;
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown() {
+    return Promise.resolve();
+  }
+  forceFlush() {
+    return Promise.resolve();
+  }
+}
+
+function sdkProvider(bspOptions) {
+  const exporter = new CountingExporter();
+  // sdk-trace 3.x takes the exporter inside the options object.
+  const processor = new BatchSpanProcessor({ exporter, ...bspOptions });
+  const provider = new SdkTracerProvider({ spanProcessors: [processor] });
+  return { provider, exporter };
+}
+
+const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } };
+
+/** The measured workload with startSpan. */
+function spansLoop(tracer) {
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      const span = tracer.startSpan('GET /items', START_OPTIONS);
+      span.setAttribute('items.count', i);
+      span.end();
+    }
+  };
+}
+
+function activeBody(span) {
+  span.setAttribute('items.count', 1);
+  span.end();
+}
+
+/** The measured workload with startActiveSpan. */
+function activeLoop(tracer) {
+  return (n) => {
+    for (let i = 0; i < n; i++) tracer.startActiveSpan('GET /items', START_OPTIONS, activeBody);
+  };
+}
+
+/** Count ring records dropped inside a timed loop. */
+function countingDrops(dispatcher, loop, onDrops) {
+  return (n) => {
+    const before = dispatcher.producerStats();
+    loop(n);
+    const after = dispatcher.producerStats();
+    onDrops(after.dropped - before.dropped + after.oversize - before.oversize);
+  };
+}
+
+export async function runSpans({ rounds = 7 } = {}) {
+  const dispatcher = await TraceDispatcher.start({
+    sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info,bench.off=off' }],
+  });
+  const provider = dispatcher.tracerProvider;
+  if (provider === undefined) throw new Error('this build of ringtrace has no dispatcher.tracerProvider yet');
+  let timedDrops = 0;
+  const addDrops = (n) => {
+    timedDrops += n;
+  };
+
+  progress('disabled path');
+  // 1. Disabled path: nothing registered globally, so trace.getTracer is the no-op API.
+  const noop = trace.getTracer('bench');
+  const off = provider.getTracer('bench.off');
+  const disabled = await interleave(
+    [
+      { name: 'no-op API startSpan', ops: 1_000_000, loop: spansLoop(noop) },
+      { name: 'ringtrace disabled startSpan', ops: 1_000_000, loop: countingDrops(dispatcher, spansLoop(off), addDrops) },
+      { name: 'no-op API startActiveSpan', ops: 1_000_000, loop: activeLoop(noop) },
+      { name: 'ringtrace disabled startActiveSpan', ops: 1_000_000, loop: countingDrops(dispatcher, activeLoop(off), addDrops) },
+    ],
+    { rounds, warmups: 2 },
+  );
+
+  progress('enabled spans');
+  // 2, 3. Enabled, with the AsyncLocalStorage context manager both would be installed with.
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  const sdk = sdkProvider({ maxQueueSize: 1 << 20 });
+  const sdkTracer = sdk.provider.getTracer('bench');
+  const ringTracer = provider.getTracer('bench');
+  const OPS = 20_000;
+  const enabled = await interleave(
+    [
+      { name: 'SDK startSpan', ops: OPS, loop: spansLoop(sdkTracer), between: () => sdk.provider.forceFlush() },
+      { name: 'ringtrace startSpan', ops: OPS, loop: countingDrops(dispatcher, spansLoop(ringTracer), addDrops), between: () => dispatcher.flush() },
+      { name: 'SDK startActiveSpan', ops: OPS, loop: activeLoop(sdkTracer), between: () => sdk.provider.forceFlush() },
+      {
+        name: 'ringtrace startActiveSpan',
+        ops: OPS,
+        loop: countingDrops(dispatcher, activeLoop(ringTracer), addDrops),
+        between: () => dispatcher.flush(),
+      },
+    ],
+    { rounds, warmups: 3 },
+  );
+  await sdk.provider.shutdown();
+
+  // 4. Spans per second until drops begin, both at their defaults.
+  const ramp = [];
+  for (const rate of RAMP_RATES) {
+    progress(`ramp ${rate} spans/s`);
+    const sdkDefault = sdkProvider(undefined);
+    const sdkRun = await paced(spansLoop(sdkDefault.provider.getTracer('bench')), rate);
+    await sdkDefault.provider.forceFlush();
+    const sdkDropped = sdkRun.spans - sdkDefault.exporter.exported;
+    await sdkDefault.provider.shutdown();
+    await dispatcher.flush();
+    const before = dispatcher.producerStats();
+    const ringRun = await paced(spansLoop(ringTracer), rate);
+    const after = dispatcher.producerStats();
+    await dispatcher.flush();
+    ramp.push({
+      rate,
+      sdk: { achieved: sdkRun.achieved, spans: sdkRun.spans, dropped: sdkDropped },
+      ringtrace: { achieved: ringRun.achieved, spans: ringRun.spans, droppedRecords: after.dropped - before.dropped, records: after.offered - before.offered },
+    });
+  }
+
+  progress('flat out');
+  // Flat out: one loop of FLAT_OUT_SPANS spans that never yields.
+  const sdkFlat = sdkProvider(undefined);
+  spansLoop(sdkFlat.provider.getTracer('bench'))(FLAT_OUT_SPANS);
+  await sdkFlat.provider.forceFlush();
+  await sdkFlat.provider.shutdown();
+  await dispatcher.flush();
+  const beforeFlat = dispatcher.producerStats();
+  const flatStart = process.hrtime.bigint();
+  spansLoop(ringTracer)(FLAT_OUT_SPANS);
+  const flatNs = Number(process.hrtime.bigint() - flatStart) / FLAT_OUT_SPANS;
+  const afterFlat = dispatcher.producerStats();
+  await dispatcher.flush();
+  const flatOut = {
+    spans: FLAT_OUT_SPANS,
+    sdkExported: sdkFlat.exporter.exported,
+    ringtraceRecords: afterFlat.offered - beforeFlat.offered,
+    ringtraceDroppedRecords: afterFlat.dropped - beforeFlat.dropped,
+    ringtraceNsPerSpan: flatNs,
+  };
+
+  const stats = await dispatcher.shutdown();
+  context.disable();
+  const sink = stats.sinks.find((s) => s.name === 'count');
+  return {
+    rounds,
+    results: { ...disabled, ...enabled },
+    timedDrops,
+    ramp,
+    flatOut,
+    accounting: { offered: stats.offered, written: stats.written, dropped: stats.dropped, decoded: stats.decoded, delivered: sink.delivered, filtered: sink.filtered },
+  };
+}
+
+/** Run `loop` at `rate` spans/s for RAMP_MS, in slices, yielding every millisecond. */
+async function paced(loop, rate) {
+  const start = performance.now();
+  let spans = 0;
+  let elapsed = 0;
+  while ((elapsed = performance.now() - start) < RAMP_MS) {
+    const due = Math.min(Math.floor((rate * elapsed) / 1000) - spans, Math.ceil(rate / 1000) * 4);
+    if (due > 0) {
+      loop(due);
+      spans += due;
+    }
+    await yieldToEventLoop();
+  }
+  return { spans, achieved: spans / ((performance.now() - start) / 1000) };
+}
+
+export function spansReport({ results, timedDrops, ramp, flatOut, accounting }) {
+  const r = (name) => results[name].median;
+  const rows = Object.entries(results).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, `${fmt(x.spread * 100, 0)}%`]);
+  const rampRows = ramp.map((x) => [
+    x.rate,
+    fmt(x.sdk.achieved, 0),
+    `${x.sdk.dropped} / ${x.sdk.spans}`,
+    fmt(x.ringtrace.achieved, 0),
+    `${x.ringtrace.droppedRecords} / ${x.ringtrace.records}`,
+  ]);
+  const cleanSdk = ramp.filter((x) => x.sdk.dropped === 0).map((x) => x.sdk.achieved);
+  const cleanRing = ramp.filter((x) => x.ringtrace.droppedRecords === 0).map((x) => x.ringtrace.achieved);
+  return [
+    table(['span: 2 attributes at start, setAttribute, end', 'ns/span median', 'range', 'spread'], rows),
+    '',
+    `SDK / ringtrace, startSpan       = ${fmt(r('SDK startSpan') / r('ringtrace startSpan'), 2)}x   (target >= 8x)`,
+    `SDK / ringtrace, startActiveSpan = ${fmt(r('SDK startActiveSpan') / r('ringtrace startActiveSpan'), 2)}x   (target >= 8x)`,
+    `ringtrace disabled / no-op API, startSpan       = ${fmt(r('ringtrace disabled startSpan') / r('no-op API startSpan'), 2)}x   (target <= 2x)`,
+    `ringtrace disabled / no-op API, startActiveSpan = ${fmt(r('ringtrace disabled startActiveSpan') / r('no-op API startActiveSpan'), 2)}x   (target <= 2x)`,
+    `ring records dropped inside timed loops: ${timedDrops}`,
+    '',
+    table(['paced rate (spans/s)', 'SDK achieved', 'SDK dropped/spans', 'ringtrace achieved', 'ringtrace dropped/records'], rampRows),
+    '',
+    `highest paced rate without drops: SDK ${cleanSdk.length ? fmt(Math.max(...cleanSdk), 0) : 'none'} spans/s, ringtrace ${cleanRing.length ? fmt(Math.max(...cleanRing), 0) : 'none'} spans/s`,
+    `flat out, ${flatOut.spans} spans in one loop: SDK exported ${flatOut.sdkExported} (${fmt((100 * flatOut.sdkExported) / flatOut.spans, 2)}%); ` +
+      `ringtrace dropped ${flatOut.ringtraceDroppedRecords} of ${flatOut.ringtraceRecords} records (${fmt((100 * (flatOut.ringtraceRecords - flatOut.ringtraceDroppedRecords)) / flatOut.ringtraceRecords, 2)}% kept) at ${fmt(flatOut.ringtraceNsPerSpan)} ns/span`,
+    `ringtrace accounting: ${JSON.stringify(accounting)}`,
+  ].join('\n');
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
+  const out = await runSpans({ rounds });
+  if (args.includes('--json')) console.log(JSON.stringify({ machine: machine(), ...out }));
+  else console.log(`${JSON.stringify(machine())}\n\n${spansReport(out)}`);
+}
