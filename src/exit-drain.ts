@@ -17,6 +17,8 @@
  * with the last one.
  */
 
+import { constants } from 'node:os';
+
 /** Signals whose default action would skip the `exit` event. */
 export const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
@@ -49,7 +51,13 @@ function onSignal(signal: NodeJS.Signals): void {
   uninstall();
   // With no listener left, the default action applies: the process dies of the signal.
   process.kill(process.pid, signal);
+  // Should the signal not end it (a parent changed how it is handled), end the
+  // process as a shell reports a death by signal: status 128 + signal number.
+  setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), SIGNAL_FALLBACK_MS);
 }
+
+/** How long a re-raised signal gets to end the process before the fallback exit. */
+const SIGNAL_FALLBACK_MS = 200;
 
 function install(): void {
   if (installed) return;
