@@ -1,0 +1,225 @@
+/**
+ * SinkSlot, Diagnostics and loadSink in this process: a throwing, rejecting
+ * or hanging sink is counted and reported (rate limited per key, with the
+ * suppressed count), a sink failing on a diagnostic is not reported again,
+ * and every way a sink module can fail to load names the sink.
+ */
+import { Writable } from 'node:stream';
+import t from 'tap';
+import { pino } from 'pino';
+import { SinkError } from '../src/errors.js';
+import { TargetFilter } from '../src/filter/target-filter.js';
+import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
+import type { TraceSink } from '../src/sinks/trace-sink.js';
+import { Diagnostics, DIAGNOSTIC_TARGET } from '../workers/diagnostics.js';
+import { BUILTIN_SINK_MODULES, loadSink } from '../workers/sink-loader.js';
+import { DEFAULT_SINK_TIMEOUT_MS, SinkSlot } from '../workers/sink-slot.js';
+import createThrowingSink from './fixtures/throwing-sink.js';
+import { FakeClock, RecordingSink, builtinSpec, loopParts, moduleSpec, silentLogger } from './fixtures/worker-harness.js';
+
+const EVENT: EventRecord = { kind: 'event', time: 1, level: 'info', target: 'app', message: 'm', fields: {}, traceId: undefined, spanId: undefined };
+
+function slot(sink: TraceSink, options: { timeoutMs?: number; diagnostics?: Diagnostics } = {}) {
+  const diagnostics = options.diagnostics ?? new Diagnostics({ logger: silentLogger });
+  return { slot: new SinkSlot('s', TargetFilter.parse('info'), sink, 1, diagnostics, options.timeoutMs), diagnostics };
+}
+
+const never = () => new Promise<void>(() => {});
+
+t.test('a flush that never settles is abandoned after the timeout, counted and reported', async (t) => {
+  const { slot: s, diagnostics } = slot({ consume() {}, flush: never, close: never }, { timeoutMs: 20 });
+  await s.flush();
+  t.match(s.stats, { flushes: 1, flushFailures: 1 });
+  t.match(diagnostics.pending, [{ target: DIAGNOSTIC_TARGET, level: 'error', message: 'sink flush failed', fields: { sink: 's', error: 'Error: flush did not settle within 20 ms' } }]);
+  await s.close();
+  t.equal(s.stats.closed, true);
+  t.match(diagnostics.pending.at(-1), { message: 'sink close failed', fields: { error: 'Error: close did not settle within 20 ms' } });
+  t.equal(s.stats.flushFailures, 2, 'the final flush timed out too; a failed close is not a flush failure');
+  t.equal(new SinkSlot('d', TargetFilter.parse('info'), new RecordingSink(), 2, diagnostics).timeoutMs, DEFAULT_SINK_TIMEOUT_MS);
+});
+
+t.test('throwing consume, flush and close: counted, reported, the slot keeps working', async (t) => {
+  const { slot: s, diagnostics } = slot(createThrowingSink());
+  s.consume(EVENT);
+  s.consume(EVENT);
+  t.match(s.stats, { delivered: 0, failed: 2 });
+  t.equal(diagnostics.reported, 1, 'one report per key and interval');
+  t.equal(diagnostics.suppressed, 1);
+  await s.flush();
+  t.match(s.stats, { flushes: 1, flushFailures: 1 });
+  await s.close();
+  await s.close();
+  await s.flush();
+  t.match(s.stats, { flushes: 2, flushFailures: 2, closed: true }, 'close flushed once; nothing after close');
+  t.same(
+    diagnostics.pending.map((r) => [r.message, r.fields['error']]),
+    [
+      ['sink consume failed', 'Error: consume exploded'],
+      ['sink flush failed', 'Error: flush exploded'],
+      ['sink close failed', 'Error: close exploded'],
+    ],
+  );
+  t.equal(diagnostics.pending[0]!.fields['record_kind'], 'event');
+});
+
+t.test('a sink without close() is closed after its final flush', async (t) => {
+  const sink = { consumed: 0, flushes: 0, consume() {}, flush() {} };
+  const { slot: s } = slot({ consume: () => void sink.consumed++, flush: () => void sink.flushes++ });
+  s.consume(EVENT);
+  await s.close();
+  t.same([sink.consumed, sink.flushes, s.stats.closed, s.stats.delivered], [1, 1, true, 1]);
+});
+
+t.test('flushes do not overlap: a second flush waits; flushIfIdle skips a busy sink', async (t) => {
+  let running = 0;
+  let overlapped = false;
+  let calls = 0;
+  let release!: () => void;
+  const { slot: s } = slot({
+    consume() {},
+    flush() {
+      calls++;
+      if (running++ > 0) overlapped = true;
+      return new Promise<void>((resolve) => {
+        release = () => {
+          running--;
+          resolve();
+        };
+      });
+    },
+  });
+  const first = s.flush();
+  t.equal(s.flushing, true);
+  s.flushIfIdle();
+  const second = s.flush();
+  await new Promise((r) => setImmediate(r));
+  t.equal(calls, 1, 'the second flush waits for the first');
+  release();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  t.equal(calls, 2);
+  release();
+  await second;
+  t.equal(overlapped, false);
+  t.equal(s.flushing, false);
+  t.equal(s.stats.flushes, 2);
+  s.flushIfIdle();
+  t.equal(calls, 3, 'an idle sink is flushed');
+  release();
+  const closing = s.close();
+  await new Promise((r) => setImmediate(r));
+  t.equal(calls, 4, 'close flushes');
+  release();
+  await closing;
+  s.flushIfIdle();
+  t.equal(calls, 4, 'nothing after close');
+});
+
+t.test('a sink that fails on a diagnostic is not reported again; the others still get it', async (t) => {
+  const p = loopParts();
+  const good = new RecordingSink();
+  p.add('bad', 'trace', createThrowingSink());
+  p.add('good', 'trace', good);
+  p.add('quiet', 'off', new RecordingSink());
+  p.event('x');
+  p.loop.drainBatch(10);
+  t.equal(p.diagnostics.reported, 1, 'the consume failure');
+  t.same(good.messages(), ['x', 'sink consume failed']);
+  t.match(p.fanOut.stats(), [
+    { name: 'bad', failed: 1, diagnostics: 1 },
+    { name: 'good', delivered: 1, diagnostics: 1 },
+    { name: 'quiet', filtered: 1, diagnostics: 0 },
+  ]);
+  t.equal(p.diagnostics.pending.length, 0, 'delivered and cleared');
+});
+
+t.test('Diagnostics: rate limited per key, the next report carries suppressed_count', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { base: null },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        cb();
+      },
+    }),
+  );
+  const clock = new FakeClock();
+  const d = new Diagnostics({ logger, intervalMs: 1000, now: clock.now });
+  t.equal(d.report('a', 'A failed', { sink: 'a' }), true);
+  t.equal(d.report('a', 'A failed', { sink: 'a' }), false);
+  t.equal(d.report('b', 'B failed', { n: 1, ok: false }, 'a string error'), true, 'another key is not limited');
+  clock.advance(999);
+  t.equal(d.report('a', 'A failed', { sink: 'a' }), false);
+  clock.advance(1);
+  t.equal(d.report('a', 'A failed again', { sink: 'a' }, new TypeError('bad')), true);
+  t.equal(d.report('a', 'A', {}), false);
+  t.same([d.reported, d.suppressed], [3, 3]);
+  const unprintable = { toString: () => { throw new Error('no'); } };
+  clock.advance(1000);
+  d.report('a', 'odd', {}, unprintable);
+  t.same(
+    d.pending.map((r) => ({ ...r.fields })),
+    [{ sink: 'a' }, { n: 1, ok: false, error: 'a string error' }, { sink: 'a', suppressed_count: 2, error: 'TypeError: bad' }, { suppressed_count: 1, error: '[unprintable error]' }],
+  );
+  t.ok(d.pending.every((r) => r.kind === 'event' && r.level === 'error' && r.target === 'ringtrace' && r.traceId === undefined));
+  t.ok(d.pending.every((r) => Math.abs(r.time - Date.now()) < 60_000), 'epoch milliseconds');
+  await new Promise((r) => setImmediate(r));
+  t.same(
+    lines.map((l) => [l['level'], l['msg'], l['suppressed_count']]),
+    [
+      [50, 'A failed', undefined],
+      [50, 'B failed', undefined],
+      [50, 'A failed again', 2],
+      [50, 'odd', 1],
+    ],
+    'each report went to the logger at error level',
+  );
+});
+
+t.test('Diagnostics: the per-key table stays bounded', async (t) => {
+  const clock = new FakeClock();
+  const d = new Diagnostics({ logger: silentLogger, now: clock.now });
+  let reported = 0;
+  for (let i = 0; i <= 1024; i++) if (d.report(`k${i}`, 'm', {})) reported++;
+  t.equal(reported, 1025, 'distinct keys are not limited');
+  t.equal(d.report('k1024', 'm', {}), false, 'a recent key is still limited');
+  t.equal(d.report('k0', 'm', {}), true, 'the oldest key was forgotten');
+  t.equal(new Diagnostics().pending.length, 0, 'the default logger goes to stderr (nothing written here)');
+});
+
+t.test('emit queues an event without logging it', async (t) => {
+  const d = new Diagnostics({ logger: silentLogger });
+  d.emit('warn', 'note', { x: 1 });
+  t.match(d.pending, [{ level: 'warn', message: 'note', fields: { x: 1 } }]);
+  t.equal(d.reported, 0);
+});
+
+t.test('loadSink: built-ins and modules; every failure is a SinkError naming the sink', async (t) => {
+  const mem = await loadSink(builtinSpec('m', 'memory', 'info', { limit: 2 }));
+  t.type(mem.consume, 'function');
+  t.ok('memory' in BUILTIN_SINK_MODULES);
+  const ctx = (await loadSink(moduleSpec('ctx', 'context-sink.ts', 'info', { o: 1 }), { resource: { a: 1 } })) as TraceSink & { inspect(): unknown };
+  t.same(ctx.inspect(), { name: 'ctx', resource: { a: 1 }, hasStats: false, options: { o: 1 } });
+  const asyncFactory = await loadSink(moduleSpec('async', 'data:text/javascript,export default async () => ({ consume() {}, flush() {} })'));
+  t.type(asyncFactory.flush, 'function', 'an async factory is awaited');
+
+  const fails = async (spec: Parameters<typeof loadSink>[0], message: RegExp) => {
+    const error = await loadSink(spec).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    t.type(error, SinkError, spec.name);
+    t.match(error, { sinkName: spec.name, message }, spec.name);
+  };
+  await fails(builtinSpec('nope', 'nope'), /unknown built-in sink "nope"/);
+  await fails(moduleSpec('missing', 'does-not-exist.ts'), /cannot load module .*does-not-exist\.ts: /);
+  await fails(moduleSpec('no-default', 'no-default-sink.ts'), /has no default export factory function/);
+  await fails(moduleSpec('throws', 'factory-throws-sink.ts'), /factory failed: cannot construct this sink/);
+  await fails(moduleSpec('throws-string', 'data:text/javascript,export default () => { throw "just a string" }'), /factory failed: just a string/);
+  await fails(moduleSpec('not-a-sink', 'not-a-sink.ts'), /did not return a sink with consume\(\) and flush\(\)/);
+  await fails(moduleSpec('null', 'data:text/javascript,export default () => null'), /did not return a sink/);
+  await fails(moduleSpec('no-flush', 'data:text/javascript,export default () => ({ consume() {} })'), /did not return a sink/);
+  await fails(moduleSpec('bad-options', 'data:text/javascript,export default () => 1'), /did not return a sink/);
+  await fails(builtinSpec('mem-bad', 'memory', 'info', { limit: 0 }), /factory failed: .*memory\.limit/);
+});
