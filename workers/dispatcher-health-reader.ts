@@ -23,7 +23,7 @@ export class DispatcherHealthReader {
     readonly loop: DrainLoop,
     readonly fanOut: FanOut,
     /** Worker replacements so far, from the seed of a respawned worker. */
-    readonly workerRestarts: () => number = () => 0,
+    readonly workerRestarts: () => number,
   ) {
     this.#header = new Int32Array(ring, 0, HEADER_BYTES / 4);
   }

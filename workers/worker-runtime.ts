@@ -40,7 +40,7 @@ export class WorkerRuntime {
     this.#port = seed.port;
     this.#sinkTimeoutMs = seed.sinkTimeoutMs;
     this.#restart = seed.restart;
-    this.#resource = Object.freeze({ ...(seed.resource ?? {}) });
+    this.#resource = Object.freeze({ ...seed.resource });
     this.reader = new RingReader(seed.ring);
     this.decoder = new RecordDecoder(this.reader.bytes, { maxOpenSpans: seed.maxOpenSpans, strings: seed.strings });
     this.diagnostics = diagnostics;
@@ -121,7 +121,8 @@ export class WorkerRuntime {
     try {
       this.fanOut.add(spec.name, TargetFilter.parse(spec.filter), sink, this.#sinkTimeoutMs);
     } catch (error) {
-      throw new SinkError(spec.name, error instanceof Error ? error.message : String(error), { cause: error });
+      // FanOut.add and TargetFilter.parse throw only Error instances (RangeError, SyntaxError…).
+      throw new SinkError(spec.name, (error as Error).message, { cause: error });
     }
   }
 
