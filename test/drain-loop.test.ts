@@ -208,6 +208,37 @@ t.test('idle flush once the ring is empty, then sleep until a write wakes the lo
   await run;
 });
 
+t.test('a write made during the idle flush is drained before the loop sleeps', async (t) => {
+  const p = loopParts();
+  const sink = new RecordingSink();
+  let wrote = false;
+  sink.flush = () => {
+    sink.flushes++;
+    // A sink that logs through the same dispatcher while flushing.
+    if (!wrote) wrote = p.event('written by flush');
+  };
+  p.add('s', 'trace', sink);
+  p.event('first');
+  const run = p.loop.run();
+  await until(() => sink.records.length === 2 && sink.flushes === 2, 'the second record and its flush');
+  t.same(sink.messages(), ['first', 'written by flush']);
+  p.loop.stop();
+  await run;
+});
+
+t.test('reach() waits across batches until its position is delivered', async (t) => {
+  const p = loopParts({ batchRecords: 1 });
+  const sink = new RecordingSink();
+  p.add('s', 'trace', sink);
+  for (let i = 0; i < 5; i++) p.event('e', { i });
+  const reached = p.loop.reach(p.writer.writePosition);
+  const run = p.loop.run();
+  await reached;
+  t.equal(sink.records.length, 5);
+  p.loop.stop();
+  await run;
+});
+
 t.test('reach() resolves once the loop has delivered up to a position', async (t) => {
   const p = loopParts();
   const sink = new RecordingSink();

@@ -18,6 +18,9 @@ import type { CountingSummary } from './fixtures/counting-sink.js';
 import type { ContextSinkContents } from './fixtures/context-sink.js';
 import { builtinSpec, moduleSpec, runtimeHarness } from './fixtures/worker-harness.js';
 
+/** A sink module whose inspect() answers its context's stats(). */
+const HEALTH_SINK = 'data:text/javascript,export default (options, context) => ({ consume() {}, flush() {}, inspect: () => context.stats() })';
+
 t.test('start, deliver, flush, inspect, stats, shutdown over the control port', async (t) => {
   const h = runtimeHarness({ sinks: [builtinSpec('mem', 'memory', 'info'), moduleSpec('count', 'counting-sink.ts', 'warn')] });
   const run = h.runtime.run(h.seed.sinks);
@@ -152,6 +155,7 @@ t.test('a restarted worker reports the restart to the sinks', async (t) => {
   t.match(notice, { kind: 'event', level: 'error', target: 'ringtrace', message: 'dispatcher worker died and was restarted' });
   t.same({ ...notice.fields }, { reason: 'worker exited with code 1', restarts: 2, lost_in_flight: 5 });
   t.equal(h.diagnostics.reported, 1);
+  t.equal(h.runtime.health.read().workerRestarts, 2, "the sinks' health view counts the restarts");
   await h.app.call({ type: 'shutdown', position: h.writer.writePosition });
   await run;
 });
@@ -173,13 +177,29 @@ t.test("sinks get the resource and the dispatcher's health", async (t) => {
   await h.runtime.started;
   const ctx = await h.app.call<ContextSinkContents>({ type: 'inspect', name: 'ctx' });
   t.same(ctx, { name: 'ctx', resource: { 'service.name': 'shop' }, hasStats: true, options: { x: 1 } });
+  // A sink asks for the health through its context, as the prometheus sink does.
+  await h.app.call({ type: 'addSink', spec: moduleSpec('health', HEALTH_SINK, 'off') });
   await h.app.call({ type: 'flush', position: h.writer.writePosition });
-  const after = h.runtime.health.read();
+  const after = await h.app.call<DispatcherHealth>({ type: 'inspect', name: 'health' });
   t.match(after, { offered: 4, written: 2, decoded: 2, queueRecords: 0, queueBytes: 0 });
-  t.match(after.sinks, [{ name: 'ctx', delivered: 2, filtered: 0, failed: 0 }]);
+  t.match(after.sinks, [
+    { name: 'ctx', delivered: 2, filtered: 0, failed: 0 },
+    { name: 'health', delivered: 0, filtered: 0, failed: 0 },
+  ]);
   t.ok(after.queueHighWaterBytes >= before.queueBytes);
   await h.app.call({ type: 'shutdown', position: h.writer.writePosition });
   await run;
+});
+
+t.test('shutdown called in the worker itself ends run() too', async (t) => {
+  const h = runtimeHarness({ sinks: [builtinSpec('mem', 'memory')] });
+  const run = h.runtime.run(h.seed.sinks);
+  await h.runtime.started;
+  h.event('before shutdown');
+  const final = await h.runtime.shutdown(h.writer.writePosition);
+  t.same(await run, final);
+  t.match(final, { decoded: 1, sinks: [{ name: 'mem', delivered: 1, closed: true }] });
+  await h.app.closed;
 });
 
 t.test('serializeError keeps what crosses the port', async (t) => {
