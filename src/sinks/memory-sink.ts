@@ -21,7 +21,13 @@ export interface MemorySinkContents {
 }
 
 export class MemorySink implements TraceSink {
-  readonly records: TraceRecord[] = [];
+  /**
+   * Kept records. Once `limit` is reached this is a circular buffer: the
+   * oldest record sits at `#head` and is overwritten by the next one, so a
+   * full sink costs O(1) per record (an `Array#shift` would move them all).
+   */
+  readonly #kept: TraceRecord[] = [];
+  #head = 0;
   readonly limit: number;
   flushes = 0;
   closed = false;
@@ -34,11 +40,18 @@ export class MemorySink implements TraceSink {
   }
 
   consume(record: TraceRecord): void {
-    if (this.records.length >= this.limit) {
-      this.records.shift();
-      this.discarded++;
+    if (this.#kept.length < this.limit) {
+      this.#kept.push(record);
+      return;
     }
-    this.records.push(record);
+    this.#kept[this.#head] = record;
+    this.#head = this.#head + 1 === this.limit ? 0 : this.#head + 1;
+    this.discarded++;
+  }
+
+  /** The kept records, oldest first. */
+  get records(): TraceRecord[] {
+    return this.#head === 0 ? this.#kept.slice() : [...this.#kept.slice(this.#head), ...this.#kept.slice(0, this.#head)];
   }
 
   flush(): void {
