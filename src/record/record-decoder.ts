@@ -28,6 +28,9 @@ export const DEFAULT_MAX_OPEN_SPANS = 100_000;
 /** Target of pino lines whose logger has no `name`. */
 export const DEFAULT_PINO_TARGET = 'pino';
 
+/** Strings up to this many bytes are decoded by hand when they are ASCII. */
+const SHORT_ASCII_BYTES = 8;
+
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function hex32(w: number): string {
@@ -247,6 +250,17 @@ export class RecordDecoder {
     const n = this.#view.getUint32(this.#p, true);
     const start = this.#p + 4;
     this.#p = start + n;
+    if (n <= SHORT_ASCII_BYTES) {
+      // Short ASCII ('GET', 'ok', 'msg') is common and a Buffer decode call costs ~60 ns whatever the length.
+      const buf = this.#buf;
+      let s = '';
+      for (let i = start; i < start + n; i++) {
+        const c = buf[i]!;
+        if (c >= 0x80) return buf.toString('utf8', start, start + n);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
     return this.#buf.toString('utf8', start, start + n);
   }
 
