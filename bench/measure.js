@@ -19,12 +19,29 @@ export function spread(values) {
   return (Math.max(...values) - Math.min(...values)) / median(values);
 }
 
-/** Nanoseconds per operation for `loop(n)`, timed as one block. */
+/**
+ * On-CPU time of the calling thread in ns (Linux /proc/thread-self/schedstat),
+ * or NaN where it is not available. Unlike wall time it does not grow while
+ * the thread waits for a core, so it stays meaningful on a loaded machine.
+ * The kernel updates it at scheduler ticks and context switches, so it is
+ * only trusted around loops of tens of milliseconds (every benchmark loop here).
+ */
+export function threadCpuNs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall and on-CPU nanoseconds per operation for `loop(n)`, timed as one block. */
 export async function nsPerOp(loop, n) {
+  const c0 = threadCpuNs();
   const t0 = process.hrtime.bigint();
   await loop(n);
   const t1 = process.hrtime.bigint();
-  return Number(t1 - t0) / n;
+  const c1 = threadCpuNs();
+  return { wall: Number(t1 - t0) / n, cpu: (c1 - c0) / n };
 }
 
 /**
@@ -32,22 +49,35 @@ export async function nsPerOp(loop, n) {
  * candidates interleaved within each round (the order rotates every round).
  * A candidate is `{ name, ops, loop(n), between?() }`: `between` runs after
  * each of its loops, untimed (for instance to let a worker drain).
- * Returns `{ [name]: { median, min, max, spread, rounds: [...] } }` in ns/op.
+ * Returns `{ [name]: { median, min, max, spread, rounds, cpuMedian, cpuRounds } }`
+ * in ns/op: wall time, and the producing thread's on-CPU time.
  */
 export async function interleave(candidates, { rounds = 7, warmups = 2 } = {}) {
   const results = Object.fromEntries(candidates.map((c) => [c.name, []]));
+  const cpu = Object.fromEntries(candidates.map((c) => [c.name, []]));
   for (let r = -warmups; r < rounds; r++) {
     const order = candidates.map((_, i) => candidates[(i + Math.max(r, 0)) % candidates.length]);
     for (const c of order) {
       const ns = await nsPerOp(c.loop, c.ops);
       if (c.between) await c.between();
-      if (r >= 0) results[c.name].push(ns);
+      if (r >= 0) {
+        results[c.name].push(ns.wall);
+        cpu[c.name].push(ns.cpu);
+      }
     }
   }
   return Object.fromEntries(
     Object.entries(results).map(([name, values]) => [
       name,
-      { median: median(values), min: Math.min(...values), max: Math.max(...values), spread: spread(values), rounds: values },
+      {
+        median: median(values),
+        min: Math.min(...values),
+        max: Math.max(...values),
+        spread: spread(values),
+        rounds: values,
+        cpuMedian: median(cpu[name]),
+        cpuRounds: cpu[name],
+      },
     ]),
   );
 }
