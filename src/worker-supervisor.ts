@@ -26,12 +26,13 @@
  *   then counts drops; `flush()` resolves at once, `stats()` answers from the
  *   last counts; nothing throws into application code.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { pino } from 'pino';
 import { DispatcherStateError, SinkError } from './errors.js';
 import { registerExitDrain } from './exit-drain.js';
 import { ExitHandshake } from './ring/exit-handshake.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 import { DECODED_HIGH, DECODED_LOW, FLUSHED_HIGH, FLUSHED_LOW, HEADER_BYTES, loadCount, storeCount } from './ring/layout.js';
 import type { ControlReply, ControlRequest, SerializedError, WorkerSeed, WorkerStartMessage, WorkerStats } from '../workers/control-protocol.js';
 
@@ -105,6 +106,8 @@ export class WorkerSupervisor {
       idleTimeout: Infinity,
       // The worker's event loop must stay free for async sinks: no blocking Atomics.wait between tasks.
       atomics: 'disabled',
+      // Not the main program's entry options (`--input-type`, `-e`/`-p` and their script): see worker-exec-argv.ts.
+      execArgv: workerExecArgv(process.execArgv),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     // piscina re-emits a worker's uncaught error here when no task is running;
@@ -176,7 +179,12 @@ export class WorkerSupervisor {
     try {
       first = (await this.#pool.run({ ...seed, port: port2 } satisfies WorkerSeed, { transferList: [port2] })) as WorkerStartMessage;
     } catch (error) {
+      // The worker can report a sink that failed to load on the control port and
+      // then die (the failed sink left a throwing timer behind) before piscina
+      // delivers the task's result: the sink's error, already queued, is the real reason.
+      const reported = takeStartMessage(port1);
       port1.close();
+      if (reported?.type === 'startFailed') return deserializeError(reported.error);
       return new DispatcherStateError('ringtrace: the dispatcher worker failed to start', { cause: error });
     }
     if (first.type !== 'ready') {
@@ -210,7 +218,12 @@ export class WorkerSupervisor {
     if (this.#state !== 'running') return;
     this.#state = 'dead';
     this.#worker = null;
-    this.#port?.close();
+    const port = this.#port;
+    if (port !== null) {
+      // Replies the worker posted before it died are still queued: take them, rather than ask the new worker again.
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.#onReply(m.message as ControlReply);
+      port.close();
+    }
     this.#port = null;
     this.restarts++;
     // What the dead worker took from the ring but had not seen flushed everywhere.
@@ -293,6 +306,15 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 function describe(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}${reason.cause instanceof Error ? ` (${reason.cause.message})` : ''}`;
   return String(reason);
+}
+
+/** The start message already queued on the control port, if any (read synchronously). */
+function takeStartMessage(port: MessagePort): WorkerStartMessage | undefined {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const message = m.message as ControlReply | WorkerStartMessage;
+    if (!('id' in message)) return message;
+  }
+  return undefined;
 }
 
 /** Rebuild an error the worker sent across the port. */
