@@ -12,7 +12,7 @@ import { TargetFilter } from '../src/filter/target-filter.js';
 import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import { Diagnostics, DIAGNOSTIC_TARGET } from '../workers/diagnostics.js';
-import { BUILTIN_SINK_MODULES, loadSink } from '../workers/sink-loader.js';
+import { BUILTIN_SINK_MODULES, builtinExtension, loadSink } from '../workers/sink-loader.js';
 import { DEFAULT_SINK_TIMEOUT_MS, SinkSlot } from '../workers/sink-slot.js';
 import createThrowingSink from './fixtures/throwing-sink.js';
 import { FakeClock, RecordingSink, builtinSpec, loopParts, moduleSpec, silentLogger } from './fixtures/worker-harness.js';
@@ -199,6 +199,8 @@ t.test('loadSink: built-ins and modules; every failure is a SinkError naming the
   const mem = await loadSink(builtinSpec('m', 'memory', 'info', { limit: 2 }));
   t.type(mem.consume, 'function');
   t.ok('memory' in BUILTIN_SINK_MODULES);
+  t.equal(builtinExtension('file:///app/node_modules/ringtrace/dist/workers/sink-loader.js'), '.js', 'from dist, built-ins load from dist');
+  t.equal(builtinExtension('file:///repo/workers/sink-loader.ts'), '.ts', 'from source, from source');
   const ctx = (await loadSink(moduleSpec('ctx', 'context-sink.ts', 'info', { o: 1 }), { resource: { a: 1 } })) as TraceSink & { inspect(): unknown };
   t.same(ctx.inspect(), { name: 'ctx', resource: { a: 1 }, hasStats: false, options: { o: 1 } });
   const asyncFactory = await loadSink(moduleSpec('async', 'data:text/javascript,export default async () => ({ consume() {}, flush() {} })'));

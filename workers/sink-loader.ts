@@ -7,8 +7,11 @@ import { SinkError } from '../src/errors.js';
 import type { SinkContext, SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
 import type { ResolvedSinkSpec } from './control-protocol.js';
 
-// Built-ins load from source (.ts) under the test runner and from dist (.js) otherwise.
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+/** Built-ins load from source (.ts) when this module runs from source (the test runner), from dist (.js) otherwise. */
+export function builtinExtension(loaderUrl: string): '.ts' | '.js' {
+  return loaderUrl.endsWith('.ts') ? '.ts' : '.js';
+}
+const EXT = builtinExtension(import.meta.url);
 
 /** Module of each built-in sink, relative to this file. */
 export const BUILTIN_SINK_MODULES: Readonly<Record<string, string>> = {
