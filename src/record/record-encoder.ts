@@ -455,7 +455,10 @@ export class RecordEncoder {
     if (allowArray && Array.isArray(v)) {
       const at = this.#pos;
       try {
-        const n = Math.min(v.length, this.maxArrayLength);
+        // A proxy can report any length (negative, fractional, NaN, a string):
+        // the count written must be the whole number of values that follow.
+        const length = Number(v.length);
+        const n = length >= 1 ? Math.min(Math.floor(length), this.maxArrayLength) : 0;
         buf[this.#pos++] = F.VALUE_ARRAY;
         this.#u32(n);
         for (let i = 0; i < n; i++) this.#value(v[i], false);
