@@ -90,6 +90,7 @@ export class WorkerSupervisor {
   #consecutiveFailures = 0;
   #upSince = 0;
   #respawnTimer: NodeJS.Timeout | null = null;
+  #keepAlive: NodeJS.Timeout | null = null;
   #lastStats: WorkerStats | null = null;
   #unregisterExit: (() => void) | null = null;
   restarts = 0;
@@ -149,6 +150,7 @@ export class WorkerSupervisor {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { body, resolve, reject: fallback === undefined ? reject : () => resolve(fallback()) });
       if (this.#state === 'running') this.#post(id, body);
+      else this.#holdWhileWaiting();
     });
   }
 
@@ -167,6 +169,7 @@ export class WorkerSupervisor {
     this.#port?.close();
     for (const p of this.#pending.values()) p.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down'));
     this.#pending.clear();
+    this.#releaseHold();
     await this.#pool.destroy();
   }
 
@@ -211,6 +214,7 @@ export class WorkerSupervisor {
     this.#state = 'running';
     this.#upSince = performance.now();
     for (const [id, p] of this.#pending) this.#post(id, p.body);
+    this.#releaseHold();
     return null;
   }
 
@@ -244,8 +248,9 @@ export class WorkerSupervisor {
       this.#respawnTimer = null;
       void this.#respawn(text, lost);
     }, delay);
-    // A pending respawn must not keep the application alive.
+    // A pending respawn must not keep the application alive by itself (requests waiting for it do: #holdWhileWaiting).
     this.#respawnTimer.unref();
+    this.#holdWhileWaiting();
   }
 
   async #respawn(reason: string, lost: number): Promise<void> {
@@ -268,14 +273,33 @@ export class WorkerSupervisor {
     );
     for (const p of this.#pending.values()) p.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone'));
     this.#pending.clear();
+    this.#releaseHold();
     void this.#pool.destroy().catch(() => undefined);
+  }
+
+  /**
+   * Requests wait for a replacement worker: keep the process alive until it is
+   * up. Nothing else may (the respawn timer is unref'd, and piscina holds no
+   * ref for a task queued while its new thread boots), and an application
+   * awaiting `flush()` would otherwise just end, its await unsettled.
+   */
+  #holdWhileWaiting(): void {
+    if (this.#pending.size !== 0) this.#keepAlive ??= setInterval(() => undefined, 60_000);
+  }
+
+  #releaseHold(): void {
+    if (this.#keepAlive !== null) clearInterval(this.#keepAlive);
+    this.#keepAlive = null;
   }
 
   // ── control port ───────────────────────────────────────────────────────
 
   #post(id: number, body: Body): void {
-    // Keep the process alive only while a request is outstanding.
+    // Keep the process alive only while a request is outstanding. The worker
+    // too: should it die meanwhile, its unref'd handle would let the process
+    // end before its 'exit' event, with the request never answered.
     this.#port!.ref();
+    this.#worker?.ref();
     this.#port!.postMessage({ ...body, id } as ControlRequest);
   }
 
@@ -284,7 +308,10 @@ export class WorkerSupervisor {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
     this.#pending.delete(reply.id);
-    if (this.#pending.size === 0) this.#port?.unref();
+    if (this.#pending.size === 0) {
+      this.#port?.unref();
+      this.#worker?.unref();
+    }
     if (reply.ok) {
       if (pending.body.type === 'stats' || pending.body.type === 'shutdown') this.#lastStats = reply.value as WorkerStats;
       pending.resolve(reply.value);
