@@ -44,12 +44,28 @@ function onExit(): void {
   uninstall();
 }
 
+/**
+ * Listeners of `signal` that belong to the application. signal-exit (used by
+ * test runners, CLIs and loggers) defers to any other listener exactly as we
+ * do, so its listeners are not counted: were they, each would wait for the
+ * other and a SIGTERM would end nothing. It publishes how many it owns.
+ */
+function applicationListeners(signal: NodeJS.Signals): number {
+  const others = process.listeners(signal).filter((l) => l !== onSignal).length;
+  // signal-exit 4 keeps its emitter on `global`, signal-exit 3 on `process`.
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')];
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  const deferring = (typeof v4?.count === 'number' ? v4.count : 0) + (typeof v3?.count === 'number' ? v3.count : 0);
+  return Math.max(0, others - deferring);
+}
+
 function onSignal(signal: NodeJS.Signals): void {
   // The application listens too: its listener decides what happens.
-  if (process.listenerCount(signal) > 1) return;
+  if (applicationListeners(signal) > 0) return;
   runDrains();
   uninstall();
-  // With no listener left, the default action applies: the process dies of the signal.
+  // With no listener left (or only signal-exit's, which now re-raises it
+  // itself), the default action applies: the process dies of the signal.
   process.kill(process.pid, signal);
   // Should the signal not end it (a parent changed how it is handled), end the
   // process as a shell reports a death by signal: status 128 + signal number.
