@@ -258,10 +258,29 @@ t.test('drop counters that wrap at 2^32 still give the right difference', async 
   t.same(reader.takeDrops(), { dropped: 5, oversize: 0 });
 });
 
-t.test('sleep/wake: prepareSleep returns null when data arrived, the writer wakes a sleeper', async (t) => {
+t.test('sleep/wake: a sleeper is woken only once the wake threshold is reached', async (t) => {
   const sab = allocateRing(MIN_CAPACITY);
   const header = new Int32Array(sab, 0, HEADER_BYTES / 4);
   const writer = new RingWriter(sab);
+  const reader = new RingReader(sab);
+  t.equal(writer.wakeThresholdBytes, MIN_CAPACITY / 8, 'default: an eighth of the ring');
+  const seen = reader.prepareSleep()!;
+  const slept = reader.sleep(seen, 60_000);
+  writer.write(record(16, 1), 16);
+  t.equal(Atomics.load(header, CONSUMER_STATE), CONSUMER_SLEEPING, 'one small record does not wake it');
+  let n = 1;
+  while (writer.usedBytes < writer.wakeThresholdBytes - 16) writer.write(record(16, ++n), 16);
+  t.equal(Atomics.load(header, CONSUMER_STATE), CONSUMER_SLEEPING, 'still asleep just below the threshold');
+  writer.write(record(16, ++n), 16);
+  t.equal(Atomics.load(header, CONSUMER_STATE), CONSUMER_RUNNING, 'the write that reaches the threshold wakes it');
+  await slept; // would hang for a minute if no notify came
+  t.equal(drain(reader).length, n);
+});
+
+t.test('sleep/wake: prepareSleep returns null when data arrived, the writer wakes a sleeper', async (t) => {
+  const sab = allocateRing(MIN_CAPACITY);
+  const header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const writer = new RingWriter(sab, { wakeThresholdBytes: 0 });
   const reader = new RingReader(sab);
 
   writer.write(record(16, 1), 16);

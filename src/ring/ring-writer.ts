@@ -48,8 +48,18 @@ export class RingWriter {
   dropped = 0;
   oversize = 0;
 
-  constructor(sab: SharedArrayBuffer) {
+  /**
+   * A sleeping consumer is woken once this many bytes wait (default: an
+   * eighth of the ring). Below it the producer stays off the wake-up path,
+   * whose `Atomics.notify` costs tens of microseconds of wall time; the
+   * consumer wakes by itself every flush interval anyway, and at once for a
+   * drop, a flush request or an exit.
+   */
+  readonly wakeThresholdBytes: number;
+
+  constructor(sab: SharedArrayBuffer, options: { wakeThresholdBytes?: number } = {}) {
     this.capacity = ringCapacity(sab);
+    this.wakeThresholdBytes = options.wakeThresholdBytes ?? this.capacity / 8;
     this.maxReservation = this.capacity / 2;
     this.#mask = this.capacity - 1;
     this.#header = new Int32Array(sab, 0, HEADER_BYTES / 4);
@@ -105,7 +115,9 @@ export class RingWriter {
     this.written++;
     // The single publishing store: everything written above becomes visible with it.
     Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
-    if (Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) this.#wakeConsumer();
+    if (this.#write - this.#read >= this.wakeThresholdBytes && Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
+      this.#wakeConsumer();
+    }
     return true;
   }
 
