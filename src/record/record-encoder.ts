@@ -43,6 +43,9 @@ export interface RecordEncoderOptions {
 const OVERSIZE = Symbol('oversize');
 
 const INITIAL_SCRATCH = 4096;
+/** String slots remembered per record kind (target, name and the first attribute keys). */
+const SLOTS_PER_KIND = 8;
+const SLOT_CACHE_SIZE = (F.KIND_LOG_LINE + 1) * SLOTS_PER_KIND;
 const textEncoder = new TextEncoder();
 
 export class RecordEncoder {
@@ -58,6 +61,16 @@ export class RecordEncoder {
   #defs = new Uint8Array(256);
   #defsView = new DataView(this.#defs.buffer);
   #defsPos = 0;
+  /**
+   * Interned ids remembered per (record kind, string slot in the record):
+   * a call site passes the same target and keys every time, and comparing
+   * with the string seen last in that slot is much cheaper than a Map lookup.
+   * Valid while the table keeps its ids, so cleared on every rollback.
+   */
+  readonly #slotStrings: (string | undefined)[] = new Array<string | undefined>(SLOT_CACHE_SIZE).fill(undefined);
+  readonly #slotIds = new Int32Array(SLOT_CACHE_SIZE);
+  #slot = 0;
+  #slotEnd = 0;
 
   constructor(writer: RingWriter, options: RecordEncoderOptions = {}) {
     this.#writer = writer;
@@ -229,6 +242,8 @@ export class RecordEncoder {
   // ── framing ────────────────────────────────────────────────────────────
 
   #begin(kind: number, level: number, flags: number): void {
+    this.#slot = kind * SLOTS_PER_KIND;
+    this.#slotEnd = this.#slot + SLOTS_PER_KIND;
     this.#pos = F.RECORD_HEADER_BYTES;
     this.#defsPos = 0;
     this.lastDroppedAttributes = 0;
@@ -246,12 +261,12 @@ export class RecordEncoder {
         ? this.#writer.write(this.#buf, size)
         : this.#writer.write(this.#defs, this.#defsPos, this.#buf, size);
     if (ok) this.strings.commit();
-    else this.strings.rollback();
+    else this.#rollback();
     return ok;
   }
 
   #abort(error: unknown): boolean {
-    this.strings.rollback();
+    this.#rollback();
     if (error === OVERSIZE) {
       this.#writer.countOversize();
       return false;
@@ -260,6 +275,12 @@ export class RecordEncoder {
     // in the encoder is a counted drop, never an exception in application code.
     this.#writer.countDrop();
     return false;
+  }
+
+  /** Forget the ids this reservation defined, and every remembered slot id with them. */
+  #rollback(): void {
+    this.strings.rollback();
+    this.#slotStrings.fill(undefined);
   }
 
   #ensure(n: number): void {
@@ -310,10 +331,20 @@ export class RecordEncoder {
 
   /** A string slot, interned when the table has room. */
   #str(s: string): void {
-    let id = this.strings.lookup(s);
-    if (id === undefined) {
-      id = this.strings.define(s);
-      if (id >= 0) this.#define(id, s);
+    const slot = this.#slot < this.#slotEnd ? this.#slot++ : -1;
+    let id: number | undefined;
+    if (slot >= 0 && this.#slotStrings[slot] === s) {
+      id = this.#slotIds[slot]!;
+    } else {
+      id = this.strings.lookup(s);
+      if (id === undefined) {
+        id = this.strings.define(s);
+        if (id >= 0) this.#define(id, s);
+      }
+      if (slot >= 0 && id >= 0) {
+        this.#slotStrings[slot] = s;
+        this.#slotIds[slot] = id;
+      }
     }
     if (id >= 0) {
       this.#ensure(5);
