@@ -199,11 +199,30 @@ t.test('idle flush once the ring is empty, then sleep until a write wakes the lo
   t.equal(sink.records.length, 1);
   const header = new Int32Array(p.ring, 0, HEADER_BYTES / 4);
   await until(() => Atomics.load(header, CONSUMER_STATE) === CONSUMER_SLEEPING, 'the loop to sleep');
-  // The sleep's timeout is a minute: only the write's notify can wake it.
+  // The sleep's timeout is a minute. A small write stays off the wake-up path...
   p.event('second');
-  await until(() => sink.records.length === 2 && sink.flushes === 2, 'the write to be delivered and flushed');
-  t.same(sink.messages(), ['first', 'second']);
-  t.equal(p.reader.flushedSoFar(), 2, 'a completed flush round marks what it covered');
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+  t.equal(sink.records.length, 1, 'a write below the wake threshold leaves the loop asleep');
+  // ...until an eighth of the ring waits: then the writer's notify wakes it.
+  let n = 1;
+  while (p.writer.writePosition - p.reader.position < p.writer.wakeThresholdBytes) t.ok(p.event('more', { n: n++ }), undefined, { diagnostic: false });
+  await until(() => sink.records.length === n + 1, 'the writes to be delivered');
+  t.same(sink.messages().slice(0, 3), ['first', 'second', 'more']);
+  await until(() => sink.flushes === 2, 'the idle flush after them');
+  t.equal(p.reader.flushedSoFar(), n + 1, 'a completed flush round marks what it covered');
+  p.loop.stop();
+  await run;
+});
+
+t.test('a sleeping loop wakes by itself every flush interval', async (t) => {
+  const p = loopParts({ flushIntervalMs: 10 });
+  const sink = new RecordingSink();
+  p.add('s', 'trace', sink);
+  const run = p.loop.run();
+  const header = new Int32Array(p.ring, 0, HEADER_BYTES / 4);
+  await until(() => Atomics.load(header, CONSUMER_STATE) === CONSUMER_SLEEPING, 'the loop to sleep');
+  p.event('small');
+  await until(() => sink.records.length === 1, 'the timed wake to deliver it');
   p.loop.stop();
   await run;
 });

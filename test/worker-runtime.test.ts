@@ -103,13 +103,14 @@ t.test('addSink and removeSink at run time; a removed sink is flushed and closed
   const run = h.runtime.run(h.seed.sinks);
   await h.runtime.started;
   h.event('one');
+  await h.app.call({ type: 'flush', position: h.writer.writePosition });
   await h.app.call({ type: 'addSink', spec: builtinSpec('b', 'memory') });
   h.event('two');
   await h.app.call({ type: 'flush', position: h.writer.writePosition });
   const a = await h.app.call<MemorySinkContents>({ type: 'inspect', name: 'a' });
   const removed = await h.app.call<SinkStats>({ type: 'removeSink', name: 'a' });
   t.match(removed, { name: 'a', delivered: 2, closed: true });
-  t.ok(removed.flushes >= 2, 'flushed again on removal');
+  t.ok(removed.flushes >= 3, 'flushed again on removal');
   t.equal(a.records.length, 2);
   h.event('three');
   await h.app.call({ type: 'flush', position: h.writer.writePosition });
