@@ -19,7 +19,9 @@
  *      at rising rates for RAMP_MS each, yielding to the event loop every
  *      millisecond; drops = spans ended but never delivered (SDK: ended −
  *      exported after forceFlush; ringtrace: records dropped by the ring).
- *      Also a flat-out loop of 1,000,000 spans without yielding.
+ *      Also a flat-out loop of 1,000,000 spans without yielding;
+ *   5. ringtrace as users adopt it: `dispatcher.install()`, then the global
+ *      API (`trace.getTracer`), enabled and disabled.
  *
  * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
  * timed span is a (cheaper) drop; its exports of queued spans then run mostly
@@ -202,12 +204,38 @@ export async function runSpans({ rounds = 7 } = {}) {
     ringtraceNsPerSpan: flatNs,
   };
 
+  // As users adopt it: dispatcher.install() (provider, context manager and
+  // propagators as globals), then the global API, which adds the API's
+  // ProxyTracer hop in front of ringtrace's tracer.
+  let installed = {};
+  if (typeof dispatcher.install === 'function') {
+    progress('installed');
+    context.disable();
+    dispatcher.install({ replace: true });
+    const viaApi = trace.getTracer('bench');
+    const offViaApi = trace.getTracer('bench.off');
+    installed = await interleave(
+      [
+        { name: 'ringtrace startSpan, install() + global API', ops: OPS, loop: countingDrops(dispatcher, spansLoop(viaApi), addDrops), between: () => dispatcher.flush() },
+        {
+          name: 'ringtrace startActiveSpan, install() + global API',
+          ops: OPS,
+          loop: countingDrops(dispatcher, activeLoop(viaApi), addDrops),
+          between: () => dispatcher.flush(),
+        },
+        { name: 'ringtrace disabled startSpan, install() + global API', ops: 1_000_000, loop: countingDrops(dispatcher, spansLoop(offViaApi), addDrops) },
+      ],
+      { rounds, warmups: 2 },
+    );
+    dispatcher.uninstall();
+  }
+
   const stats = await dispatcher.shutdown();
   context.disable();
   const sink = stats.sinks.find((s) => s.name === 'count');
   return {
     rounds,
-    results: { ...disabled, ...enabled },
+    results: { ...disabled, ...enabled, ...installed },
     timedDrops,
     ramp,
     flatOut,
