@@ -8,6 +8,7 @@ import { LevelHint } from './filter/level-hint.js';
 import { TargetFilter } from './filter/target-filter.js';
 import { DispatcherStateError, SinkError } from './errors.js';
 import { RecordEncoder } from './record/record-encoder.js';
+import { safeString } from './record/safe-string.js';
 import { StringTable } from './record/string-table.js';
 import { allocateRing } from './ring/layout.js';
 import { RingWriter } from './ring/ring-writer.js';
@@ -141,7 +142,8 @@ export class TraceDispatcher {
   logger(target: string): EventLogger {
     let logger = this.#loggers.get(target);
     if (logger === undefined) {
-      logger = new EventLogger(String(target), this.encoder, this.levelHint);
+      // Not String(target): a symbol or an object whose toString throws must not throw here.
+      logger = new EventLogger(typeof target === 'string' ? target : safeString(target, 1024), this.encoder, this.levelHint);
       this.#loggers.set(target, logger);
     }
     return logger;

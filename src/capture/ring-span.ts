@@ -17,8 +17,10 @@ import {
   type SpanStatus,
   type TimeInput,
 } from '@opentelemetry/api';
+import { types } from 'node:util';
 import { isAttributeValue } from '@opentelemetry/core';
 import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
+import { safeString } from '../record/safe-string.js';
 import type { ResolvedSpanLimits } from './span-config.js';
 import { timeInputMs } from './clock.js';
 import { spanIdHex, traceIdHex, wordsFromContext, type HasIdWords } from './span-ids.js';
@@ -64,8 +66,8 @@ export class RingSpan implements Span, HasIdWords {
   /** @internal start attributes are counted against the limit. */
   initAttributes(attributes: Attributes | undefined): Attributes | undefined {
     if (attributes === undefined) return undefined;
-    const clean: Attributes = {};
-    for (const key of Object.keys(attributes)) this.#accept(key, attributes[key], clean);
+    const clean = bag();
+    eachAttribute(attributes, (key, value) => this.#accept(key, value, clean));
     return clean;
   }
 
@@ -82,7 +84,7 @@ export class RingSpan implements Span, HasIdWords {
 
   setAttribute(key: string, value: AttributeValue): this {
     if (this.#endedWarn('setAttribute')) return this;
-    const clean: Attributes = {};
+    const clean = bag();
     if (this.#accept(key, value, clean)) this.#encoder.spanAttribute(this.#handle, key, clean[key]);
     return this;
   }
@@ -90,9 +92,11 @@ export class RingSpan implements Span, HasIdWords {
   setAttributes(attributes: Attributes): this {
     if (this.#endedWarn('setAttributes')) return this;
     if (attributes === null || typeof attributes !== 'object') return this;
-    const clean: Attributes = {};
+    const clean = bag();
     let any = false;
-    for (const key of Object.keys(attributes)) any = this.#accept(key, attributes[key], clean) || any;
+    eachAttribute(attributes, (key, value) => {
+      any = this.#accept(key, value, clean) || any;
+    });
     if (any) this.#encoder.spanAttributes(this.#handle, clean, Infinity);
     return this;
   }
@@ -111,7 +115,7 @@ export class RingSpan implements Span, HasIdWords {
       attributes = attributesOrStartTime;
     }
     this.#events++;
-    this.#encoder.spanEvent(this.#handle, timeInputMs(startTime), String(name), this.#limitValues(attributes), this.#limits.attributePerEventCountLimit);
+    this.#encoder.spanEvent(this.#handle, timeInputMs(startTime), text(name), this.#limitValues(attributes), this.#limits.attributePerEventCountLimit);
     return this;
   }
 
@@ -121,15 +125,30 @@ export class RingSpan implements Span, HasIdWords {
       this.#droppedLinks++;
       return this;
     }
-    const ctx = link?.context;
-    if (ctx === undefined || typeof ctx.traceId !== 'string' || typeof ctx.spanId !== 'string') return this;
+    let ids: IdWords;
+    let traceFlags: number;
+    let attributes: Attributes | undefined;
+    try {
+      const ctx = link?.context;
+      if (ctx === undefined || typeof ctx.traceId !== 'string' || typeof ctx.spanId !== 'string') return this;
+      ids = wordsFromContext(ctx);
+      traceFlags = ctx.traceFlags;
+      attributes = link.attributes;
+    } catch {
+      diag.warn('ringtrace: a link that could not be read was ignored');
+      return this;
+    }
     this.#links++;
-    this.#encoder.spanLink(this.#handle, wordsFromContext(ctx), ctx.traceFlags, this.#limitValues(link.attributes), this.#limits.attributePerLinkCountLimit);
+    this.#encoder.spanLink(this.#handle, ids, traceFlags, this.#limitValues(attributes), this.#limits.attributePerLinkCountLimit);
     return this;
   }
 
   addLinks(links: Link[]): this {
-    for (const link of links) this.addLink(link);
+    try {
+      for (const link of links) this.addLink(link);
+    } catch {
+      diag.warn('ringtrace: links that could not be iterated were ignored');
+    }
     return this;
   }
 
@@ -145,7 +164,7 @@ export class RingSpan implements Span, HasIdWords {
 
   updateName(name: string): this {
     if (this.#endedWarn('updateName')) return this;
-    this.#name = String(name);
+    this.#name = text(name);
     this.#encoder.spanName(this.#handle, this.#name);
     return this;
   }
@@ -165,18 +184,14 @@ export class RingSpan implements Span, HasIdWords {
 
   recordException(exception: Exception, time?: TimeInput): void {
     const attributes: Attributes = {};
-    if (typeof exception === 'string') {
-      attributes['exception.message'] = exception;
-    } else if (exception !== null && typeof exception === 'object') {
-      const e = exception as { code?: unknown; name?: unknown; message?: unknown; stack?: unknown };
-      if (e.code !== undefined) attributes['exception.type'] = String(e.code);
-      else if (typeof e.name === 'string') attributes['exception.type'] = e.name;
-      if (typeof e.message === 'string') attributes['exception.message'] = e.message;
-      if (typeof e.stack === 'string') attributes['exception.stacktrace'] = e.stack;
+    try {
+      readException(exception, attributes);
+    } catch {
+      // A hostile exception object: keep what was read before it threw.
     }
     // As the SDK: without a type or a message, the event is not recorded.
     if (attributes['exception.type'] === undefined && attributes['exception.message'] === undefined) {
-      diag.warn(`ringtrace: failed to record an exception ${String(exception)}`);
+      diag.warn(`ringtrace: failed to record an exception ${text(exception)}`);
       return;
     }
     this.addEvent('exception', attributes, time);
@@ -192,10 +207,11 @@ export class RingSpan implements Span, HasIdWords {
   /** Validate one attribute and apply the count and length limits; true if it goes into `out`. */
   #accept(key: string, value: unknown, out: Attributes): boolean {
     if (typeof key !== 'string' || key.length === 0) {
-      diag.warn(`ringtrace: invalid attribute key: ${String(key)}`);
+      diag.warn(`ringtrace: invalid attribute key: ${text(key)}`);
       return false;
     }
-    if (!isAttributeValue(value)) {
+    const clean = validValue(value, this.#limits.attributeValueLengthLimit);
+    if (clean === undefined) {
       diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       return false;
     }
@@ -207,7 +223,7 @@ export class RingSpan implements Span, HasIdWords {
       }
       keys.add(key);
     }
-    out[key] = truncateValue(value as AttributeValue, this.#limits.attributeValueLengthLimit);
+    out[key] = clean;
     return true;
   }
 
@@ -218,17 +234,56 @@ export class RingSpan implements Span, HasIdWords {
   #limitValues(attributes: Attributes | undefined): Attributes | undefined {
     if (attributes === undefined || attributes === null || typeof attributes !== 'object') return undefined;
     const max = this.#limits.attributeValueLengthLimit;
-    const out: Attributes = {};
-    for (const key of Object.keys(attributes)) {
-      const v = attributes[key];
-      if (v === undefined) continue;
-      if (!isAttributeValue(v)) {
-        diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
-        continue;
-      }
-      out[key] = truncateValue(v, max);
-    }
+    const out = bag();
+    eachAttribute(attributes, (key, v) => {
+      if (v === undefined) return;
+      const clean = validValue(v, max);
+      if (clean === undefined) diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
+      else out[key] = clean;
+    });
     return out;
+  }
+}
+
+/** A null-prototype attribute object: `__proto__` is then an ordinary key, not a prototype change. */
+function bag(): Attributes {
+  return Object.create(null) as Attributes;
+}
+
+/**
+ * Visit `attributes`' own enumerable keys. Capture never throws into the
+ * application: a proxy whose traps throw yields nothing (or the keys before
+ * the throw), a getter that throws skips its key; both with a diagnostic.
+ */
+function eachAttribute(attributes: object, visit: (key: string, value: unknown) => void): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(attributes);
+  } catch {
+    diag.warn('ringtrace: attributes whose keys could not be read were ignored');
+    return;
+  }
+  for (const key of keys) {
+    let value: unknown;
+    try {
+      value = (attributes as Record<string, unknown>)[key];
+    } catch {
+      diag.warn(`ringtrace: attribute ${key} could not be read and was ignored`);
+      continue;
+    }
+    visit(key, value);
+  }
+}
+
+/** The value as an attribute (length limit applied), or undefined when the SDK would reject it or it cannot be read. */
+function validValue(value: unknown, max: number): AttributeValue | undefined {
+  try {
+    // A proxy can claim any length and the SDK's check iterates to it (2^40 hangs the thread).
+    if (typeof value === 'object' && value !== null && types.isProxy(value)) return undefined;
+    return isAttributeValue(value) ? truncateValue(value as AttributeValue, max) : undefined;
+  } catch {
+    // A revoked proxy or an array whose iteration throws.
+    return undefined;
   }
 }
 
@@ -241,6 +296,28 @@ function truncateValue(value: AttributeValue, max: number): AttributeValue {
   return value;
 }
 
+/** A name or message the application passed: strings as they are, anything else as a bounded string. */
+export function text(value: unknown): string {
+  return typeof value === 'string' ? value : safeString(value, 1024);
+}
+
+/** The SDK's exception attributes from `recordException`'s argument. */
+function readException(exception: unknown, attributes: Attributes): void {
+  if (typeof exception === 'string') {
+    attributes['exception.message'] = exception;
+  } else if (exception !== null && typeof exception === 'object') {
+    const e = exception as { code?: unknown; name?: unknown; message?: unknown; stack?: unknown };
+    if (e.code !== undefined) attributes['exception.type'] = text(e.code);
+    else if (typeof e.name === 'string') attributes['exception.type'] = e.name;
+    if (typeof e.message === 'string') attributes['exception.message'] = e.message;
+    if (typeof e.stack === 'string') attributes['exception.stacktrace'] = e.stack;
+  }
+}
+
 function isTimeInput(value: unknown): value is TimeInput {
-  return typeof value === 'number' || value instanceof Date || (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number');
+  try {
+    return typeof value === 'number' || value instanceof Date || (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number');
+  } catch {
+    return false;
+  }
 }

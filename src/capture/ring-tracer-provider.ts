@@ -19,10 +19,13 @@ export class RingTracerProvider implements TracerProvider {
   }
 
   getTracer(name: string, version?: string, _options?: TracerOptions): Tracer {
-    const key = `${name}@${version ?? ''}`;
+    // Checked before use: a symbol or an object with a throwing toString must not throw here.
+    const target = typeof name === 'string' && name !== '' ? name : 'unknown';
+    const v = typeof version === 'string' ? version : undefined;
+    const key = `${target}@${v ?? ''}`;
     let tracer = this.#tracers.get(key);
     if (tracer === undefined) {
-      tracer = new RingTracer(name === '' || typeof name !== 'string' ? 'unknown' : name, version, this.#shared);
+      tracer = new RingTracer(target, v, this.#shared);
       this.#tracers.set(key, tracer);
     }
     return tracer;

@@ -24,7 +24,7 @@ import {
 import type { LevelHint } from '../filter/level-hint.js';
 import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
 import { timeInputMs } from './clock.js';
-import { RingSpan } from './ring-span.js';
+import { RingSpan, text } from './ring-span.js';
 import { shouldSample, type ResolvedSpanLimits, type SamplerConfig } from './span-config.js';
 import { wordsFromContext, type HasIdWords } from './span-ids.js';
 
@@ -104,7 +104,7 @@ export class RingTracer implements Tracer {
       return trace.wrapSpanContext(hex);
     }
     const handle = (shared.nextHandle = (shared.nextHandle + 1) >>> 0);
-    const spanName = typeof name === 'string' ? name : String(name);
+    const spanName = text(name);
     const span = new RingSpan(handle, ids, spanName, traceFlags, traceState, shared.encoder, shared.limits);
     const attributes = span.initAttributes(options.attributes);
     shared.encoder.spanStart(
