@@ -116,10 +116,7 @@ export class RingWriter {
     // The single publishing store: everything written above becomes visible with it.
     Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
     if (this.#write - this.#read >= this.wakeThresholdBytes && Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
-      // `#read` is only refreshed when the ring looks full, so it can be far
-      // behind: check what really waits before paying for a wake-up.
-      this.#read = widen(Atomics.load(this.#header, READ_INDEX), this.#write);
-      if (this.#write - this.#read >= this.wakeThresholdBytes) this.#wakeConsumer();
+      this.#wakeConsumer();
     }
     return true;
   }
