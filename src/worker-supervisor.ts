@@ -100,6 +100,8 @@ export class WorkerSupervisor {
     this.#options = options;
     this.#header = new Int32Array(options.ring, 0, HEADER_BYTES / 4);
     this.#exit = new ExitHandshake(options.ring);
+    const execArgv = workerExecArgv(process.execArgv);
+    const explicitExecArgv = execArgv.length === process.execArgv.length ? undefined : execArgv;
     this.#pool = new Piscina({
       filename: options.workerUrl,
       minThreads: 1,
@@ -108,7 +110,10 @@ export class WorkerSupervisor {
       // The worker's event loop must stay free for async sinks: no blocking Atomics.wait between tasks.
       atomics: 'disabled',
       // Not the main program's entry options (`--input-type`, `-e`/`-p` and their script): see worker-exec-argv.ts.
-      execArgv: workerExecArgv(process.execArgv),
+      // Only given when something was removed: Node re-parses an explicit execArgv and rejects
+      // per-process and V8 flags in it (`--max-old-space-size`, `--expose-gc`, `--stack-size`:
+      // ERR_WORKER_INVALID_EXEC_ARGV), which a worker left to inherit takes without complaint.
+      ...(explicitExecArgv === undefined ? {} : { execArgv: explicitExecArgv }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     // piscina re-emits a worker's uncaught error here when no task is running;

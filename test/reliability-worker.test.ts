@@ -5,7 +5,7 @@
  * parallel on a compiled build, to keep this file fast.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -54,8 +54,11 @@ const d = await TraceDispatcher.start({ sinks: [{ name: 'argv', module: ${JSON.s
 const workerArgv = await d.inspectSink('argv');
 await d.shutdown();
 console.log(JSON.stringify({ main: process.execArgv, worker: workerArgv }));`;
-const [execArgvRun, ...outcomes] = await Promise.all([
+const v8FlagsScript = join(dir, 'v8-flags.mjs');
+writeFileSync(v8FlagsScript, execArgvScript);
+const [execArgvRun, v8FlagsRun, ...outcomes] = await Promise.all([
   run(['--input-type=module', '--eval', execArgvScript]),
+  run(['--expose-gc', '--max-old-space-size=256', v8FlagsScript]),
   ...scenarios.map((s) => run([fixture, build.dir, s, mkdtempSync(join(dir, `${s}-`))])),
 ]);
 const outcome = new Map(scenarios.map((s, i) => [s, outcomes[i]!] as const));
@@ -76,6 +79,12 @@ t.test('a program run with --input-type=module --eval starts the dispatcher; its
   if (!ok(t, execArgvRun)) return;
   t.ok((execArgvRun.out.main as string[]).includes('--input-type=module'), 'the main program has them');
   t.same(execArgvRun.out.worker, [], 'the worker has none of them (nor the script)');
+});
+
+t.test('a program run with V8 and per-process flags (--expose-gc, --max-old-space-size) starts the dispatcher; its worker inherits them', async (t) => {
+  // Node rejects these in an explicit Worker execArgv (ERR_WORKER_INVALID_EXEC_ARGV).
+  if (!ok(t, v8FlagsRun)) return;
+  t.same(v8FlagsRun.out.worker, ['--expose-gc', '--max-old-space-size=256']);
 });
 
 t.test('start(): a sink factory that throws and leaves a throwing timer behind is a SinkError naming it, every time', async (t) => {
