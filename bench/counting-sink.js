@@ -6,6 +6,10 @@
  * benchmark hold the worker: when slot 0 is ARMED, the next `consume` marks it
  * HELD and blocks the worker thread until the main thread stores OPEN. The
  * main thread can then fill the ring while nothing reads it.
+ *
+ * Option `heap: true` makes `inspect()` also report the worker thread's own
+ * V8 heap (`heapUsed`, and `heapAfterGc` after a full collection when the
+ * process runs with --expose-gc), for the soak benchmark.
  */
 export const GATE_OPEN = 0;
 export const GATE_ARMED = 1;
@@ -25,7 +29,14 @@ export default function countingSink(options = {}) {
     },
     flush() {},
     inspect() {
-      return { count };
+      if (options.heap !== true) return { count };
+      const heapUsed = process.memoryUsage().heapUsed;
+      let heapAfterGc = NaN;
+      if (typeof globalThis.gc === 'function') {
+        globalThis.gc();
+        heapAfterGc = process.memoryUsage().heapUsed;
+      }
+      return { count, heapUsed, heapAfterGc };
     },
   };
 }
