@@ -11,7 +11,7 @@ import { RecordEncoder } from './record/record-encoder.js';
 import { safeString } from './record/safe-string.js';
 import { StringTable } from './record/string-table.js';
 import { allocateRing } from './ring/layout.js';
-import { RingWriter } from './ring/ring-writer.js';
+import { RingWriter, type RingWriterCounts } from './ring/ring-writer.js';
 import { EventLogger } from './capture/event-logger.js';
 import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
 import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
@@ -181,7 +181,7 @@ export class TraceDispatcher {
   }
 
   /** The producer's counts alone, read synchronously. */
-  producerStats(): { offered: number; written: number; dropped: number; oversize: number } {
+  producerStats(): RingWriterCounts {
     return this.writer.counts();
   }
 

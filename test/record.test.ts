@@ -355,7 +355,7 @@ t.test('a dropped reservation leaves no dangling reference (rollback)', async (t
   t.equal(r!.target, 'fresh.target', 'the string decodes after the drop');
   t.same({ ...r!.fields }, { 'fresh.key': 2 });
   // the filler that found the ring full, and the reservation carrying the definitions
-  t.same(p.writer.counts(), { offered: written + 3, written: written + 1, dropped: 2, oversize: 0 });
+  t.same(p.writer.counts(), { offered: written + 3, written: written + 1, dropped: 2, oversize: 0, refused: 0 });
 });
 
 t.test('past the table cap strings travel inline and still decode', async (t) => {
@@ -374,7 +374,7 @@ t.test('past the table cap strings travel inline and still decode', async (t) =>
 t.test('a record too large for the ring is counted oversize, not dropped', async (t) => {
   const p = pipeline();
   t.notOk(p.encoder.event(3, 0, 'big', 'm', { s: 'x'.repeat(16_000), t: 'y'.repeat(16_000), u: 'z'.repeat(16_000) }, null));
-  t.same(p.writer.counts(), { offered: 1, written: 0, dropped: 0, oversize: 1 });
+  t.same(p.writer.counts(), { offered: 1, written: 0, dropped: 0, oversize: 1, refused: 0 });
   t.equal(p.encoder.strings.lookup('big'), undefined, 'rolled back');
   t.ok(p.encoder.event(3, 0, 'big', 'm', { s: 'ok' }, null), 'the encoder is usable afterwards');
   t.equal((p.read()[0] as EventRecord).target, 'big');
@@ -385,7 +385,7 @@ t.test('a record that fits in the ring is written, however its strings are made'
   const p = pipeline();
   t.ok(p.encoder.event(3, 0, 't', 'a'.repeat(12_000), undefined, null), 'ASCII message');
   t.ok(p.encoder.event(3, 0, 't', 'm', { s: 'b'.repeat(12_000) }, null), 'ASCII field');
-  t.same(p.writer.counts(), { offered: 2, written: 2, dropped: 0, oversize: 0 });
+  t.same(p.writer.counts(), { offered: 2, written: 2, dropped: 0, oversize: 0, refused: 0 });
   const [a, b] = p.read() as EventRecord[];
   t.equal(a!.message.length, 12_000);
   t.equal((b!.fields['s'] as string).length, 12_000);
@@ -437,4 +437,55 @@ t.test('an unknown value tag is a decoder error', async (t) => {
   t.equal(p.reader.bytes[recordEnd], F.VALUE_TRUE);
   p.reader.bytes[recordEnd] = 77;
   t.throws(() => p.decoder.decode(off), /unknown value tag 77/);
+});
+
+t.test('in place and in scratch: the same record either way, and a new string forces scratch', async (t) => {
+  const p = pipeline();
+  const claimsBefore = p.writer.claimEnd;
+  t.ok(p.encoder.event(3, 1, 'inplace', 'first', { k: 1 }, null), 'first use: strings defined, so encoded in scratch');
+  t.same(p.kinds(), [F.KIND_STRING_DEF, F.KIND_STRING_DEF, F.KIND_EVENT], 'definitions ahead of the record, in one reservation');
+  p.read();
+  t.ok(p.encoder.event(3, 2, 'inplace', 'second', { k: 2 }, null), 'strings known: encoded in place');
+  t.not(p.writer.claimEnd, claimsBefore, 'the writer handed out in-place space');
+  t.same(p.kinds(), [F.KIND_EVENT], 'no definitions this time');
+  const [r] = p.read() as EventRecord[];
+  t.same({ message: r!.message, target: r!.target, fields: { ...r!.fields } }, { message: 'second', target: 'inplace', fields: { k: 2 } });
+  // Near the end of the ring, a record larger than the space left there is
+  // encoded again in scratch, which wraps: nothing lost, nothing doubled.
+  let n = 2;
+  while ((p.writer.writePosition & (MIN_CAPACITY - 1)) < MIN_CAPACITY - 3000) {
+    p.encoder.event(3, n, 'inplace', 'filler', { k: n }, null);
+    n++;
+    p.read();
+  }
+  const big = 'x'.repeat(5000);
+  t.ok(p.encoder.event(3, n, 'inplace', big, { k: n }, null));
+  t.ok(p.writer.writePosition % MIN_CAPACITY < 6000, 'it wrapped to the start of the ring');
+  const out = p.read() as EventRecord[];
+  t.equal(out.length, 1, 'exactly one record');
+  t.equal(out[0]!.message, big);
+  t.same(p.writer.counts(), { offered: n + 1, written: n + 1, dropped: 0, oversize: 0, refused: 0 }, 'first, second, the fillers and the big one');
+});
+
+t.test('re-entrancy: a record made while another is encoded is refused and counted, the outer one is intact', async (t) => {
+  const p = pipeline();
+  let inner: boolean | undefined;
+  const fields = {
+    before: 1,
+    get sneaky(): number {
+      // A getter that records through the same encoder while it is encoding.
+      inner = p.encoder.event(3, 9, 'inner', 'from a getter', { x: 1 }, null);
+      return 2;
+    },
+    after: 3,
+  };
+  t.ok(p.encoder.event(3, 1, 'outer', 'outer message', fields, null), 'the outer record is written');
+  t.equal(inner, false, 'the inner call is refused');
+  const out = p.read() as EventRecord[];
+  t.equal(out.length, 1, 'only the outer record reached the ring');
+  t.same({ target: out[0]!.target, message: out[0]!.message, fields: { ...out[0]!.fields } }, { target: 'outer', message: 'outer message', fields: { before: 1, sneaky: 2, after: 3 } });
+  t.same(p.writer.counts(), { offered: 2, written: 1, dropped: 1, oversize: 0, refused: 1 }, 'offered == written + dropped + oversize, the refusal among the drops');
+  // The encoder is usable afterwards.
+  t.ok(p.encoder.event(3, 2, 'outer', 'again', undefined, null));
+  t.equal((p.read() as EventRecord[])[0]!.message, 'again');
 });

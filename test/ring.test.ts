@@ -105,7 +105,7 @@ t.test('wrap-around leaves a PAD marker at the end and keeps every record whole 
   t.equal(seen.length, seq);
   t.same(seen, Array.from({ length: seq }, (_, i) => i), 'every record, in order');
   t.ok(pads.n > 100, `wrapped ${pads.n} times with a PAD marker`);
-  t.same(writer.counts(), { offered: seq, written: seq, dropped: 0, oversize: 0 });
+  t.same(writer.counts(), { offered: seq, written: seq, dropped: 0, oversize: 0, refused: 0 });
   t.equal(writer.usedBytes, 0);
 });
 
@@ -224,11 +224,11 @@ t.test('oversize: a reservation larger than half the ring is counted apart', asy
   t.equal(writer.maxReservation, MIN_CAPACITY / 2);
   t.ok(writer.write(record(MIN_CAPACITY / 2, 1), MIN_CAPACITY / 2), 'exactly half fits');
   t.notOk(writer.write(record(24, 1), MIN_CAPACITY / 4, record(MIN_CAPACITY / 4 + 8, 2), MIN_CAPACITY / 4 + 8), 'two parts over half');
-  t.same(writer.counts(), { offered: 2, written: 1, dropped: 0, oversize: 1 });
+  t.same(writer.counts(), { offered: 2, written: 1, dropped: 0, oversize: 1, refused: 0 });
   t.same(reader.takeDrops(), { dropped: 0, oversize: 1 });
   writer.countOversize();
   writer.countDrop();
-  t.same(writer.counts(), { offered: 4, written: 1, dropped: 1, oversize: 2 });
+  t.same(writer.counts(), { offered: 4, written: 1, dropped: 1, oversize: 2, refused: 0 });
   t.same(reader.takeDrops(), { dropped: 1, oversize: 1 });
 });
 
@@ -263,7 +263,7 @@ t.test('sleep/wake: a sleeper is woken only once the wake threshold is reached',
   const header = new Int32Array(sab, 0, HEADER_BYTES / 4);
   const writer = new RingWriter(sab);
   const reader = new RingReader(sab);
-  t.equal(writer.wakeThresholdBytes, MIN_CAPACITY / 8, 'default: an eighth of the ring');
+  t.equal(writer.wakeThresholdBytes, Math.max(1024, MIN_CAPACITY / 64), 'default: 1/64 of the ring, at least 1 KiB');
   const seen = reader.prepareSleep()!;
   const slept = reader.sleep(seen, 60_000);
   writer.write(record(16, 1), 16);

@@ -1,8 +1,17 @@
 /**
  * RecordEncoder: the producer's writer of the record format (see format.ts).
- * Each public method encodes one record into a private scratch buffer, with
- * the definitions of strings it interns for the first time in a second one,
- * and hands both to the RingWriter as a single reservation. It never throws
+ * Each public method encodes one record, in one of two ways:
+ *
+ *   in place ─ claim contiguous free space in the ring, encode there, publish
+ *              (the common case: no copy, no allocation)
+ *   scratch  ─ encode into a private buffer, with the definitions of strings
+ *              interned for the first time in a second one, and hand both to
+ *              the RingWriter as one reservation (it wraps, drops and counts)
+ *
+ * In place is abandoned for scratch (RETRY) when the record needs a string
+ * definition, which must travel ahead of it, or outgrows the claimed space.
+ * A record made while another is being encoded (a getter or hook that
+ * records) is refused and counted: the encoder is not re-entrant. It never throws
  * into the caller for a value's shape: unknown values become bounded strings,
  * throwing getters become `[Throws]`, and a record too large for the ring is
  * counted as `oversize`.
@@ -41,6 +50,17 @@ export interface RecordEncoderOptions {
 
 /** Thrown inside the encoder when a record outgrows the ring; never escapes it. */
 const OVERSIZE = Symbol('oversize');
+/** Thrown to abandon in-place encoding and encode the record again in scratch. */
+const RETRY = Symbol('retry');
+/** Thrown by a re-entrant call before it touches any state. */
+const REENTRANT = Symbol('reentrant');
+/** Contiguous free bytes needed to try encoding in place. */
+const IN_PLACE_MIN = 512;
+
+/** Signals that must pass through the value guards to the record's top level. */
+function isControl(e: unknown): boolean {
+  return e === OVERSIZE || e === RETRY;
+}
 
 const INITIAL_SCRATCH = 4096;
 /** String slots remembered per record kind (target, name and the first attribute keys). */
@@ -55,9 +75,19 @@ export class RecordEncoder {
   /** Attributes cut by the `maxCount` of the last record's attribute list. */
   lastDroppedAttributes = 0;
   readonly #writer: RingWriter;
-  #buf = new Uint8Array(INITIAL_SCRATCH);
-  #view = new DataView(this.#buf.buffer);
+  #scratch = new Uint8Array(INITIAL_SCRATCH);
+  #scratchView = new DataView(this.#scratch.buffer);
+  /** Where the current record is encoded: the scratch buffer, or the ring's data region. */
+  #buf: Uint8Array = this.#scratch;
+  #view: DataView = this.#scratchView;
+  /** Offset of the current record's header in `#buf`, position, and end of usable space. */
+  #start = 0;
   #pos = 0;
+  #end = INITIAL_SCRATCH;
+  #inPlace = false;
+  /** Set by RETRY: the next `#begin` uses scratch. */
+  #scratchNext = false;
+  #busy = false;
   #defs = new Uint8Array(256);
   #defsView = new DataView(this.#defs.buffer);
   #defsPos = 0;
@@ -90,7 +120,7 @@ export class RecordEncoder {
       this.#attributes(fields, Infinity);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.event(level, time, target, message, fields, ctx) : this.#abort(e);
     }
   }
 
@@ -103,7 +133,7 @@ export class RecordEncoder {
       this.#inline(line);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.logLine(time, line, ctx) : this.#abort(e);
     }
   }
 
@@ -139,7 +169,9 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY
+        ? this.spanStart(handle, time, ids, parent, parentRemote, traceFlags, spanKind, level, name, target, traceState, attributes, maxAttributes)
+        : this.#abort(e);
     }
   }
 
@@ -151,7 +183,7 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanAttributes(handle, attributes, maxAttributes) : this.#abort(e);
     }
   }
 
@@ -165,7 +197,7 @@ export class RecordEncoder {
       this.#value(value, true);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanAttribute(handle, key, value) : this.#abort(e);
     }
   }
 
@@ -179,7 +211,7 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanEvent(handle, time, name, attributes, maxAttributes) : this.#abort(e);
     }
   }
 
@@ -194,7 +226,7 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanLink(handle, ids, traceFlags, attributes, maxAttributes) : this.#abort(e);
     }
   }
 
@@ -208,7 +240,7 @@ export class RecordEncoder {
       this.#inline(message);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanStatus(handle, code, message) : this.#abort(e);
     }
   }
 
@@ -220,7 +252,7 @@ export class RecordEncoder {
       this.#str(name);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanName(handle, name) : this.#abort(e);
     }
   }
 
@@ -235,37 +267,77 @@ export class RecordEncoder {
       this.#u32(droppedLinks);
       return this.#commit();
     } catch (e) {
-      return this.#abort(e);
+      return e === RETRY ? this.spanEnd(handle, time, droppedAttributes, droppedEvents, droppedLinks) : this.#abort(e);
     }
   }
 
   // ── framing ────────────────────────────────────────────────────────────
 
   #begin(kind: number, level: number, flags: number): void {
+    // Refuse a record made while another is encoded (from a getter, a hook),
+    // before touching any state of the outer one.
+    if (this.#busy) throw REENTRANT;
+    this.#busy = true;
+    const writer = this.#writer;
+    const offset = this.#scratchNext ? -1 : writer.claim(IN_PLACE_MIN);
+    this.#scratchNext = false;
+    if (offset >= 0) {
+      this.#inPlace = true;
+      this.#buf = writer.data;
+      this.#view = writer.dataView;
+      this.#start = offset;
+      this.#end = writer.claimEnd;
+    } else {
+      this.#inPlace = false;
+      this.#buf = this.#scratch;
+      this.#view = this.#scratchView;
+      this.#start = 0;
+      this.#end = this.#scratch.length;
+    }
     this.#slot = kind * SLOTS_PER_KIND;
     this.#slotEnd = this.#slot + SLOTS_PER_KIND;
-    this.#pos = F.RECORD_HEADER_BYTES;
+    const start = this.#start;
+    this.#pos = start + F.RECORD_HEADER_BYTES;
     this.#defsPos = 0;
     this.lastDroppedAttributes = 0;
-    this.#buf[F.RECORD_KIND_OFFSET] = kind;
-    this.#buf[F.RECORD_LEVEL_OFFSET] = level;
-    this.#view.setUint16(F.RECORD_FLAGS_OFFSET, flags, true);
+    this.#buf[start + F.RECORD_KIND_OFFSET] = kind;
+    this.#buf[start + F.RECORD_LEVEL_OFFSET] = level;
+    this.#view.setUint16(start + F.RECORD_FLAGS_OFFSET, flags, true);
   }
 
   #commit(): boolean {
-    const size = (this.#pos + 7) & ~7;
-    this.#ensure(size - this.#pos);
-    this.#view.setUint32(F.RECORD_SIZE_OFFSET, size, true);
+    const start = this.#start;
+    const size = (this.#pos - start + 7) & ~7;
+    this.#ensure(start + size - this.#pos);
+    this.#view.setUint32(start + F.RECORD_SIZE_OFFSET, size, true);
+    this.#busy = false;
+    if (this.#inPlace) {
+      this.#writer.commitClaim(size);
+      this.strings.commit();
+      return true;
+    }
     const ok =
       this.#defsPos === 0
-        ? this.#writer.write(this.#buf, size)
-        : this.#writer.write(this.#defs, this.#defsPos, this.#buf, size);
+        ? this.#writer.write(this.#scratch, size)
+        : this.#writer.write(this.#defs, this.#defsPos, this.#scratch, size);
     if (ok) this.strings.commit();
     else this.#rollback();
     return ok;
   }
 
+  /** Abandon in-place encoding: the caller encodes the record again in scratch. */
+  #retry(): never {
+    this.#busy = false;
+    this.#scratchNext = true;
+    throw RETRY;
+  }
+
   #abort(error: unknown): boolean {
+    if (error === REENTRANT) {
+      this.#writer.countRefused();
+      return false;
+    }
+    this.#busy = false;
     this.#rollback();
     if (error === OVERSIZE) {
       this.#writer.countOversize();
@@ -284,18 +356,20 @@ export class RecordEncoder {
   }
 
   #ensure(n: number): void {
-    if (this.#pos + n > this.#buf.length) this.#grow(n);
+    if (this.#pos + n > this.#end) this.#grow(n);
   }
 
   #grow(n: number): void {
+    if (this.#inPlace) this.#retry();
     const needed = this.#pos + n;
     if (needed > this.#writer.maxReservation) throw OVERSIZE;
-    let size = this.#buf.length * 2;
+    let size = this.#scratch.length * 2;
     while (size < needed) size *= 2;
     const next = new Uint8Array(Math.min(size, Math.max(needed, this.#writer.maxReservation)));
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    next.set(this.#scratch.subarray(0, this.#pos));
+    this.#scratch = this.#buf = next;
+    this.#scratchView = this.#view = new DataView(next.buffer);
+    this.#end = next.length;
   }
 
   // ── primitives ─────────────────────────────────────────────────────────
@@ -338,6 +412,8 @@ export class RecordEncoder {
     } else {
       id = this.strings.lookup(s);
       if (id === undefined) {
+        // A definition must travel ahead of the record: not possible in place.
+        if (this.#inPlace && this.strings.canDefine(s)) this.#retry();
         id = this.strings.define(s);
         if (id >= 0) this.#define(id, s);
       }
@@ -374,7 +450,7 @@ export class RecordEncoder {
     // exceed the largest reservation: then measure, so a string that fits is
     // not counted oversize.
     const worst = 4 + n * 3;
-    this.#ensure(this.#pos + worst > this.#writer.maxReservation ? 4 + Buffer.byteLength(s, 'utf8') : worst);
+    this.#ensure(this.#pos - this.#start + worst > this.#writer.maxReservation ? 4 + Buffer.byteLength(s, 'utf8') : worst);
     const buf = this.#buf;
     const start = this.#pos + 4;
     let p = start;
@@ -387,7 +463,7 @@ export class RecordEncoder {
         buf[p++] = c;
       }
     }
-    if (i < n) p += textEncoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(p)).written;
+    if (i < n) p += textEncoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(p, this.#end)).written;
     this.#view.setUint32(this.#pos, p - start, true);
     this.#pos = p;
   }
@@ -437,7 +513,7 @@ export class RecordEncoder {
             this.#str(key);
             this.#value(value, true);
           } catch (e) {
-            if (e === OVERSIZE) throw e;
+            if (isControl(e)) throw e;
             this.#pos = at;
             this.#str(key);
             this.#otherText('[Throws]');
@@ -446,7 +522,7 @@ export class RecordEncoder {
         }
       } catch (e) {
         // A proxy whose key enumeration throws: keep the pairs read so far.
-        if (e === OVERSIZE) throw e;
+        if (isControl(e)) throw e;
       }
     }
     this.#view.setUint32(countAt, count, true);
@@ -495,7 +571,7 @@ export class RecordEncoder {
         for (let i = 0; i < n; i++) this.#value(v[i], false);
         return;
       } catch (e) {
-        if (e === OVERSIZE) throw e;
+        if (isControl(e)) throw e;
         this.#pos = at;
       }
     }

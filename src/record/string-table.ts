@@ -29,6 +29,11 @@ export class StringTable {
     return this.#ids.get(s);
   }
 
+  /** Whether `define(s)` would give `s` an id (rather than -1). */
+  canDefine(s: string): boolean {
+    return this.#strings.length < this.maxStrings && s.length <= MAX_INTERNED_LENGTH;
+  }
+
   /** Give `s` a new id, pending until commit; -1 when it must travel inline. */
   define(s: string): number {
     if (this.#strings.length >= this.maxStrings || s.length > MAX_INTERNED_LENGTH) return -1;

@@ -30,6 +30,8 @@ export interface RingWriterCounts {
   written: number;
   dropped: number;
   oversize: number;
+  /** Of `dropped`: records refused because they were made re-entrantly, while another was being encoded. */
+  refused: number;
 }
 
 export class RingWriter {
@@ -47,10 +49,12 @@ export class RingWriter {
   written = 0;
   dropped = 0;
   oversize = 0;
+  /** Of `dropped`, records refused for re-entrancy (see `countRefused`). */
+  refused = 0;
 
   /**
-   * A sleeping consumer is woken once this many bytes wait (default: an
-   * eighth of the ring). Below it the producer stays off the wake-up path,
+   * A sleeping consumer is woken once this many bytes wait (default: 1/64
+   * of the ring, at least 1 KiB). Below it the producer stays off the wake-up path,
    * whose `Atomics.notify` costs tens of microseconds of wall time; the
    * consumer wakes by itself every flush interval anyway, and at once for a
    * drop, a flush request or an exit.
@@ -59,7 +63,7 @@ export class RingWriter {
 
   constructor(sab: SharedArrayBuffer, options: { wakeThresholdBytes?: number } = {}) {
     this.capacity = ringCapacity(sab);
-    this.wakeThresholdBytes = options.wakeThresholdBytes ?? this.capacity / 8;
+    this.wakeThresholdBytes = options.wakeThresholdBytes ?? Math.max(1024, this.capacity / 64);
     this.maxReservation = this.capacity / 2;
     this.#mask = this.capacity - 1;
     this.#header = new Int32Array(sab, 0, HEADER_BYTES / 4);
@@ -111,14 +115,71 @@ export class RingWriter {
     if (second !== undefined && secondLength !== 0) {
       this.#data.set(secondLength === second.length ? second : second.subarray(0, secondLength), offset + firstLength);
     }
-    this.#write += needed;
-    this.written++;
-    // The single publishing store: everything written above becomes visible with it.
-    Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
-    if (this.#write - this.#read >= this.wakeThresholdBytes && Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
-      this.#wakeConsumer();
-    }
+    this.#publish(needed);
     return true;
+  }
+
+  /**
+   * Claim contiguous free space at the write position, for a record encoded
+   * in place (no copy). Returns its data offset, with `claimEnd` set to where
+   * the space ends (at most `maxReservation` past the offset), or -1 when
+   * less than `min` contiguous bytes are free: then use `write()`, which
+   * wraps with a PAD marker and counts drops.
+   */
+  claim(min: number): number {
+    const offset = this.#write & this.#mask;
+    let free = this.capacity - (this.#write - this.#read);
+    if (free < min) {
+      this.#read = widen(Atomics.load(this.#header, READ_INDEX), this.#write);
+      free = this.capacity - (this.#write - this.#read);
+    }
+    const tail = this.capacity - offset;
+    let room = tail < free ? tail : free;
+    if (room > this.maxReservation) room = this.maxReservation;
+    if (room < min) return -1;
+    this.claimEnd = offset + room;
+    return offset;
+  }
+
+  /** Publish `length` bytes encoded in place at the offset `claim()` returned. */
+  commitClaim(length: number): void {
+    this.offered++;
+    this.#publish(length);
+  }
+
+  /** The end of the space the last `claim()` returned. */
+  claimEnd = 0;
+
+  /** The ring's data region, for in-place encoding after `claim()`. */
+  get data(): Uint8Array {
+    return this.#data;
+  }
+
+  get dataView(): DataView {
+    return this.#view;
+  }
+
+  #publish(length: number): void {
+    this.#write += length;
+    this.written++;
+    // The single publishing store: everything written before becomes visible with it.
+    Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
+    if (Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
+      // The consumer is not moving the read index now: reading it is cheap and exact.
+      this.#read = widen(Atomics.load(this.#header, READ_INDEX), this.#write);
+      if (this.#write - this.#read >= this.wakeThresholdBytes) this.#wakeConsumer();
+    }
+  }
+
+  /**
+   * Count a record refused because it was made while another was being
+   * encoded (a getter or hook that records re-entrantly). It counts as
+   * dropped, so `offered == written + dropped + oversize` still holds;
+   * `refused` says how many of the drops were refusals.
+   */
+  countRefused(): void {
+    this.refused++;
+    this.countDrop();
   }
 
   /** Count a record offered and dropped: the ring was full (or it could not be encoded). */
@@ -151,6 +212,6 @@ export class RingWriter {
   }
 
   counts(): RingWriterCounts {
-    return { offered: this.offered, written: this.written, dropped: this.dropped, oversize: this.oversize };
+    return { offered: this.offered, written: this.written, dropped: this.dropped, oversize: this.oversize, refused: this.refused };
   }
 }
