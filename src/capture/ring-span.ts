@@ -36,7 +36,13 @@ export class RingSpan implements Span, HasIdWords {
   #name: string;
   #ended = false;
   #okStatus = false;
-  /** Keys set so far, for the attribute count limit (overwrites do not count). */
+  /**
+   * The attribute count limit counts distinct keys. While fewer attributes
+   * have been set than the limit (overwrites included) no key can be over
+   * it, so keys are only logged; past that they go into a Set.
+   */
+  #attributeSets = 0;
+  #keyLog: string[] | undefined;
   #keys: Set<string> | undefined;
   #droppedAttributes = 0;
   #events = 0;
@@ -63,12 +69,41 @@ export class RingSpan implements Span, HasIdWords {
     this.#limits = limits;
   }
 
-  /** @internal start attributes are counted against the limit. */
+  /**
+   * @internal start attributes are counted against the limit. Returns what
+   * to encode: the caller's object itself when every value is a plain valid
+   * attribute (the common case, no copy), else a cleaned copy.
+   */
   initAttributes(attributes: Attributes | undefined): Attributes | undefined {
     if (attributes === undefined) return undefined;
+    const fast = this.#plainAttributes(attributes);
+    if (fast !== undefined) return fast;
     const clean = bag();
     eachAttribute(attributes, (key, value) => this.#accept(key, value, clean));
     return clean;
+  }
+
+  /** The object itself if all its values are strings (within the length limit), numbers or booleans, and they fit the count limit. */
+  #plainAttributes(attributes: Attributes): Attributes | undefined {
+    try {
+      // A plain object (a proxy passes too: whatever it answers the encoder
+      // reads again, guarded, and caps at the count limit).
+      if (Object.getPrototypeOf(attributes) !== Object.prototype) return undefined;
+      const keys = Object.keys(attributes);
+      if (keys.length >= this.#limits.attributeCountLimit) return undefined;
+      const max = this.#limits.attributeValueLengthLimit;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const v = (attributes as Record<string, unknown>)[key];
+        if (key === '' || !(typeof v === 'string' ? v.length <= max : typeof v === 'number' || typeof v === 'boolean')) return undefined;
+      }
+      this.#attributeSets = keys.length;
+      this.#keyLog = keys;
+      return attributes;
+    } catch {
+      // A getter that throws: the careful path reads each value again, guarded.
+      return undefined;
+    }
   }
 
   spanContext(): SpanContext {
@@ -84,6 +119,18 @@ export class RingSpan implements Span, HasIdWords {
 
   setAttribute(key: string, value: AttributeValue): this {
     if (this.#endedWarn('setAttribute')) return this;
+    // The common case: a string key, a plain value, and room under the count limit.
+    if (
+      this.#attributeSets < this.#limits.attributeCountLimit - 1 &&
+      typeof key === 'string' &&
+      key !== '' &&
+      (typeof value === 'string' ? value.length <= this.#limits.attributeValueLengthLimit : typeof value === 'number' || typeof value === 'boolean')
+    ) {
+      this.#attributeSets++;
+      (this.#keyLog ??= []).push(key);
+      this.#encoder.spanAttribute(this.#handle, key, value);
+      return this;
+    }
     const clean = bag();
     if (this.#accept(key, value, clean)) this.#encoder.spanAttribute(this.#handle, key, clean[key]);
     return this;
@@ -215,13 +262,20 @@ export class RingSpan implements Span, HasIdWords {
       diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       return false;
     }
-    const keys = (this.#keys ??= new Set());
-    if (!keys.has(key)) {
-      if (keys.size >= this.#limits.attributeCountLimit) {
-        this.#droppedAttributes++;
-        return false;
+    const limit = this.#limits.attributeCountLimit;
+    if (this.#keys === undefined && this.#attributeSets + 1 < limit) {
+      // Fewer sets than the limit: no key can be over it, just log the key.
+      this.#attributeSets++;
+      (this.#keyLog ??= []).push(key);
+    } else {
+      const keys = (this.#keys ??= new Set(this.#keyLog));
+      if (!keys.has(key)) {
+        if (keys.size >= limit) {
+          this.#droppedAttributes++;
+          return false;
+        }
+        keys.add(key);
       }
-      keys.add(key);
     }
     out[key] = clean;
     return true;

@@ -27,6 +27,7 @@ import { timeInputMs } from './clock.js';
 import { RingSpan, text } from './ring-span.js';
 import { shouldSample, type ResolvedSpanLimits, type SamplerConfig } from './span-config.js';
 import { wordsFromContext, type HasIdWords } from './span-ids.js';
+import { randomWord } from './id-words.js';
 
 /** What every tracer of one provider shares. */
 export interface TracerShared {
@@ -40,10 +41,7 @@ export interface TracerShared {
   nextHandle: number;
 }
 
-/** A random non-zero 32-bit word source; Math.random is fast and ids need not be cryptographic. */
-function word(): number {
-  return (Math.random() * 0x100000000) >>> 0;
-}
+const word = randomWord;
 
 function newSpanWords(ids: IdWords): void {
   do {
@@ -120,7 +118,8 @@ export class RingTracer implements Tracer {
       this.name,
       traceState === undefined ? '' : traceState.serialize(),
       attributes,
-      Infinity,
+      // Also the encoder's cap: the fast path hands over the caller's object as it is.
+      shared.limits.attributeCountLimit,
     );
     if (options.links !== undefined) span.addLinks(options.links);
     return span;

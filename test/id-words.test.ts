@@ -1,0 +1,21 @@
+import t from 'tap';
+import { randomWord } from '../src/capture/id-words.js';
+
+t.test('random id words: unsigned 32-bit, every bit fair, 64-bit span ids unique', async (t) => {
+  const n = 100_000;
+  const ones = new Array<number>(32).fill(0);
+  const spanIds = new Set<string>();
+  let outOfRange = 0;
+  for (let i = 0; i < n; i++) {
+    const a = randomWord();
+    const b = randomWord();
+    if (!Number.isInteger(a) || a < 0 || a > 0xffffffff) outOfRange++;
+    for (let bit = 0; bit < 32; bit++) if ((a >>> bit) & 1) ones[bit]!++;
+    spanIds.add(`${a}:${b}`);
+  }
+  t.equal(outOfRange, 0, 'every word is an unsigned 32-bit integer');
+  // Each bit is set in half the words, within 5 standard deviations (±0.8% here).
+  const sd = Math.sqrt(n) / 2;
+  t.ok(ones.every((c) => Math.abs(c - n / 2) < 5 * sd), `bits fair: ${ones.map((c) => (c / n).toFixed(3)).join(' ')}`);
+  t.equal(spanIds.size, n, 'no two 64-bit ids alike');
+});
