@@ -501,8 +501,11 @@ export class RecordEncoder {
     let dropped = 0;
     if (obj !== undefined && obj !== null && typeof obj === 'object') {
       try {
+        // for…in also visits inherited enumerable keys; a plain object has none to visit.
+        const proto: unknown = Object.getPrototypeOf(obj);
+        const plain = proto === Object.prototype || proto === null;
         for (const key in obj) {
-          if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+          if (!plain && !Object.prototype.hasOwnProperty.call(obj, key)) continue;
           if (count >= maxCount) {
             dropped++;
             continue;
