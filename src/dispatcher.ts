@@ -23,6 +23,9 @@ import type { SinkStats } from '../workers/sink-slot.js';
 import type { ResolvedSinkSpec, WorkerStats } from '../workers/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
 
+/** Loggers (and, in the provider, tracers) cached per target; past this they are made per call. */
+export const MAX_CACHED_LOGGERS = 1024;
+
 // The worker runs from source (.ts) under the test runner and from dist (.js) otherwise.
 const WORKER_URL = new URL(`../workers/dispatcher-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
@@ -144,7 +147,8 @@ export class TraceDispatcher {
     if (logger === undefined) {
       // Not String(target): a symbol or an object whose toString throws must not throw here.
       logger = new EventLogger(typeof target === 'string' ? target : safeString(target, 1024), this.encoder, this.levelHint);
-      this.#loggers.set(target, logger);
+      // Bounded: an application making targets from ids must not grow this without limit.
+      if (this.#loggers.size < MAX_CACHED_LOGGERS) this.#loggers.set(target, logger);
     }
     return logger;
   }

@@ -9,6 +9,9 @@ import type { RecordEncoder } from '../record/record-encoder.js';
 import { RingTracer, type TracerShared } from './ring-tracer.js';
 import type { ResolvedSpanLimits, SamplerConfig } from './span-config.js';
 
+/** Tracers cached per (name, version); past this they are made per call. */
+export const MAX_CACHED_TRACERS = 1024;
+
 export class RingTracerProvider implements TracerProvider {
   readonly #shared: TracerShared;
   readonly #tracers = new Map<string, RingTracer>();
@@ -26,7 +29,8 @@ export class RingTracerProvider implements TracerProvider {
     let tracer = this.#tracers.get(key);
     if (tracer === undefined) {
       tracer = new RingTracer(target, v, this.#shared);
-      this.#tracers.set(key, tracer);
+      // Bounded: tracer names made from ids must not grow this without limit.
+      if (this.#tracers.size < MAX_CACHED_TRACERS) this.#tracers.set(key, tracer);
     }
     return tracer;
   }
