@@ -33,13 +33,18 @@
  *   per sink: delivered + filtered + failed == decoded
  * The exit code is 1 when one does not hold.
  *
- *   node [--expose-gc] bench/soak.js [seconds=60] [--json]
+ * With `--snapshots DIR`, heap snapshots of both threads are written to DIR
+ * at a third of the run and at its end (main-N / worker-N.heapsnapshot),
+ * for bench/heap-diff.js.
+ *
+ *   node [--expose-gc] bench/soak.js [seconds=60] [--json] [--snapshots DIR]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pino from 'pino';
@@ -47,6 +52,7 @@ import { TraceDispatcher } from 'ringtrace';
 import { fmt, isMain, machine, table } from './measure.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
+const SNAPSHOT_SINK = fileURLToPath(new URL('./heap-snapshot-sink.js', import.meta.url));
 /** Operations between two yields to the event loop. */
 const SLICE_OPS = 500;
 const REPORT_MS = 5000;
@@ -68,7 +74,7 @@ function sampleMemory() {
   return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers, heapAfterGc };
 }
 
-export async function runSoak({ seconds = 60, log = console.log } = {}) {
+export async function runSoak({ seconds = 60, log = console.log, snapshots } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ringtrace-soak-'));
   const ndjsonPath = join(dir, 'soak.ndjson');
   const chromePath = join(dir, 'soak.trace.json');
@@ -79,6 +85,7 @@ export async function runSoak({ seconds = 60, log = console.log } = {}) {
         { name: 'prometheus', sink: 'prometheus', filter: 'info,cache=off', options: { host: '127.0.0.1', port: 0 } },
         { name: 'ndjson', sink: 'ndjson', filter: 'error,auth=warn', options: { destination: ndjsonPath } },
         { name: 'chrome', sink: 'chrome-trace', filter: 'off,db.pool3=trace', options: { path: chromePath } },
+        ...(snapshots === undefined ? [] : [{ name: 'snapshot', module: SNAPSHOT_SINK, filter: 'off', options: { dir: snapshots } }]),
       ],
     });
     dispatcher.install();
@@ -150,6 +157,14 @@ export async function runSoak({ seconds = 60, log = console.log } = {}) {
     let nextReport = t0 + REPORT_MS;
     let scrapeBytes = 0;
     let scrapes = 0;
+    let snapshotsTaken = 0;
+    const snapshot = async () => {
+      snapshotsTaken++;
+      const main = writeHeapSnapshot(join(snapshots, `main-${snapshotsTaken}.heapsnapshot`));
+      const worker = await dispatcher.inspectSink('snapshot');
+      log(`heap snapshots: ${main} ${worker}`);
+    };
+    let snapshotAt = snapshots === undefined ? Infinity : t0 + (seconds * 1000) / 3;
 
     const orDash = (x) => (Number.isNaN(x) ? '-' : mb(x));
     const row = (s) => [fmt(s.elapsed, 1), mb(s.heapUsed), orDash(s.heapAfterGc), mb(s.heapTotal), orDash(s.workerHeapUsed), orDash(s.workerHeapAfterGc), mb(s.rss), mb(s.arrayBuffers), s.offered, s.written, s.dropped];
@@ -170,6 +185,10 @@ export async function runSoak({ seconds = 60, log = console.log } = {}) {
     while (performance.now() < end) {
       for (let k = 0; k < SLICE_OPS; k++) operation();
       await yieldToEventLoop();
+      if (performance.now() >= snapshotAt) {
+        snapshotAt = Infinity;
+        await snapshot();
+      }
       if (performance.now() >= nextReport) {
         nextReport += REPORT_MS;
         await record();
@@ -185,6 +204,7 @@ export async function runSoak({ seconds = 60, log = console.log } = {}) {
     }
     const elapsed = (performance.now() - t0) / 1000;
     const last = await record();
+    if (snapshots !== undefined) await snapshot();
     loopDelay.disable();
 
     await dispatcher.flush();
@@ -271,9 +291,10 @@ if (isMain(import.meta.url)) {
   const seconds = args[0] !== undefined && !args[0].startsWith('--') ? Number(args[0]) : 60;
   if (!(seconds > 0)) throw new Error(`soak: seconds must be a positive number, got ${JSON.stringify(args[0])}`);
   const json = args.includes('--json');
+  const snapshots = args.includes('--snapshots') ? args[args.indexOf('--snapshots') + 1] : undefined;
   const m = machine();
   if (!json) console.log(`${JSON.stringify(m)}\nsoak for ${seconds} s${typeof globalThis.gc === 'function' ? ' (heap after GC measured: --expose-gc)' : ''}\n`);
-  const out = await runSoak({ seconds, log: json ? () => {} : console.log });
+  const out = await runSoak({ seconds, snapshots, log: json ? () => {} : console.log });
   const after = machine();
   if (json) console.log(JSON.stringify({ machine: m, loadavgAtEnd: after.loadavg, ...out }));
   else console.log(`\n${soakReport(out)}\n\nload average at end: ${after.loadavg}`);
