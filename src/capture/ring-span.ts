@@ -18,7 +18,6 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { types } from 'node:util';
-import { isAttributeValue } from '@opentelemetry/core';
 import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
 import { safeString } from '../record/safe-string.js';
 import type { ResolvedSpanLimits } from './span-config.js';
@@ -257,7 +256,7 @@ export class RingSpan implements Span, HasIdWords {
       diag.warn(`ringtrace: invalid attribute key: ${text(key)}`);
       return false;
     }
-    const clean = validValue(value, this.#limits.attributeValueLengthLimit);
+    const clean = validValue(value, this.#limits.attributeValueLengthLimit, this.#encoder.maxArrayLength);
     if (clean === undefined) {
       diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       return false;
@@ -291,7 +290,7 @@ export class RingSpan implements Span, HasIdWords {
     const out = bag();
     eachAttribute(attributes, (key, v) => {
       if (v === undefined) return;
-      const clean = validValue(v, max);
+      const clean = validValue(v, max, this.#encoder.maxArrayLength);
       if (clean === undefined) diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       else out[key] = clean;
     });
@@ -329,25 +328,52 @@ function eachAttribute(attributes: object, visit: (key: string, value: unknown) 
   }
 }
 
-/** The value as an attribute (length limit applied), or undefined when the SDK would reject it or it cannot be read. */
-function validValue(value: unknown, max: number): AttributeValue | undefined {
+/**
+ * The value as an attribute (length limit applied), or undefined when the SDK
+ * would reject it or it cannot be read. The SDK's check (`isAttributeValue`)
+ * walks an array with its iterator to the end, so a sparse array of length
+ * 2^32 - 1, an own endless `Symbol.iterator` or a proxy claiming 2^40
+ * elements hung the application's thread. Here an array is read by index,
+ * once, and only as far as the encoder records (`maxItems`): the elements
+ * past that are never written, so they are not checked either. A proxy is
+ * never read at all (its traps run on every access).
+ */
+function validValue(value: unknown, max: number, maxItems: number): AttributeValue | undefined {
+  switch (typeof value) {
+    case 'string':
+      return value.length > max ? value.slice(0, max) : value;
+    case 'number':
+    case 'boolean':
+      return value;
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
   try {
-    // A proxy can claim any length and the SDK's check iterates to it (2^40 hangs the thread).
-    if (typeof value === 'object' && value !== null && types.isProxy(value)) return undefined;
-    return isAttributeValue(value) ? truncateValue(value as AttributeValue, max) : undefined;
+    if (value === null || !Array.isArray(value) || types.isProxy(value)) return undefined;
+    const array = value as unknown[];
+    const n = Math.min(array.length, maxItems);
+    let type: string | undefined;
+    let long = false;
+    for (let i = 0; i < n; i++) {
+      const item = array[i];
+      if (item === null || item === undefined) continue;
+      const t = typeof item;
+      if (t !== (type ??= t) || (t !== 'string' && t !== 'number' && t !== 'boolean')) return undefined;
+      if (t === 'string' && (item as string).length > max) long = true;
+    }
+    if (n === array.length && !long) return value as AttributeValue;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const item = array[i];
+      out[i] = typeof item === 'string' && item.length > max ? item.slice(0, max) : item;
+    }
+    return out as AttributeValue;
   } catch {
-    // A revoked proxy or an array whose iteration throws.
+    // A revoked proxy or an element getter that throws.
     return undefined;
   }
-}
-
-function truncateValue(value: AttributeValue, max: number): AttributeValue {
-  if (max === Infinity) return value;
-  if (typeof value === 'string') return value.length > max ? value.slice(0, max) : value;
-  if (Array.isArray(value)) {
-    return (value as unknown[]).map((v) => (typeof v === 'string' && v.length > max ? v.slice(0, max) : v)) as AttributeValue;
-  }
-  return value;
 }
 
 /** A name or message the application passed: strings as they are, anything else as a bounded string. */
