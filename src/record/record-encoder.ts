@@ -130,7 +130,10 @@ export class RecordEncoder {
       this.#begin(F.KIND_LOG_LINE, 0, ctx === null ? 0 : F.FLAG_HAS_CONTEXT);
       this.#f64(time);
       if (ctx !== null) this.#ids(ctx, true);
-      this.#inline(line);
+      // The whole line: the worker parses it as JSON, and a line cut by the
+      // per-value limit arrived as an unparseable line instead of its fields.
+      // Only the ring bounds it: a line over half the ring is counted oversize.
+      this.#inline(line, Infinity);
       return this.#commit();
     } catch (e) {
       return e === RETRY ? this.logLine(time, line, ctx) : this.#abort(e);
@@ -433,17 +436,17 @@ export class RecordEncoder {
   }
 
   /** A string slot carrying its bytes. */
-  #inline(s: string): void {
+  #inline(s: string, max = this.maxStringLength): void {
     this.#ensure(1);
     this.#buf[this.#pos++] = F.STR_INLINE;
-    this.#utf8(s);
+    this.#utf8(s, max);
   }
 
-  /** u32 byte length and UTF-8 bytes of `s`, truncated past `maxStringLength`. */
-  #utf8(s: string): void {
-    if (s.length > this.maxStringLength) {
-      const cut = s.length - this.maxStringLength;
-      s = s.slice(0, this.maxStringLength) + TRUNCATION_MARKER + cut + ']';
+  /** u32 byte length and UTF-8 bytes of `s`, truncated past `max` UTF-16 units. */
+  #utf8(s: string, max = this.maxStringLength): void {
+    if (s.length > max) {
+      const cut = s.length - max;
+      s = s.slice(0, max) + TRUNCATION_MARKER + cut + ']';
     }
     const n = s.length;
     // Reserve the worst case (3 bytes per UTF-16 unit) unless that alone would
