@@ -688,7 +688,8 @@ t.test('pino: hostile objects throw only where pino itself throws; lines decode 
       if (records.length !== lines.length + 1) return false;
       for (let i = 0; i < lines.length; i++) {
         const r = records[i] as EventRecord;
-        const want = pinoLineToEvent(delivered(lines[i]!), 0, undefined, undefined);
+        // The line arrives whole (not cut at maxStringLength), as well-formed UTF-8.
+        const want = pinoLineToEvent(wellFormed(lines[i]!), 0, undefined, undefined);
         if (r.kind !== 'event' || r.message !== want.message || r.level !== want.level || r.target !== want.target) return false;
         const keys = Object.keys(want.fields);
         if (keys.length !== Object.keys(r.fields).length) return false;
@@ -700,6 +701,31 @@ t.test('pino: hostile objects throw only where pino itself throws; lines decode 
   );
   const s = await d.stats();
   t.equal(s.offered, s.written + s.dropped + s.oversize, 'offered == written + dropped + oversize');
+});
+
+t.test('pino: a line longer than maxStringLength arrives whole and parsed, not as an unparseable line', async (t) => {
+  await fresh();
+  const log = pino({ name: 'long', level: 'trace' }, d.pinoDestination());
+  const long = 'é'.repeat(MAX_STRING * 4);
+  log.info({ a: long, n: 7 }, 'm'.repeat(MAX_STRING + 1));
+  const [r] = (await fresh()) as EventRecord[];
+  t.equal(r?.message, 'm'.repeat(MAX_STRING + 1), 'the message whole');
+  t.equal(r?.target, 'long', 'the logger name as target');
+  t.equal(r?.fields['a'], long, 'a field longer than maxStringLength whole');
+  t.equal(r?.fields['n'], 7);
+});
+
+t.test('in-process: a pino line is cut only by the ring: whole below half the ring, oversize above', async (t) => {
+  const p = pipeline(1 << 16);
+  const line = JSON.stringify({ level: 30, name: 'x', msg: 'y'.repeat(20_000) }) + '\n';
+  t.ok(p.encoder.logLine(1, line, null), 'a 20 kB line is written');
+  const [r] = p.read() as EventRecord[];
+  t.equal(r?.message, 'y'.repeat(20_000), 'and parsed whole');
+  const before = p.writer.counts().oversize;
+  t.notOk(p.encoder.logLine(1, JSON.stringify({ msg: 'z'.repeat(40_000) }), null), 'a line over half the 64 KiB ring is refused');
+  t.equal(p.writer.counts().oversize, before + 1, 'and counted oversize');
+  t.ok(p.encoder.event(3, 1, 'sentinel', 'after', {}, null));
+  t.equal((p.read() as EventRecord[])[0]?.message, 'after', 'the ring is sound after it');
 });
 
 t.test('accounting at quiescence: decoded == written, and per sink delivered + filtered + failed == decoded', async (t) => {
