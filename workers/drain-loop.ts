@@ -18,6 +18,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { KIND_PAD } from '../src/record/format.js';
 import type { RecordDecoder } from '../src/record/record-decoder.js';
 import type { ExitHandshake } from '../src/ring/exit-handshake.js';
+import { RECORD_ALIGN } from '../src/ring/layout.js';
 import type { RingReader } from '../src/ring/ring-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { FanOut } from './fan-out.js';
@@ -121,6 +122,12 @@ export class DrainLoop {
     while (pos < end && n < limit) {
       const offset = pos & mask;
       const size = decoder.sizeAt(offset);
+      if (size < RECORD_ALIGN || (size & (RECORD_ALIGN - 1)) !== 0 || size > end - pos) {
+        // The encoder never writes this (records are whole, 8-byte aligned, at
+        // least a header); trusting it, a size of 0 spun this loop forever.
+        pos = this.#skipCorrupt(pos, end, size);
+        break;
+      }
       if (decoder.kindAt(offset) === KIND_PAD) {
         pos += size;
         continue;
@@ -139,6 +146,17 @@ export class DrainLoop {
     if (pos !== reader.position) reader.release(pos, this.#decoded);
     this.#sinceFlush += decoded;
     return n;
+  }
+
+  /**
+   * A record size that cannot be right: nothing after it can be framed, so
+   * skip what is published and say so. Returns the position to release.
+   */
+  #skipCorrupt(pos: number, end: number, size: number): number {
+    const fields = Object.assign(Object.create(null) as Record<string, number>, { size, offset: pos & this.#reader.mask, skipped_bytes: end - pos });
+    this.#diagnostics.emit('error', 'queue corrupt: a record with an impossible size; the records after it were skipped', fields);
+    this.#fanOut.deliverDiagnostics();
+    return end;
   }
 
   /** Read the priority drop channel and deliver a notice if one is due. */
