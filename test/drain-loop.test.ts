@@ -416,3 +416,23 @@ t.test('a loop on a ring an earlier worker drained continues its decoded count',
   t.equal(loop.stats().decoded, 3);
   t.same(sink.messages(), ['c']);
 });
+
+t.test('a record size the encoder never writes (0, misaligned, past the end) is reported and skipped, never spun on', async (t) => {
+  for (const bad of [0, 12, 1 << 20]) {
+    const p = loopParts();
+    const sink = new RecordingSink();
+    p.add('s', 'trace', sink);
+    p.event('first');
+    p.event('second');
+    // Corrupt the first record's size field in place.
+    new DataView(p.ring, HEADER_BYTES).setUint32(0, bad, true);
+    p.loop.drainBatch(100);
+    t.equal(p.reader.position, p.reader.available(), `size ${bad}: everything published is released`);
+    const [notice] = sink.records as EventRecord[];
+    t.match(notice, { level: 'error', target: 'ringtrace', message: /queue corrupt/ }, `size ${bad}: reported`);
+    t.match({ ...notice!.fields }, { size: bad, offset: 0 });
+    p.event('after');
+    p.loop.drainBatch(100);
+    t.same(sink.messages().slice(1), ['after'], `size ${bad}: the next record decodes`);
+  }
+});
