@@ -16,11 +16,25 @@ export function nowMs(): number {
  * nanoseconds]), `Date`, or a number — `performance.now()` milliseconds when
  * not past `performance.now()`, else epoch milliseconds, as the SDK's span
  * reads it (an epoch time from before the process started stays epoch).
+ * Anything else, or a value that cannot be read, is the time of the call:
+ * this never throws into the application.
  */
 export function timeInputMs(time: TimeInput | undefined): number {
   if (time === undefined) return timeOrigin + performance.now();
   if (typeof time === 'number') return time <= performance.now() ? timeOrigin + time : time;
-  if (Array.isArray(time)) return time[0] * 1000 + time[1] / 1e6;
-  if (time instanceof Date) return time.getTime();
+  try {
+    if (Array.isArray(time)) {
+      // Only two numbers: `*` and `/` on anything else convert it, and an
+      // element array holding a proxy that claims 2^40 elements threw from
+      // that conversion into the application (a huge sparse one spun).
+      const seconds: unknown = time[0];
+      const nanos: unknown = time[1];
+      if (typeof seconds === 'number' && typeof nanos === 'number') return seconds * 1000 + nanos / 1e6;
+    } else if (time instanceof Date) {
+      return time.getTime();
+    }
+  } catch {
+    // A revoked proxy (Array.isArray throws), a hostile getPrototypeOf, a proxied Date.
+  }
   return timeOrigin + performance.now();
 }
