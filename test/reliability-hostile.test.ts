@@ -652,6 +652,34 @@ t.test('spans: a sparse array of length 2^32-1, an endless iterator and a proxy 
   t.ok(records.some((r) => r.kind === 'spanEnd'), 'the span ends');
 });
 
+t.test('spans: a hostile start, event or end time never throws and is the time of the call', async (t) => {
+  await fresh();
+  const huge = buildNamed('proxyArrayLengthHuge');
+  const revoked = buildNamed('revokedArray');
+  const proxiedDate = new Proxy(new Date(0), {});
+  const getterThrows = Object.defineProperty([1, 2], '1', { get: boom });
+  const times = [[1, [huge]], [1, huge], revoked, proxiedDate, getterThrows, [1, 'x'], buildNamed('proxyGetPrototypeOfThrows')];
+  const tracer = d.tracerProvider.getTracer('times');
+  const from = Date.now() - 1;
+  for (const time of times) {
+    try {
+      const span = tracer.startSpan('t', { startTime: time as never });
+      span.addEvent('e', time as never);
+      span.addEvent('e', {}, time as never);
+      span.end(time as never);
+    } catch (e) {
+      t.fail(`threw into the caller: ${safeName(e)}`);
+    }
+  }
+  const to = Date.now() + 1;
+  const stamps = (await fresh()).flatMap((r) => ('time' in r && typeof r.time === 'number' ? [r.time] : []));
+  t.equal(stamps.length, times.length * 4, 'start, two events and end per span');
+  t.ok(
+    stamps.every((ms) => ms >= from && ms <= to),
+    'each is the time of the call',
+  );
+});
+
 t.test('pino: hostile objects throw only where pino itself throws; lines decode as documented', async (t) => {
   await fresh();
   const lines: string[] = [];
