@@ -107,12 +107,8 @@ export class RecordDecoder {
       }
       case F.KIND_EVENT: {
         const time = this.#f64();
-        let traceId: string | undefined;
-        let spanId: string | undefined;
-        if (flags & F.FLAG_HAS_CONTEXT) {
-          traceId = this.#traceId();
-          spanId = this.#spanId();
-        }
+        const traceId = flags & F.FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
+        const spanId = traceId === undefined ? undefined : this.#spanId();
         const target = this.#str();
         const message = this.#str();
         const fields = this.#attributes();
@@ -120,12 +116,8 @@ export class RecordDecoder {
       }
       case F.KIND_LOG_LINE: {
         const time = this.#f64();
-        let traceId: string | undefined;
-        let spanId: string | undefined;
-        if (flags & F.FLAG_HAS_CONTEXT) {
-          traceId = this.#traceId();
-          spanId = this.#spanId();
-        }
+        const traceId = flags & F.FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
+        const spanId = traceId === undefined ? undefined : this.#spanId();
         return pinoLineToEvent(this.#str(), time, traceId, spanId);
       }
       case F.KIND_SPAN_START:
