@@ -58,4 +58,3 @@ export class DispatcherStateError extends Error {
   override name = 'DispatcherStateError';
 }
 
-export { show as showValue };

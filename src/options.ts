@@ -21,7 +21,8 @@ import { DEFAULT_MAX_OPEN_SPANS } from './record/record-decoder.js';
 import { DEFAULT_MAX_STRING_LENGTH } from './record/record-encoder.js';
 import { DEFAULT_MAX_INTERNED_STRINGS } from './record/string-table.js';
 import { DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY } from './ring/layout.js';
-import type { BuiltinSinkName, SinkSpec } from './sinks/trace-sink.js';
+import type { SinkSpec } from './sinks/trace-sink.js';
+import { BUILTIN_SINKS } from './sinks/builtin-sinks.js';
 import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
 import type { WorkerResourceLimits } from './worker-supervisor.js';
 
@@ -36,8 +37,7 @@ export const DEFAULT_MAX_WORKER_RESTARTS = 5;
 export const DEFAULT_SINK_FILTER = 'info';
 export { DEFAULT_MAX_STRING_LENGTH, DEFAULT_MAX_INTERNED_STRINGS, DEFAULT_MAX_OPEN_SPANS };
 
-/** The built-in sinks `{ sink: name }` accepts. */
-export const BUILTIN_SINKS: readonly BuiltinSinkName[] = ['ndjson', 'memory', 'prometheus', 'chrome-trace', 'pino', 'otlp'];
+export { BUILTIN_SINKS };
 
 /** Options of `TraceDispatcher.start()`. */
 export interface DispatcherOptions {

@@ -6,6 +6,7 @@
 import { SinkError } from '../src/errors.js';
 import type { SinkContext, SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
 import type { ResolvedSinkSpec } from './control-protocol.js';
+import { BUILTIN_SINK_MODULES } from '../src/sinks/builtin-sinks.js';
 
 /** Built-ins load from source (.ts) when this module runs from source (the test runner), from dist (.js) otherwise. */
 export function builtinExtension(loaderUrl: string): '.ts' | '.js' {
@@ -13,23 +14,16 @@ export function builtinExtension(loaderUrl: string): '.ts' | '.js' {
 }
 const EXT = builtinExtension(import.meta.url);
 
-/** Module of each built-in sink, relative to this file. */
-export const BUILTIN_SINK_MODULES: Readonly<Record<string, string>> = {
-  ndjson: '../src/sinks/ndjson-sink',
-  memory: '../src/sinks/memory-sink',
-  prometheus: '../src/sinks/prometheus-sink',
-  'chrome-trace': '../src/sinks/chrome-trace-sink',
-  pino: '../src/sinks/pino-sink',
-  otlp: '../src/sinks/otlp-sink',
-};
+const SINKS_FOLDER = new URL('../src/sinks/', import.meta.url);
+export { BUILTIN_SINK_MODULES };
 
 /** `context` is what every sink's factory gets besides its name (see `SinkContext`). */
 export async function loadSink(spec: ResolvedSinkSpec, context: Omit<SinkContext, 'name'> = {}): Promise<TraceSink> {
   let url: string;
   if (spec.builtin !== undefined) {
-    const path = BUILTIN_SINK_MODULES[spec.builtin];
+    const path = (BUILTIN_SINK_MODULES as Readonly<Record<string, string>>)[spec.builtin];
     if (path === undefined) throw new SinkError(spec.name, `unknown built-in sink ${JSON.stringify(spec.builtin)}`);
-    url = new URL(path + EXT, import.meta.url).href;
+    url = new URL(path + EXT, SINKS_FOLDER).href;
   } else {
     url = spec.moduleUrl!;
   }

@@ -3,6 +3,7 @@
  * receives decoded records; the dispatcher owns when each method is called.
  */
 import type { TraceRecord } from '../record/trace-record.js';
+import type { BuiltinSinkName } from './builtin-sinks.js';
 import type { DispatcherHealth } from './dispatcher-health.js';
 
 /**
@@ -58,8 +59,7 @@ export interface SinkContext {
 /** A sink module's default export: builds the sink from the spec's options. */
 export type SinkFactory<Options = unknown> = (options: Options, context: SinkContext) => TraceSink | Promise<TraceSink>;
 
-/** Names of the built-in sinks. */
-export type BuiltinSinkName = 'ndjson' | 'memory' | 'prometheus' | 'chrome-trace' | 'pino' | 'otlp';
+export type { BuiltinSinkName };
 
 interface SinkSpecBase {
   /** Unique among the dispatcher's sinks; used by `removeSink` and in stats. */
