@@ -42,6 +42,28 @@ export interface IdWords {
   s1: number;
 }
 
+/** Attributes as a flat list: key, value, key, value… A later pair overwrites an earlier one with the same key. */
+export type AttributeList = unknown[];
+
+/**
+ * What the encoder reads of a span the producer held back: the fields of
+ * its opening record. See `RingSpan` for why a span is held.
+ */
+export interface SpanSource {
+  readonly handle: number;
+  readonly startTime: number;
+  readonly idWords: IdWords;
+  readonly parentWords: IdWords | null;
+  readonly parentRemote: boolean;
+  readonly traceFlags: number;
+  readonly spanKind: number;
+  readonly level: number;
+  readonly name: string;
+  readonly target: string;
+  readonly traceStateText: string;
+  readonly attributeList: AttributeList;
+}
+
 export interface RecordEncoderOptions {
   maxStringLength?: number;
   maxArrayLength?: number;
@@ -80,9 +102,13 @@ export class RecordEncoder {
   /** Where the current record is encoded: the scratch buffer, or the ring's data region. */
   #buf: Uint8Array = this.#scratch;
   #view: DataView = this.#scratchView;
-  /** Offset of the current record's header in `#buf`, position, and end of usable space. */
+  /** Offset of the reservation in `#buf`, position, and end of usable space. */
   #start = 0;
   #pos = 0;
+  /** Offset of the current record's header (a reservation may hold several records). */
+  #recordStart = 0;
+  /** Records in the open reservation. */
+  #records = 1;
   #end = INITIAL_SCRATCH;
   #inPlace = false;
   /** Set by RETRY: the next `#begin` uses scratch. */
@@ -120,7 +146,7 @@ export class RecordEncoder {
       this.#attributes(fields, Infinity);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.event(level, time, target, message, fields, ctx) : this.#abort(e);
+      return e === RETRY ? this.event(level, time, target, message, fields, ctx) : this.#abort(e, 1);
     }
   }
 
@@ -136,11 +162,15 @@ export class RecordEncoder {
       this.#inline(line, Infinity);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.logLine(time, line, ctx) : this.#abort(e);
+      return e === RETRY ? this.logLine(time, line, ctx) : this.#abort(e, 1);
     }
   }
 
-  /** A span's opening record. `parent` carries the parent span id in `s0, s1`. */
+  /**
+   * A span's opening record, from its fields one by one, with `attributes`
+   * any object (read as the application made it, guarded). `parent` carries
+   * the parent span id in `s0, s1`.
+   */
   spanStart(
     handle: number,
     time: number,
@@ -156,26 +186,100 @@ export class RecordEncoder {
     attributes: object | undefined,
     maxAttributes: number,
   ): boolean {
+    const span: SpanSource = {
+      handle,
+      startTime: time,
+      idWords: ids,
+      parentWords: parent,
+      parentRemote,
+      traceFlags,
+      spanKind,
+      level,
+      name,
+      target,
+      traceStateText: traceState,
+      attributeList: [],
+    };
     try {
-      const flags = (parent === null ? 0 : F.FLAG_HAS_PARENT) | (parentRemote ? F.FLAG_PARENT_REMOTE : 0);
-      this.#begin(F.KIND_SPAN_START, level, flags);
-      this.#u32(handle);
-      this.#f64(time);
-      this.#ids(ids, true);
-      if (parent !== null) this.#ids(parent, false);
-      this.#ensure(2);
-      this.#buf[this.#pos++] = traceFlags;
-      this.#buf[this.#pos++] = spanKind;
-      this.#str(name);
-      this.#str(target);
-      this.#inline(traceState);
-      this.#attributes(attributes, maxAttributes);
+      this.#open(1);
+      this.#startRecord(span, attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
       return e === RETRY
         ? this.spanStart(handle, time, ids, parent, parentRemote, traceFlags, spanKind, level, name, target, traceState, attributes, maxAttributes)
-        : this.#abort(e);
+        : this.#abort(e, 1);
     }
+  }
+
+  /** The opening record of a span held by the producer until now (see `SpanSource`). */
+  spanOpened(span: SpanSource): boolean {
+    try {
+      this.#open(1);
+      this.#sourceStart(span);
+      return this.#commit();
+    } catch (e) {
+      return e === RETRY ? this.spanOpened(span) : this.#abort(e, 1);
+    }
+  }
+
+  /**
+   * A span's whole life in one reservation: its opening record, a status
+   * record when `statusCode` is not UNSET (0), and its closing record. The
+   * worker decodes them as the three records they are; the writer counts
+   * them as such (`records` 2 or 3), so accounting stays exact.
+   */
+  spanComplete(
+    span: SpanSource,
+    statusCode: number,
+    statusMessage: string,
+    endTime: number,
+    droppedAttributes: number,
+    droppedEvents: number,
+    droppedLinks: number,
+  ): boolean {
+    const records = statusCode === 0 ? 2 : 3;
+    try {
+      this.#open(records);
+      this.#sourceStart(span);
+      if (statusCode !== 0) {
+        this.#close();
+        this.#statusRecord(span.handle, statusCode, statusMessage);
+      }
+      this.#close();
+      this.#endRecord(span.handle, endTime, droppedAttributes, droppedEvents, droppedLinks);
+      return this.#commit();
+    } catch (e) {
+      return e === RETRY
+        ? this.spanComplete(span, statusCode, statusMessage, endTime, droppedAttributes, droppedEvents, droppedLinks)
+        : this.#abort(e, records);
+    }
+  }
+
+  #sourceStart(s: SpanSource): void {
+    this.#startRecord(s, undefined, 0);
+  }
+
+  /**
+   * The opening record: attributes from `attributes` when given (an
+   * application's object), else from the span's own list (never an
+   * application's object: that may be a proxy posing as an array).
+   */
+  #startRecord(s: SpanSource, attributes: object | undefined, maxAttributes: number): void {
+    const parent = s.parentWords;
+    const flags = (parent === null ? 0 : F.FLAG_HAS_PARENT) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0);
+    this.#header(F.KIND_SPAN_START, s.level, flags);
+    this.#u32(s.handle);
+    this.#f64(s.startTime);
+    this.#ids(s.idWords, true);
+    if (parent !== null) this.#ids(parent, false);
+    this.#ensure(2);
+    this.#buf[this.#pos++] = s.traceFlags;
+    this.#buf[this.#pos++] = s.spanKind;
+    this.#str(s.name);
+    this.#str(s.target);
+    this.#inline(s.traceStateText);
+    if (attributes !== undefined) this.#attributes(attributes, maxAttributes);
+    else this.#attributeList(s.attributeList);
   }
 
   /** Attributes set on an open span after its start. */
@@ -186,7 +290,7 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanAttributes(handle, attributes, maxAttributes) : this.#abort(e);
+      return e === RETRY ? this.spanAttributes(handle, attributes, maxAttributes) : this.#abort(e, 1);
     }
   }
 
@@ -200,7 +304,7 @@ export class RecordEncoder {
       this.#value(value, true);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanAttribute(handle, key, value) : this.#abort(e);
+      return e === RETRY ? this.spanAttribute(handle, key, value) : this.#abort(e, 1);
     }
   }
 
@@ -214,7 +318,7 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanEvent(handle, time, name, attributes, maxAttributes) : this.#abort(e);
+      return e === RETRY ? this.spanEvent(handle, time, name, attributes, maxAttributes) : this.#abort(e, 1);
     }
   }
 
@@ -229,21 +333,18 @@ export class RecordEncoder {
       this.#attributes(attributes, maxAttributes);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanLink(handle, ids, traceFlags, attributes, maxAttributes) : this.#abort(e);
+      return e === RETRY ? this.spanLink(handle, ids, traceFlags, attributes, maxAttributes) : this.#abort(e, 1);
     }
   }
 
   /** A span's status (`SpanStatusCode` numbering). */
   spanStatus(handle: number, code: number, message: string): boolean {
     try {
-      this.#begin(F.KIND_SPAN_STATUS, 0, 0);
-      this.#u32(handle);
-      this.#ensure(1);
-      this.#buf[this.#pos++] = code;
-      this.#inline(message);
+      this.#open(1);
+      this.#statusRecord(handle, code, message);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanStatus(handle, code, message) : this.#abort(e);
+      return e === RETRY ? this.spanStatus(handle, code, message) : this.#abort(e, 1);
     }
   }
 
@@ -255,32 +356,53 @@ export class RecordEncoder {
       this.#str(name);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanName(handle, name) : this.#abort(e);
+      return e === RETRY ? this.spanName(handle, name) : this.#abort(e, 1);
     }
   }
 
   /** A span's closing record, with the counts its limits cut. */
   spanEnd(handle: number, time: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number): boolean {
     try {
-      this.#begin(F.KIND_SPAN_END, 0, 0);
-      this.#u32(handle);
-      this.#f64(time);
-      this.#u32(droppedAttributes);
-      this.#u32(droppedEvents);
-      this.#u32(droppedLinks);
+      this.#open(1);
+      this.#endRecord(handle, time, droppedAttributes, droppedEvents, droppedLinks);
       return this.#commit();
     } catch (e) {
-      return e === RETRY ? this.spanEnd(handle, time, droppedAttributes, droppedEvents, droppedLinks) : this.#abort(e);
+      return e === RETRY ? this.spanEnd(handle, time, droppedAttributes, droppedEvents, droppedLinks) : this.#abort(e, 1);
     }
+  }
+
+  #statusRecord(handle: number, code: number, message: string): void {
+    this.#header(F.KIND_SPAN_STATUS, 0, 0);
+    this.#u32(handle);
+    this.#ensure(1);
+    this.#buf[this.#pos++] = code;
+    this.#inline(message);
+  }
+
+  #endRecord(handle: number, time: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number): void {
+    this.#header(F.KIND_SPAN_END, 0, 0);
+    this.#u32(handle);
+    this.#f64(time);
+    this.#u32(droppedAttributes);
+    this.#u32(droppedEvents);
+    this.#u32(droppedLinks);
   }
 
   // ── framing ────────────────────────────────────────────────────────────
 
+  /** Open a reservation and begin its first record. */
   #begin(kind: number, level: number, flags: number): void {
+    this.#open(1);
+    this.#header(kind, level, flags);
+  }
+
+  /** Open a reservation that will carry `records` records. */
+  #open(records: number): void {
     // Refuse a record made while another is encoded (from a getter, a hook),
     // before touching any state of the outer one.
     if (this.#busy) throw REENTRANT;
     this.#busy = true;
+    this.#records = records;
     const writer = this.#writer;
     const offset = this.#scratchNext ? -1 : writer.claim(IN_PLACE_MIN);
     this.#scratchNext = false;
@@ -297,32 +419,47 @@ export class RecordEncoder {
       this.#start = 0;
       this.#end = this.#scratch.length;
     }
-    this.#slot = kind * SLOTS_PER_KIND;
-    this.#slotEnd = this.#slot + SLOTS_PER_KIND;
-    const start = this.#start;
-    this.#pos = start + F.RECORD_HEADER_BYTES;
+    this.#pos = this.#start;
     this.#defsPos = 0;
     this.lastDroppedAttributes = 0;
+  }
+
+  /** Begin a record at the current position of the open reservation. */
+  #header(kind: number, level: number, flags: number): void {
+    this.#ensure(F.RECORD_HEADER_BYTES);
+    this.#slot = kind * SLOTS_PER_KIND;
+    this.#slotEnd = this.#slot + SLOTS_PER_KIND;
+    const start = (this.#recordStart = this.#pos);
+    this.#pos = start + F.RECORD_HEADER_BYTES;
     this.#buf[start + F.RECORD_KIND_OFFSET] = kind;
     this.#buf[start + F.RECORD_LEVEL_OFFSET] = level;
     this.#view.setUint16(start + F.RECORD_FLAGS_OFFSET, flags, true);
   }
 
-  #commit(): boolean {
-    const start = this.#start;
+  /** Close the current record: pad it to 8 bytes and write its size. */
+  #close(): void {
+    const start = this.#recordStart;
     const size = (this.#pos - start + 7) & ~7;
     this.#ensure(start + size - this.#pos);
     this.#view.setUint32(start + F.RECORD_SIZE_OFFSET, size, true);
+    this.#pos = start + size;
+  }
+
+  /** Close the last record and publish the reservation. */
+  #commit(): boolean {
+    this.#close();
+    const size = this.#pos - this.#start;
+    const records = this.#records;
     this.#busy = false;
     if (this.#inPlace) {
-      this.#writer.commitClaim(size);
+      this.#writer.commitClaim(size, records);
       this.strings.commit();
       return true;
     }
     const ok =
       this.#defsPos === 0
-        ? this.#writer.write(this.#scratch, size)
-        : this.#writer.write(this.#defs, this.#defsPos, this.#scratch, size);
+        ? this.#writer.write(this.#scratch, size, undefined, 0, records)
+        : this.#writer.write(this.#defs, this.#defsPos, this.#scratch, size, records);
     if (ok) this.strings.commit();
     else this.#rollback();
     return ok;
@@ -335,20 +472,21 @@ export class RecordEncoder {
     throw RETRY;
   }
 
-  #abort(error: unknown): boolean {
+  /** Count the reservation's `records` as refused, oversize or dropped. */
+  #abort(error: unknown, records: number): boolean {
     if (error === REENTRANT) {
-      this.#writer.countRefused();
+      this.#writer.countRefused(records);
       return false;
     }
     this.#busy = false;
     this.#rollback();
     if (error === OVERSIZE) {
-      this.#writer.countOversize();
+      this.#writer.countOversize(records);
       return false;
     }
     // Not reachable for any value shape (each value is guarded); kept so a bug
     // in the encoder is a counted drop, never an exception in application code.
-    this.#writer.countDrop();
+    this.#writer.countDrop(records);
     return false;
   }
 
@@ -533,6 +671,24 @@ export class RecordEncoder {
     }
     this.#view.setUint32(countAt, count, true);
     this.lastDroppedAttributes = dropped;
+  }
+
+  /** `count` then the (key, value) pairs of a flat `[key, value, …]` list. */
+  #attributeList(list: AttributeList): void {
+    const n = list.length >> 1;
+    this.#u32(n);
+    for (let i = 0; i < 2 * n; i += 2) {
+      this.#str(list[i] as string);
+      const at = this.#pos;
+      try {
+        this.#value(list[i + 1], true);
+      } catch (e) {
+        // An array whose element getter throws (the span checked it once; it may throw now).
+        if (isControl(e)) throw e;
+        this.#pos = at;
+        this.#otherText('[Throws]');
+      }
+    }
   }
 
   #value(v: unknown, allowArray: boolean): void {

@@ -24,7 +24,11 @@ import {
 } from './layout.js';
 import { KIND_PAD, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../record/format.js';
 
-/** Producer-side counts. `offered == written + dropped + oversize`. */
+/**
+ * Producer-side counts, in records (a reservation may carry several: a span
+ * that ends before it was published travels as start, status and end
+ * together). `offered == written + dropped + oversize`.
+ */
 export interface RingWriterCounts {
   offered: number;
   written: number;
@@ -83,14 +87,14 @@ export class RingWriter {
    * Copy one reservation into the ring and publish it: `firstLength` bytes of
    * `first`, then `secondLength` bytes of `second` (whole, 8-byte aligned
    * records; the second part lets string definitions travel just ahead of the
-   * record that uses them). Returns false, counting a drop, when it does not fit.
+   * record that uses them). `records` is how many records (string
+   * definitions not counted) it carries. Returns false, counting them
+   * dropped, when it does not fit.
    */
-  write(first: Uint8Array, firstLength: number, second?: Uint8Array, secondLength = 0): boolean {
-    this.offered++;
+  write(first: Uint8Array, firstLength: number, second?: Uint8Array, secondLength = 0, records = 1): boolean {
     const length = firstLength + secondLength;
     if (length > this.maxReservation) {
-      this.offered--;
-      this.countOversize();
+      this.countOversize(records);
       return false;
     }
     const capacity = this.capacity;
@@ -101,8 +105,7 @@ export class RingWriter {
     if (this.#write + needed - this.#read > capacity) {
       this.#read = widen(Atomics.load(this.#header, READ_INDEX), this.#write);
       if (this.#write + needed - this.#read > capacity) {
-        this.offered--;
-        this.countDrop();
+        this.countDrop(records);
         return false;
       }
     }
@@ -115,7 +118,8 @@ export class RingWriter {
     if (second !== undefined && secondLength !== 0) {
       this.#data.set(secondLength === second.length ? second : second.subarray(0, secondLength), offset + firstLength);
     }
-    this.#publish(needed);
+    this.offered += records;
+    this.#publish(needed, records);
     return true;
   }
 
@@ -141,10 +145,10 @@ export class RingWriter {
     return offset;
   }
 
-  /** Publish `length` bytes encoded in place at the offset `claim()` returned. */
-  commitClaim(length: number): void {
-    this.offered++;
-    this.#publish(length);
+  /** Publish `length` bytes (`records` records) encoded in place at the offset `claim()` returned. */
+  commitClaim(length: number, records = 1): void {
+    this.offered += records;
+    this.#publish(length, records);
   }
 
   /** The end of the space the last `claim()` returned. */
@@ -159,9 +163,9 @@ export class RingWriter {
     return this.#view;
   }
 
-  #publish(length: number): void {
+  #publish(length: number, records: number): void {
     this.#write += length;
-    this.written++;
+    this.written += records;
     // The single publishing store: everything written before becomes visible with it.
     Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
     if (Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
@@ -177,23 +181,23 @@ export class RingWriter {
    * dropped, so `offered == written + dropped + oversize` still holds;
    * `refused` says how many of the drops were refusals.
    */
-  countRefused(): void {
-    this.refused++;
-    this.countDrop();
+  countRefused(records = 1): void {
+    this.refused += records;
+    this.countDrop(records);
   }
 
-  /** Count a record offered and dropped: the ring was full (or it could not be encoded). */
-  countDrop(): void {
-    this.offered++;
-    this.dropped++;
+  /** Count records offered and dropped: the ring was full (or they could not be encoded). */
+  countDrop(records = 1): void {
+    this.offered += records;
+    this.dropped += records;
     Atomics.store(this.#header, DROPPED, this.dropped | 0);
     this.#wakeConsumer();
   }
 
-  /** Count a record offered but too large for the ring even when empty. */
-  countOversize(): void {
-    this.offered++;
-    this.oversize++;
+  /** Count records offered in a reservation too large for the ring even when empty. */
+  countOversize(records = 1): void {
+    this.offered += records;
+    this.oversize += records;
     Atomics.store(this.#header, OVERSIZE, this.oversize | 0);
     this.#wakeConsumer();
   }
