@@ -73,7 +73,7 @@ export class TraceDispatcher {
       strings: new StringTable(options.maxInternedStrings),
     });
     this.resource = Object.freeze({ ...options.resource });
-    this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel);
+    this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel, options.flushIntervalMs);
     for (const s of sinks) {
       this.#specs.set(s.name, s);
       this.#filters.set(s.name, TargetFilter.parse(s.filter));
@@ -94,6 +94,7 @@ export class TraceDispatcher {
       ring,
       workerUrl: WORKER_URL.href,
       exitDrainTimeoutMs: resolved.exitDrainTimeoutMs,
+      beforeExitDrain: () => dispatcher.tracerProvider.publishOpenSpans(),
       maxWorkerRestarts: resolved.maxWorkerRestarts,
       resourceLimits: resolved.workerResourceLimits,
       // Fresh for each spawn: a respawned worker learns every string interned so far and the current sinks.
@@ -175,6 +176,8 @@ export class TraceDispatcher {
   /** Resolves once every record written before the call has reached its sinks and every sink has flushed. */
   async flush(): Promise<void> {
     // With no worker left (it kept dying), there is nothing to wait for.
+    // Spans still held are recorded too: write their opening records first.
+    this.tracerProvider.publishOpenSpans();
     await this.#request({ type: 'flush', position: this.writer.writePosition }, () => undefined);
   }
 
@@ -201,6 +204,7 @@ export class TraceDispatcher {
    */
   shutdown(): Promise<DispatcherStats> {
     this.#final ??= (async () => {
+      this.tracerProvider.close();
       const position = this.writer.writePosition;
       this.uninstall();
       this.#filters.clear();

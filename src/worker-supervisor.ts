@@ -61,6 +61,8 @@ export interface WorkerSupervisorOptions {
   /** The seed for each spawn, built fresh (string table, current sinks). */
   seed: () => SeedWithoutPort;
   exitDrainTimeoutMs: number;
+  /** Runs on the exiting thread just before the exit drain (to write what the producer still holds). */
+  beforeExitDrain?: () => void;
   maxWorkerRestarts: number;
   resourceLimits: WorkerResourceLimits | undefined;
 }
@@ -329,6 +331,7 @@ export class WorkerSupervisor {
 
   #exitDrain(): void {
     if (this.#state !== 'running') return;
+    this.#options.beforeExitDrain?.();
     this.#exit.request(this.#options.exitDrainTimeoutMs);
   }
 }

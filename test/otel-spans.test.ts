@@ -63,6 +63,13 @@ function endOf(all: TraceRecord[], span: Span): SpanEndRecord {
   return r as SpanEndRecord;
 }
 
+/** A span's attributes as a sink assembles them: the start record's, then each later record's over them. */
+function attributesOf(recs: TraceRecord[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of recs) if (r.kind === 'spanStart' || r.kind === 'spanAttributes') Object.assign(out, r.attributes);
+  return out;
+}
+
 /**
  * A provider built from options the way a dispatcher builds it, over a ring
  * with no worker: for decisions (sampling, options) that show without a
@@ -74,7 +81,7 @@ function bareProvider(options: DispatcherOptions): { provider: RingTracerProvide
   const encoder = new RecordEncoder(writer, { maxStringLength: o.maxStringLength, strings: new StringTable(o.maxInternedStrings) });
   const hint = new LevelHint();
   hint.update([TargetFilter.parse('trace')]);
-  return { provider: new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel), writer };
+  return { provider: new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs), writer };
 }
 
 /** Set environment variables for the duration of `fn` (read when a dispatcher starts). */
@@ -356,32 +363,64 @@ t.test('links: in options, addLink, addLinks', async (t) => {
 
 t.test('setStatus: UNSET ignored, message only with ERROR, OK final', async (t) => {
   const tracer = d.tracerProvider.getTracer('status');
-  const s1 = tracer.startSpan('s1');
-  s1.setStatus({ code: SpanStatusCode.UNSET, message: 'x' });
-  s1.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
-  s1.setStatus({ code: SpanStatusCode.OK, message: 'dropped' });
-  s1.setStatus({ code: SpanStatusCode.ERROR, message: 'after ok' });
-  s1.end();
-  const st = ofSpan(await records(d), s1).filter((r) => r.kind === 'spanStatus');
+  const statuses = (all: TraceRecord[], span: Span): [number, string][] =>
+    ofSpan(all, span).flatMap((r) => (r.kind === 'spanStatus' ? [[r.code, r.message] as [number, string]] : []));
+  // Held until its end: only the final status is written, with the end.
+  const held = tracer.startSpan('held');
+  held.setStatus({ code: SpanStatusCode.UNSET, message: 'x' });
+  held.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+  held.setStatus({ code: SpanStatusCode.OK, message: 'dropped' });
+  held.setStatus({ code: SpanStatusCode.ERROR, message: 'after ok' });
+  held.end();
+  const failed = tracer.startSpan('failed');
+  failed.setStatus({ code: SpanStatusCode.ERROR, message: 'first' });
+  failed.setStatus({ code: SpanStatusCode.ERROR, message: 'last' });
+  failed.end();
+  // Published by a flush while open: each status is written as it is set.
+  const published = tracer.startSpan('published');
+  published.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+  await d.flush();
+  published.setStatus({ code: SpanStatusCode.OK, message: 'dropped' });
+  published.setStatus({ code: SpanStatusCode.ERROR, message: 'after ok' });
+  published.end();
+  const all = await records(d);
+  t.same(statuses(all, held), [[SpanStatusCode.OK, '']]);
+  t.same(statuses(all, failed), [[SpanStatusCode.ERROR, 'last']], 'the last ERROR wins');
+  t.same(statuses(all, published), [
+    [SpanStatusCode.ERROR, 'boom'],
+    [SpanStatusCode.OK, ''],
+  ]);
   t.same(
-    st.map((r) => [r.code, r.message]),
-    [
-      [SpanStatusCode.ERROR, 'boom'],
-      [SpanStatusCode.OK, ''],
-    ],
+    ofSpan(all, held).map((r) => r.kind),
+    ['spanStart', 'spanStatus', 'spanEnd'],
   );
 });
 
-t.test('updateName: later records carry the new name', async (t) => {
-  const span = d.tracerProvider.getTracer('names').startSpan('GET');
-  span.updateName('GET /users/:id');
-  span.setAttribute('k', 1);
-  span.end();
-  const recs = ofSpan(await records(d), span);
-  const named = recs.find((r) => r.kind === 'spanName');
-  t.equal(named?.kind === 'spanName' ? named.name : undefined, 'GET /users/:id');
-  t.equal(endOf(recs, span).span.name, 'GET /users/:id');
-  t.equal(recs.find((r) => r.kind === 'spanAttributes')?.span.name, 'GET /users/:id');
+t.test('updateName: the name the sinks see is the latest', async (t) => {
+  const tracer = d.tracerProvider.getTracer('names');
+  const held = tracer.startSpan('GET');
+  held.updateName('GET /users/:id');
+  held.setAttribute('k', 1);
+  held.end();
+  const published = tracer.startSpan('GET');
+  await d.flush();
+  published.updateName('GET /orders/:id');
+  published.setAttribute('k', 1);
+  published.end();
+  const all = await records(d);
+  const h = ofSpan(all, held);
+  t.same(
+    h.map((r) => r.kind),
+    ['spanStart', 'spanEnd'],
+    'a held span is written once, under its final name',
+  );
+  t.equal(startOf(all, held).span.name, 'GET /users/:id');
+  t.equal(startOf(all, held).attributes['k'], 1, 'attributes set after start travel in the start record');
+  const p = ofSpan(all, published);
+  const named = p.find((r) => r.kind === 'spanName');
+  t.equal(named?.kind === 'spanName' ? named.name : undefined, 'GET /orders/:id');
+  t.equal(endOf(p, published).span.name, 'GET /orders/:id');
+  t.equal(p.find((r) => r.kind === 'spanAttributes')?.span.name, 'GET /orders/:id', 'later records carry the new name');
 });
 
 t.test('recordException: the exception event with type, message and stacktrace', async (t) => {
@@ -447,16 +486,16 @@ t.test('limits: the SDK defaults (128) and what is cut is counted', async (t) =>
   span.setAttribute('late', 'x');
   span.end();
   const recs = ofSpan(await records(d), span);
-  const attrs = recs.filter((r) => r.kind === 'spanAttributes').flatMap((r) => Object.keys(r.attributes));
-  t.equal(new Set(attrs).size, 128);
+  const attrs = attributesOf(recs);
+  t.equal(Object.keys(attrs).length, 128);
   t.equal(recs.filter((r) => r.kind === 'spanEvent').length, 128);
   t.equal(recs.filter((r) => r.kind === 'spanLink').length, 128);
   const end = endOf(recs, span);
   t.equal(end.droppedAttributesCount, 3, '2 past the limit, plus late');
   t.equal(end.droppedEventsCount, 3);
   t.equal(end.droppedLinksCount, 1);
-  const k0 = recs.filter((r) => r.kind === 'spanAttributes' && 'k0' in r.attributes).map((r) => (r.kind === 'spanAttributes' ? r.attributes['k0'] : undefined));
-  t.same(k0, [0, 'overwritten']);
+  t.equal(attrs['k0'], 'overwritten');
+  t.notOk('late' in attrs);
 });
 
 t.test('limits from environment variables, and options over them', async (t) => {
@@ -481,9 +520,11 @@ t.test('limits from environment variables, and options over them', async (t) => 
   span.end();
   const recs = await records(e);
   const s = startOf(recs, span);
-  t.same({ ...s.attributes }, { a: 'abcd', n: 123456789 }, 'value length limit on strings only');
-  const later = recs.filter((r) => r.kind === 'spanAttributes');
-  t.same(later.map((r) => ({ ...r.attributes })), [{ a: ['long', 'ok'] }], 'array elements cut too; c is over the count limit');
+  t.same(s.attributes['n'], 123456789);
+  t.same(attributesOf(ofSpan(recs, span)), { a: ['long', 'ok'], n: 123456789 }, 'array elements cut too; c is over the count limit');
+  const e2 = e.tracerProvider.getTracer('env').startSpan('y', { attributes: { a: 'abcdefgh', n: 1 } });
+  e2.end();
+  t.same({ ...startOf(await records(e), e2).attributes }, { a: 'abcd', n: 1 }, 'value length limit on strings only');
   const ev = recs.filter((r) => r.kind === 'spanEvent');
   t.equal(ev.length, 1);
   t.equal(Object.keys(ev[0]!.attributes).length, 1, 'OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT');
@@ -503,7 +544,7 @@ t.test('limits from environment variables, and options over them', async (t) => 
   z.addEvent('none allowed');
   const before = g.writer.counts().offered;
   z.end();
-  t.equal(g.writer.counts().offered - before, 1, 'eventCountLimit 0: only the end record');
+  t.equal(g.writer.counts().offered - before, 2, 'eventCountLimit 0: the event did not publish the span; start and end are written together');
   t.equal(resolveOptions({}).spanLimits.attributeCountLimit, 128, 'default');
   t.equal(resolveOptions({}).spanLimits.attributeValueLengthLimit, Infinity, 'default: no length limit');
 });

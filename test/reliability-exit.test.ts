@@ -58,9 +58,17 @@ const modes = {
 const outcomes = new Map(await Promise.all(Object.keys(modes).map(async (mode) => [mode, await runChild(mode)] as const)));
 
 function checkAll(t: Tap.Test, o: Outcome): void {
-  t.equal(o.lines.length, N, `the file holds all ${N} records`);
-  const seqs = o.lines.map((l) => (JSON.parse(l) as { fields: { seq: number } }).fields.seq);
+  const records = o.lines.map((l) => JSON.parse(l) as { kind: string; fields?: { seq: number }; spanName?: string; attributes?: Record<string, unknown> });
+  const events = records.filter((r) => r.kind === 'event');
+  t.equal(events.length, N, `the file holds all ${N} events`);
+  const seqs = events.map((r) => r.fields!.seq);
   t.ok(seqs.every((s, i) => s === i), 'in order, none missing or repeated');
+  const open = records.filter((r) => r.kind !== 'event');
+  t.same(
+    open.map((r) => [r.kind, r.spanName, r.attributes?.['held']]),
+    [['spanStart', 'open at exit', true]],
+    'and the start of the span still open at exit, which the producer held until then',
+  );
 }
 
 t.test('process.exit(0) after N records: the NDJSON file holds all N', async (t) => {

@@ -1,9 +1,20 @@
 /**
  * RingSpan: an OpenTelemetry `Span` that writes its life to the ring as
- * records (start, attributes, events, links, status, name, end) instead of
- * keeping it in memory. It follows the SDK's rules: limits on attributes,
- * events and links with counts of what was cut, `OK` status is final, calls
- * after `end()` are ignored with a diagnostic.
+ * records (start, attributes, events, links, status, name, end). It follows
+ * the SDK's rules: limits on attributes, events and links with counts of
+ * what was cut, `OK` status is final, calls after `end()` are ignored with a
+ * diagnostic.
+ *
+ * Most spans are short and only get attributes and a status. Such a span is
+ * held: its attributes and status stay on the span object (as the SDK keeps
+ * them) and nothing is written until `end()`, which writes its opening,
+ * status and closing records as one reservation: one claim and one
+ * publishing store instead of one per call. The span is published (its
+ * opening record written, every later call then written as it happens)
+ * when it gets an event or a link, when it has been open for the flush
+ * interval, and at `flush()`, `shutdown()` and process exit (see
+ * OpenSpans), so sinks still see long and unfinished spans, and see
+ * everything at the points where they are asked to.
  */
 import {
   SpanStatusCode,
@@ -18,23 +29,60 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { types } from 'node:util';
-import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
+import type { AttributeList, IdWords, RecordEncoder, SpanSource } from '../record/record-encoder.js';
 import { safeString } from '../record/safe-string.js';
 import type { ResolvedSpanLimits } from './span-config.js';
 import { timeInputMs } from './clock.js';
+import type { HeldSpan, OpenSpans } from './open-spans.js';
 import { spanIdHex, traceIdHex, wordsFromContext, type HasIdWords } from './span-ids.js';
 
-export class RingSpan implements Span, HasIdWords {
+/** What the spans of one provider share. */
+export interface SpanHost {
+  readonly encoder: RecordEncoder;
+  readonly limits: ResolvedSpanLimits;
+  readonly open: OpenSpans;
+  /** Numeric level of every span. */
+  readonly spanLevel: number;
+}
+
+export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
+  /** @internal the record fields (SpanSource), read by the encoder. */
+  readonly handle: number;
+  /** @internal */
   readonly idWords: IdWords;
-  readonly #handle: number;
+  /** @internal */
+  readonly startTime: number;
+  /** @internal */
+  readonly parentWords: IdWords | null;
+  /** @internal */
+  readonly parentRemote: boolean;
+  /** @internal */
+  readonly traceFlags: number;
+  /** @internal */
+  readonly spanKind: number;
+  /** @internal */
+  readonly level: number;
+  /** @internal the tracer's name. */
+  readonly target: string;
+  /** @internal */
+  readonly traceStateText: string;
+  /** @internal the current name. */
+  name: string;
+  /** @internal attributes not yet written, as key, value pairs. */
+  attributeList: AttributeList = [];
+  /** @internal index in OpenSpans while held, else -1. */
+  heldAt = -1;
+  readonly #host: SpanHost;
   readonly #encoder: RecordEncoder;
   readonly #limits: ResolvedSpanLimits;
-  readonly #traceFlags: number;
   readonly #traceState: SpanContext['traceState'];
   #context: SpanContext | undefined;
-  #name: string;
+  #published = false;
   #ended = false;
   #okStatus = false;
+  /** Status set while held (0: none). */
+  #statusCode = 0;
+  #statusMessage = '';
   /**
    * The attribute count limit counts distinct keys. While fewer attributes
    * have been set than the limit (overwrites included) no key can be over
@@ -49,59 +97,71 @@ export class RingSpan implements Span, HasIdWords {
   #links = 0;
   #droppedLinks = 0;
 
-  /** @internal made by RingTracer.startSpan. */
+  /** @internal made by RingTracer.startSpan, which then holds it. */
   constructor(
+    host: SpanHost,
     handle: number,
     ids: IdWords,
     name: string,
+    startTime: number,
+    parentWords: IdWords | null,
+    parentRemote: boolean,
     traceFlags: number,
     traceState: SpanContext['traceState'],
-    encoder: RecordEncoder,
-    limits: ResolvedSpanLimits,
+    spanKind: number,
+    target: string,
   ) {
-    this.#handle = handle;
+    this.#host = host;
+    this.#encoder = host.encoder;
+    this.#limits = host.limits;
+    this.level = host.spanLevel;
+    this.handle = handle;
     this.idWords = ids;
-    this.#name = name;
-    this.#traceFlags = traceFlags;
+    this.name = name;
+    this.startTime = startTime;
+    this.parentWords = parentWords;
+    this.parentRemote = parentRemote;
+    this.traceFlags = traceFlags;
     this.#traceState = traceState;
-    this.#encoder = encoder;
-    this.#limits = limits;
+    this.traceStateText = traceState === undefined ? '' : traceState.serialize();
+    this.spanKind = spanKind;
+    this.target = target;
   }
 
-  /**
-   * @internal start attributes are counted against the limit. Returns what
-   * to encode: the caller's object itself when every value is a plain valid
-   * attribute (the common case, no copy), else a cleaned copy.
-   */
-  initAttributes(attributes: Attributes | undefined): Attributes | undefined {
-    if (attributes === undefined) return undefined;
-    const fast = this.#plainAttributes(attributes);
-    if (fast !== undefined) return fast;
-    const clean = bag();
-    eachAttribute(attributes, (key, value) => this.#accept(key, value, clean));
-    return clean;
+  /** @internal start attributes, counted against the limit. */
+  initAttributes(attributes: Attributes | undefined): void {
+    if (attributes === undefined || this.#plainAttributes(attributes)) return;
+    eachAttribute(attributes, (key, value) => {
+      const clean = this.#accept(key, value);
+      if (clean !== undefined) this.attributeList.push(key, clean);
+    });
   }
 
-  /** The object itself if all its values are strings (within the length limit), numbers or booleans, and they fit the count limit. */
-  #plainAttributes(attributes: Attributes): Attributes | undefined {
+  /** Take the attributes as they are if all values are strings (within the length limit), numbers or booleans, and they fit the count limit. */
+  #plainAttributes(attributes: Attributes): boolean {
     try {
-      // A plain object (a proxy passes too: whatever it answers the encoder
-      // reads again, guarded, and caps at the count limit).
-      if (Object.getPrototypeOf(attributes) !== Object.prototype) return undefined;
+      // A plain object (a proxy passes too: its answers are read once, here).
+      if (Object.getPrototypeOf(attributes) !== Object.prototype) return false;
       const keys = Object.keys(attributes);
-      if (keys.length >= this.#limits.attributeCountLimit) return undefined;
+      if (keys.length >= this.#limits.attributeCountLimit) return false;
       const max = this.#limits.attributeValueLengthLimit;
+      const list = this.attributeList;
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const v = (attributes as Record<string, unknown>)[key];
-        if (key === '' || !(typeof v === 'string' ? v.length <= max : typeof v === 'number' || typeof v === 'boolean')) return undefined;
+        if (key === '' || !(typeof v === 'string' ? v.length <= max : typeof v === 'number' || typeof v === 'boolean')) {
+          list.length = 0;
+          return false;
+        }
+        list.push(key, v);
       }
       this.#attributeSets = keys.length;
       this.#keyLog = keys;
-      return attributes;
+      return true;
     } catch {
       // A getter that throws: the careful path reads each value again, guarded.
-      return undefined;
+      this.attributeList.length = 0;
+      return false;
     }
   }
 
@@ -110,7 +170,7 @@ export class RingSpan implements Span, HasIdWords {
     return (this.#context ??= {
       traceId: traceIdHex(this.idWords),
       spanId: spanIdHex(this.idWords),
-      traceFlags: this.#traceFlags,
+      traceFlags: this.traceFlags,
       ...(this.#traceState === undefined ? {} : { traceState: this.#traceState }),
       isRemote: false,
     });
@@ -127,23 +187,36 @@ export class RingSpan implements Span, HasIdWords {
     ) {
       this.#attributeSets++;
       (this.#keyLog ??= []).push(key);
-      this.#encoder.spanAttribute(this.#handle, key, value);
+      if (this.#published) this.#encoder.spanAttribute(this.handle, key, value);
+      else this.attributeList.push(key, value);
       return this;
     }
-    const clean = bag();
-    if (this.#accept(key, value, clean)) this.#encoder.spanAttribute(this.#handle, key, clean[key]);
+    const clean = this.#accept(key, value);
+    if (clean === undefined) return this;
+    if (this.#published) this.#encoder.spanAttribute(this.handle, key, clean);
+    else this.attributeList.push(key, clean);
     return this;
   }
 
   setAttributes(attributes: Attributes): this {
     if (this.#endedWarn('setAttributes')) return this;
     if (attributes === null || typeof attributes !== 'object') return this;
-    const clean = bag();
+    if (!this.#published) {
+      eachAttribute(attributes, (key, value) => {
+        const clean = this.#accept(key, value);
+        if (clean !== undefined) this.attributeList.push(key, clean);
+      });
+      return this;
+    }
+    const out = bag();
     let any = false;
     eachAttribute(attributes, (key, value) => {
-      any = this.#accept(key, value, clean) || any;
+      const clean = this.#accept(key, value);
+      if (clean === undefined) return;
+      out[key] = clean;
+      any = true;
     });
-    if (any) this.#encoder.spanAttributes(this.#handle, clean, Infinity);
+    if (any) this.#encoder.spanAttributes(this.handle, out, Infinity);
     return this;
   }
 
@@ -161,7 +234,8 @@ export class RingSpan implements Span, HasIdWords {
       attributes = attributesOrStartTime;
     }
     this.#events++;
-    this.#encoder.spanEvent(this.#handle, timeInputMs(startTime), text(name), this.#limitValues(attributes), this.#limits.attributePerEventCountLimit);
+    this.publish();
+    this.#encoder.spanEvent(this.handle, timeInputMs(startTime), text(name), this.#limitValues(attributes), this.#limits.attributePerEventCountLimit);
     return this;
   }
 
@@ -185,7 +259,8 @@ export class RingSpan implements Span, HasIdWords {
       return this;
     }
     this.#links++;
-    this.#encoder.spanLink(this.#handle, ids, traceFlags, this.#limitValues(attributes), this.#limits.attributePerLinkCountLimit);
+    this.publish();
+    this.#encoder.spanLink(this.handle, ids, traceFlags, this.#limitValues(attributes), this.#limits.attributePerLinkCountLimit);
     return this;
   }
 
@@ -204,24 +279,51 @@ export class RingSpan implements Span, HasIdWords {
     if (status.code === SpanStatusCode.UNSET || this.#okStatus) return this;
     if (status.code === SpanStatusCode.OK) this.#okStatus = true;
     const message = status.code === SpanStatusCode.ERROR && typeof status.message === 'string' ? status.message : '';
-    this.#encoder.spanStatus(this.#handle, status.code, message);
+    if (this.#published) {
+      this.#encoder.spanStatus(this.handle, status.code, message);
+    } else {
+      this.#statusCode = status.code;
+      this.#statusMessage = message;
+    }
     return this;
   }
 
   updateName(name: string): this {
     if (this.#endedWarn('updateName')) return this;
-    this.#name = text(name);
-    this.#encoder.spanName(this.#handle, this.#name);
+    this.name = text(name);
+    if (this.#published) this.#encoder.spanName(this.handle, this.name);
     return this;
   }
 
   end(endTime?: TimeInput): void {
     if (this.#ended) {
-      diag.error(`ringtrace: ${this.#name} ${this.idWords.s0.toString(16)}: end() called on an ended span`);
+      diag.error(`ringtrace: ${this.name} ${this.idWords.s0.toString(16)}: end() called on an ended span`);
       return;
     }
     this.#ended = true;
-    this.#encoder.spanEnd(this.#handle, timeInputMs(endTime), this.#droppedAttributes, this.#droppedEvents, this.#droppedLinks);
+    const time = timeInputMs(endTime);
+    if (this.#published) {
+      this.#encoder.spanEnd(this.handle, time, this.#droppedAttributes, this.#droppedEvents, this.#droppedLinks);
+      return;
+    }
+    this.#published = true;
+    this.#host.open.release(this);
+    this.#encoder.spanComplete(this, this.#statusCode, this.#statusMessage, time, this.#droppedAttributes, this.#droppedEvents, this.#droppedLinks);
+    this.attributeList = EMPTY;
+  }
+
+  /**
+   * @internal write the opening record (with the attributes set so far)
+   * and a status set so far, if not done yet; later calls are then written
+   * as they happen.
+   */
+  publish(): void {
+    if (this.#published) return;
+    this.#published = true;
+    this.#host.open.release(this);
+    this.#encoder.spanOpened(this);
+    if (this.#statusCode !== 0) this.#encoder.spanStatus(this.handle, this.#statusCode, this.#statusMessage);
+    this.attributeList = EMPTY;
   }
 
   isRecording(): boolean {
@@ -246,20 +348,20 @@ export class RingSpan implements Span, HasIdWords {
   /** True (with a diagnostic) when the span has ended: the call is ignored, as the SDK does. */
   #endedWarn(method: string): boolean {
     if (!this.#ended) return false;
-    diag.warn(`ringtrace: cannot execute ${method} on ended span ${this.#name}`);
+    diag.warn(`ringtrace: cannot execute ${method} on ended span ${this.name}`);
     return true;
   }
 
-  /** Validate one attribute and apply the count and length limits; true if it goes into `out`. */
-  #accept(key: string, value: unknown, out: Attributes): boolean {
+  /** Validate one attribute and apply the count and length limits: the value to record, or undefined. */
+  #accept(key: string, value: unknown): AttributeValue | undefined {
     if (typeof key !== 'string' || key.length === 0) {
       diag.warn(`ringtrace: invalid attribute key: ${text(key)}`);
-      return false;
+      return undefined;
     }
     const clean = validValue(value, this.#limits.attributeValueLengthLimit, this.#encoder.maxArrayLength);
     if (clean === undefined) {
       diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
-      return false;
+      return undefined;
     }
     const limit = this.#limits.attributeCountLimit;
     if (this.#keys === undefined && this.#attributeSets + 1 < limit) {
@@ -271,13 +373,12 @@ export class RingSpan implements Span, HasIdWords {
       if (!keys.has(key)) {
         if (keys.size >= limit) {
           this.#droppedAttributes++;
-          return false;
+          return undefined;
         }
         keys.add(key);
       }
     }
-    out[key] = clean;
-    return true;
+    return clean;
   }
 
   /**
@@ -297,6 +398,9 @@ export class RingSpan implements Span, HasIdWords {
     return out;
   }
 }
+
+/** The attribute list of a span that has written its attributes: never pushed to. */
+const EMPTY: AttributeList = Object.freeze([]) as unknown as AttributeList;
 
 /** A null-prototype attribute object: `__proto__` is then an ordinary key, not a prototype change. */
 function bag(): Attributes {

@@ -6,6 +6,7 @@
 import type { Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
 import type { RecordEncoder } from '../record/record-encoder.js';
+import { OpenSpans } from './open-spans.js';
 import { RingTracer, type TracerShared } from './ring-tracer.js';
 import type { ResolvedSpanLimits, SamplerConfig } from './span-config.js';
 
@@ -16,9 +17,22 @@ export class RingTracerProvider implements TracerProvider {
   readonly #shared: TracerShared;
   readonly #tracers = new Map<string, RingTracer>();
 
-  /** @internal made by TraceDispatcher. */
-  constructor(encoder: RecordEncoder, hint: LevelHint, limits: ResolvedSpanLimits, sampler: SamplerConfig, spanLevel: number) {
-    this.#shared = { encoder, hint, limits, sampler, spanLevel, nextHandle: 0 };
+  /**
+   * @internal made by TraceDispatcher. Spans held longer than
+   * `publishAfterMs` are published (see RingSpan).
+   */
+  constructor(encoder: RecordEncoder, hint: LevelHint, limits: ResolvedSpanLimits, sampler: SamplerConfig, spanLevel: number, publishAfterMs: number) {
+    this.#shared = { encoder, hint, limits, sampler, spanLevel, nextHandle: 0, open: new OpenSpans(publishAfterMs) };
+  }
+
+  /** @internal write the opening record of every span still held, so a flush, shutdown or exit sees it. */
+  publishOpenSpans(): void {
+    this.#shared.open.publishAll();
+  }
+
+  /** @internal at shutdown: publish held spans and stop the publishing timer. */
+  close(): void {
+    this.#shared.open.close();
   }
 
   getTracer(name: string, version?: string, _options?: TracerOptions): Tracer {

@@ -7,7 +7,7 @@
  *   level hint says no sink wants this target at the span level
  *       ─► non-recording span carrying the parent's context (no-op API cost)
  *   sampler says no ─► non-recording span with new ids, sampled flag off
- *   else ─► RingSpan, SPAN_START record (+ a SPAN_LINK record per link)
+ *   else ─► RingSpan, held until it ends or is published (see RingSpan)
  */
 import {
   INVALID_SPAN_CONTEXT,
@@ -22,21 +22,17 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
+import type { IdWords } from '../record/record-encoder.js';
 import { timeInputMs } from './clock.js';
-import { RingSpan, text } from './ring-span.js';
-import { shouldSample, type ResolvedSpanLimits, type SamplerConfig } from './span-config.js';
-import { wordsFromContext, type HasIdWords } from './span-ids.js';
+import { RingSpan, text, type SpanHost } from './ring-span.js';
+import { shouldSample, type SamplerConfig } from './span-config.js';
+import { spanIdHex, traceIdHex, wordsFromContext, type HasIdWords } from './span-ids.js';
 import { randomWord } from './id-words.js';
 
 /** What every tracer of one provider shares. */
-export interface TracerShared {
-  readonly encoder: RecordEncoder;
+export interface TracerShared extends SpanHost {
   readonly hint: LevelHint;
-  readonly limits: ResolvedSpanLimits;
   readonly sampler: SamplerConfig;
-  /** Numeric level of every span. */
-  readonly spanLevel: number;
   /** Next span handle (u32, wraps). */
   nextHandle: number;
 }
@@ -98,29 +94,30 @@ export class RingTracer implements Tracer {
     const sampled = shouldSample(shared.sampler, ids.t0, ids.t1, ids.t2, ids.t3, parentSampled);
     const traceFlags = sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
     if (!sampled) {
-      const hex = new RingSpan(0, ids, name, traceFlags, traceState, shared.encoder, shared.limits).spanContext();
-      return trace.wrapSpanContext(hex);
+      return trace.wrapSpanContext({
+        traceId: traceIdHex(ids),
+        spanId: spanIdHex(ids),
+        traceFlags,
+        ...(traceState === undefined ? {} : { traceState }),
+        isRemote: false,
+      });
     }
     const handle = (shared.nextHandle = (shared.nextHandle + 1) >>> 0);
-    const spanName = text(name);
-    const span = new RingSpan(handle, ids, spanName, traceFlags, traceState, shared.encoder, shared.limits);
-    const attributes = span.initAttributes(options.attributes);
-    shared.encoder.spanStart(
+    const span = new RingSpan(
+      shared,
       handle,
-      timeInputMs(options.startTime),
       ids,
+      text(name),
+      timeInputMs(options.startTime),
       parentWords,
       parentRemote,
       traceFlags,
+      traceState,
       options.kind ?? SpanKind.INTERNAL,
-      shared.spanLevel,
-      spanName,
       this.name,
-      traceState === undefined ? '' : traceState.serialize(),
-      attributes,
-      // Also the encoder's cap: the fast path hands over the caller's object as it is.
-      shared.limits.attributeCountLimit,
     );
+    span.initAttributes(options.attributes);
+    shared.open.hold(span);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;
   }
