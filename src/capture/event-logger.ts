@@ -10,12 +10,12 @@ import { LEVEL_DEBUG, LEVEL_ERROR, LEVEL_INFO, LEVEL_TRACE, LEVEL_WARN, levelVal
 import type { LevelHint } from '../filter/level-hint.js';
 import type { RecordEncoder } from '../record/record-encoder.js';
 import { safeString } from '../record/safe-string.js';
+import { nowMs } from './clock.js';
 import { activeIdWords } from './span-ids.js';
 
 /** Event fields: any object. Values that are not primitives or flat arrays are kept as bounded strings. */
 export type EventFields = Record<string, unknown>;
 
-const timeOrigin = performance.timeOrigin;
 
 /** A logger bound to one target. Get one from `TraceDispatcher.logger(target)`. */
 export class EventLogger {
@@ -67,6 +67,6 @@ export class EventLogger {
 
   #record(level: number, message: unknown, fields: EventFields | undefined): void {
     const text = typeof message === 'string' ? message : safeString(message, this.#encoder.maxStringLength);
-    this.#encoder.event(level, timeOrigin + performance.now(), this.target, text, fields, activeIdWords());
+    this.#encoder.event(level, nowMs(), this.target, text, fields, activeIdWords());
   }
 }

@@ -12,6 +12,7 @@
  * An array with swap-removal: adding and removing are a few stores, and
  * nothing here grows with spans that never end (a published span leaves).
  */
+import { nowMs } from './clock.js';
 
 /** A span as the registry sees it. */
 export interface HeldSpan {
@@ -88,7 +89,7 @@ export class OpenSpans {
         this.#stopTimer();
         return;
       }
-      this.publishStartedBy(performance.timeOrigin + performance.now() - this.publishAfterMs);
+      this.publishStartedBy(nowMs() - this.publishAfterMs);
     }, this.publishAfterMs);
     // Held spans never keep the process alive: exit publishes them anyway.
     this.#timer.unref();

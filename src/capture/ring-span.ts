@@ -86,7 +86,8 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   /**
    * The attribute count limit counts distinct keys. While fewer attributes
    * have been set than the limit (overwrites included) no key can be over
-   * it, so keys are only logged; past that they go into a Set.
+   * it, so keys are only logged (while held, the attribute list is the log;
+   * once published, #keyLog); past that they go into a Set.
    */
   #attributeSets = 0;
   #keyLog: string[] | undefined;
@@ -139,28 +140,31 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
 
   /** Take the attributes as they are if all values are strings (within the length limit), numbers or booleans, and they fit the count limit. */
   #plainAttributes(attributes: Attributes): boolean {
+    const list = this.attributeList;
     try {
-      // A plain object (a proxy passes too: its answers are read once, here).
+      // A plain object: for…in then visits its own keys only, and is
+      // cheaper than Object.keys (a proxy passes too: its answers are read once, here).
       if (Object.getPrototypeOf(attributes) !== Object.prototype) return false;
-      const keys = Object.keys(attributes);
-      if (keys.length >= this.#limits.attributeCountLimit) return false;
       const max = this.#limits.attributeValueLengthLimit;
-      const list = this.attributeList;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        const v = (attributes as Record<string, unknown>)[key];
+      let n = 0;
+      for (const key in attributes) {
+        const v = attributes[key];
         if (key === '' || !(typeof v === 'string' ? v.length <= max : typeof v === 'number' || typeof v === 'boolean')) {
           list.length = 0;
           return false;
         }
         list.push(key, v);
+        n++;
       }
-      this.#attributeSets = keys.length;
-      this.#keyLog = keys;
+      if (n >= this.#limits.attributeCountLimit) {
+        list.length = 0;
+        return false;
+      }
+      this.#attributeSets = n;
       return true;
     } catch {
       // A getter that throws: the careful path reads each value again, guarded.
-      this.attributeList.length = 0;
+      list.length = 0;
       return false;
     }
   }
@@ -186,9 +190,12 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       (typeof value === 'string' ? value.length <= this.#limits.attributeValueLengthLimit : typeof value === 'number' || typeof value === 'boolean')
     ) {
       this.#attributeSets++;
-      (this.#keyLog ??= []).push(key);
-      if (this.#published) this.#encoder.spanAttribute(this.handle, key, value);
-      else this.attributeList.push(key, value);
+      if (this.#published) {
+        (this.#keyLog ??= []).push(key);
+        this.#encoder.spanAttribute(this.handle, key, value);
+      } else {
+        this.attributeList.push(key, value);
+      }
       return this;
     }
     const clean = this.#accept(key, value);
@@ -312,6 +319,15 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     this.attributeList = EMPTY;
   }
 
+  /** The keys set so far, while no Set counts them. */
+  #loggedKeys(): string[] {
+    if (this.#published) return this.#keyLog ?? [];
+    const list = this.attributeList;
+    const keys: string[] = [];
+    for (let i = 0; i < list.length; i += 2) keys.push(list[i] as string);
+    return keys;
+  }
+
   /**
    * @internal write the opening record (with the attributes set so far)
    * and a status set so far, if not done yet; later calls are then written
@@ -319,6 +335,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
    */
   publish(): void {
     if (this.#published) return;
+    if (this.#keys === undefined) this.#keyLog = this.#loggedKeys();
     this.#published = true;
     this.#host.open.release(this);
     this.#encoder.spanOpened(this);
@@ -367,9 +384,9 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     if (this.#keys === undefined && this.#attributeSets + 1 < limit) {
       // Fewer sets than the limit: no key can be over it, just log the key.
       this.#attributeSets++;
-      (this.#keyLog ??= []).push(key);
+      if (this.#published) (this.#keyLog ??= []).push(key);
     } else {
-      const keys = (this.#keys ??= new Set(this.#keyLog));
+      const keys = (this.#keys ??= new Set(this.#loggedKeys()));
       if (!keys.has(key)) {
         if (keys.size >= limit) {
           this.#droppedAttributes++;
