@@ -21,7 +21,12 @@
  *      exported after forceFlush; ringtrace: records dropped by the ring).
  *      Also a flat-out loop of 1,000,000 spans without yielding;
  *   5. ringtrace as users adopt it: `dispatcher.install()`, then the global
- *      API (`trace.getTracer`), enabled and disabled.
+ *      API (`trace.getTracer`), enabled and disabled;
+ *   6. 2 and 3 again with each candidate alone in its own process, as an
+ *      application runs one or the other: in one process the SDK's spans,
+ *      kept in its batch queue until its flush, leave garbage that the
+ *      next candidate's rounds collect. The processes alternate, REPS times
+ *      each, ROUNDS timed rounds per process.
  *
  * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
  * timed span is a (cheaper) drop; its exports of queued spans then run mostly
@@ -38,11 +43,14 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider as SdkTracerProvider } from '@opentelemetry/sdk-trace';
 import { TraceDispatcher } from 'ringtrace';
-import { fmt, interleave, isMain, machine, table } from './measure.js';
+import { execFileSync } from 'node:child_process';
+import { fmt, interleave, isMain, machine, median, nsPerOp, table } from './measure.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
 const RAMP_RATES = [25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000];
 const RAMP_MS = 500;
+/** Spans per timed round of the enabled measurements. */
+const OPS = 20_000;
 const FLAT_OUT_SPANS = 1_000_000;
 /** BENCH_PROGRESS=1 prints each phase to stderr. */
 const progress = process.env.BENCH_PROGRESS ? (message) => console.error(`[spans] ${message}`) : () => {};
@@ -145,7 +153,6 @@ export async function runSpans({ rounds = 7 } = {}) {
   const sdk = sdkProvider({ maxQueueSize: 1 << 20 });
   const sdkTracer = sdk.provider.getTracer('bench');
   const ringTracer = provider.getTracer('bench');
-  const OPS = 20_000;
   const enabled = await interleave(
     [
       { name: 'SDK startSpan', ops: OPS, loop: spansLoop(sdkTracer), between: () => sdk.provider.forceFlush() },
@@ -233,14 +240,73 @@ export async function runSpans({ rounds = 7 } = {}) {
   const stats = await dispatcher.shutdown();
   context.disable();
   const sink = stats.sinks.find((s) => s.name === 'count');
+  progress('each alone in its own process');
+  const isolated = runIsolated();
   return {
     rounds,
     results: { ...disabled, ...enabled, ...installed },
+    isolated,
     timedDrops,
     ramp,
     flatOut,
     accounting: { offered: stats.offered, written: stats.written, dropped: stats.dropped, decoded: stats.decoded, delivered: sink.delivered, filtered: sink.filtered },
   };
+}
+
+const ISOLATED = ['SDK startSpan', 'ringtrace startSpan', 'SDK startActiveSpan', 'ringtrace startActiveSpan'];
+const REPS = 3;
+const ISOLATED_ROUNDS = 5;
+
+/** Each candidate alone in a child process (`--child NAME`), alternating; medians over all their rounds. */
+function runIsolated() {
+  const rounds = Object.fromEntries(ISOLATED.map((name) => [name, { wall: [], cpu: [] }]));
+  for (let rep = 0; rep < REPS; rep++) {
+    for (let i = 0; i < ISOLATED.length; i++) {
+      const name = ISOLATED[(i + rep) % ISOLATED.length];
+      const stdout = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, '--rounds', String(ISOLATED_ROUNDS)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const out = JSON.parse(stdout.trim().split('\n').at(-1));
+      rounds[name].wall.push(...out.wall);
+      rounds[name].cpu.push(...out.cpu);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(rounds).map(([name, r]) => [name, { median: median(r.wall), min: Math.min(...r.wall), max: Math.max(...r.wall), cpuMedian: median(r.cpu), rounds: r.wall.length }]),
+  );
+}
+
+/** The child of runIsolated: one candidate, warmed up, then `rounds` timed rounds of OPS spans. */
+async function runChild(name, rounds) {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  let tracer;
+  let between;
+  let done;
+  if (name.startsWith('SDK')) {
+    const sdk = sdkProvider({ maxQueueSize: 1 << 20 });
+    tracer = sdk.provider.getTracer('bench');
+    between = () => sdk.provider.forceFlush();
+    done = () => sdk.provider.shutdown();
+  } else {
+    const dispatcher = await TraceDispatcher.start({ sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info' }] });
+    tracer = dispatcher.tracerProvider.getTracer('bench');
+    between = () => dispatcher.flush();
+    done = () => dispatcher.shutdown();
+  }
+  const loop = name.endsWith('startActiveSpan') ? activeLoop(tracer) : spansLoop(tracer);
+  const wall = [];
+  const cpu = [];
+  for (let r = -3; r < rounds; r++) {
+    const ns = await nsPerOp(loop, OPS);
+    await between();
+    if (r >= 0) {
+      wall.push(ns.wall);
+      cpu.push(ns.cpu);
+    }
+  }
+  await done();
+  return { wall, cpu };
 }
 
 /** Run `loop` at `rate` spans/s for RAMP_MS, in slices, yielding every millisecond. */
@@ -259,10 +325,11 @@ async function paced(loop, rate) {
   return { spans, achieved: spans / ((performance.now() - start) / 1000) };
 }
 
-export function spansReport({ results, timedDrops, ramp, flatOut, accounting }) {
+export function spansReport({ results, isolated, timedDrops, ramp, flatOut, accounting }) {
   const rows = Object.entries(results).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, `${fmt(x.spread * 100, 0)}%`, fmt(x.cpuMedian)]);
   const ratio = (a, b) =>
     `${fmt(results[a].median / results[b].median, 2)}x wall, ${fmt(results[a].cpuMedian / results[b].cpuMedian, 2)}x on-CPU`;
+  const isoRatio = (a, b) => `${fmt(isolated[a].median / isolated[b].median, 2)}x wall, ${fmt(isolated[a].cpuMedian / isolated[b].cpuMedian, 2)}x on-CPU`;
   const rampRows = ramp.map((x) => [
     x.rate,
     fmt(x.sdk.achieved, 0),
@@ -281,6 +348,14 @@ export function spansReport({ results, timedDrops, ramp, flatOut, accounting }) 
     `ringtrace disabled / no-op API, startActiveSpan = ${ratio('ringtrace disabled startActiveSpan', 'no-op API startActiveSpan')}   (target <= 2x)`,
     `ring records dropped inside timed loops: ${timedDrops}`,
     '',
+    table(
+      [`each alone in its own process (${REPS} processes x ${ISOLATED_ROUNDS} rounds)`, 'wall ns/span median', 'range', 'on-CPU ns/span median'],
+      Object.entries(isolated).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian)]),
+    ),
+    '',
+    `SDK / ringtrace, startSpan, own processes       = ${isoRatio('SDK startSpan', 'ringtrace startSpan')}   (target >= 8x)`,
+    `SDK / ringtrace, startActiveSpan, own processes = ${isoRatio('SDK startActiveSpan', 'ringtrace startActiveSpan')}   (target >= 8x)`,
+    '',
     table(['paced rate (spans/s)', 'SDK achieved', 'SDK dropped/spans', 'ringtrace achieved', 'ringtrace dropped/records'], rampRows),
     '',
     `highest paced rate without drops: SDK ${cleanSdk.length ? fmt(Math.max(...cleanSdk), 0) : 'none'} spans/s, ringtrace ${cleanRing.length ? fmt(Math.max(...cleanRing), 0) : 'none'} spans/s`,
@@ -293,6 +368,10 @@ export function spansReport({ results, timedDrops, ramp, flatOut, accounting }) 
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
+  if (args.includes('--child')) {
+    console.log(JSON.stringify(await runChild(args[args.indexOf('--child') + 1], rounds ?? ISOLATED_ROUNDS)));
+    process.exit(0);
+  }
   const out = await runSpans({ rounds });
   if (args.includes('--json')) console.log(JSON.stringify({ machine: machine(), ...out }));
   else console.log(`${JSON.stringify(machine())}\n\n${spansReport(out)}`);
