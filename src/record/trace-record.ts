@@ -42,6 +42,10 @@ export interface SpanInfo {
   readonly startTime: number;
 }
 
+/**
+ * A span's opening record. Its `attributes` are those set before the span
+ * was written: for a span written at its end (most spans), all of them.
+ */
 export interface SpanStartRecord {
   readonly kind: 'spanStart';
   readonly span: SpanInfo;
