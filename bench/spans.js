@@ -23,10 +23,10 @@
  *   5. ringtrace as users adopt it: `dispatcher.install()`, then the global
  *      API (`trace.getTracer`), enabled and disabled;
  *   6. 2 and 3 again with each candidate alone in its own process, as an
- *      application runs one or the other: in one process the SDK's spans,
- *      kept in its batch queue until its flush, leave garbage that the
- *      next candidate's rounds collect. The processes alternate, REPS times
- *      each, ROUNDS timed rounds per process.
+ *      application runs one or the other, so that neither's rounds collect
+ *      the other's garbage (the SDK keeps each round's spans in its batch
+ *      queue until its flush). The processes alternate, REPS times each,
+ *      ROUNDS timed rounds per process.
  *
  * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
  * timed span is a (cheaper) drop; its exports of queued spans then run mostly
