@@ -546,23 +546,11 @@ export class RecordEncoder {
 
   /** A string slot, interned when the table has room. */
   #str(s: string): void {
-    const slot = this.#slot < this.#slotEnd ? this.#slot++ : -1;
-    let id: number | undefined;
-    if (slot >= 0 && this.#slotStrings[slot] === s) {
-      id = this.#slotIds[slot]!;
-    } else {
-      id = this.strings.lookup(s);
-      if (id === undefined) {
-        // A definition must travel ahead of the record: not possible in place.
-        if (this.#inPlace && this.strings.canDefine(s)) this.#retry();
-        id = this.strings.define(s);
-        if (id >= 0) this.#define(id, s);
-      }
-      if (slot >= 0 && id >= 0) {
-        this.#slotStrings[slot] = s;
-        this.#slotIds[slot] = id;
-      }
-    }
+    // The common case first and small (so it is inlined): the string seen
+    // last in this slot of this record kind.
+    const slot = this.#slot;
+    const id = slot < this.#slotEnd && this.#slotStrings[slot] === s ? this.#slotIds[slot]! : this.#strMiss(s, slot);
+    this.#slot = slot + 1;
     if (id >= 0) {
       this.#ensure(5);
       this.#buf[this.#pos] = F.STR_REF;
@@ -571,6 +559,22 @@ export class RecordEncoder {
     } else {
       this.#inline(s);
     }
+  }
+
+  /** The interned id of `s` (defining it if the table has room), or -1 when it travels inline. */
+  #strMiss(s: string, slot: number): number {
+    let id = this.strings.lookup(s);
+    if (id === undefined) {
+      // A definition must travel ahead of the record: not possible in place.
+      if (this.#inPlace && this.strings.canDefine(s)) this.#retry();
+      id = this.strings.define(s);
+      if (id >= 0) this.#define(id, s);
+    }
+    if (slot < this.#slotEnd && id >= 0) {
+      this.#slotStrings[slot] = s;
+      this.#slotIds[slot] = id;
+    }
+    return id;
   }
 
   /** A string slot carrying its bytes. */
@@ -582,6 +586,28 @@ export class RecordEncoder {
 
   /** u32 byte length and UTF-8 bytes of `s`, truncated past `max` UTF-16 units. */
   #utf8(s: string, max = this.maxStringLength): void {
+    const n = s.length;
+    const pos = this.#pos;
+    if (n <= 64 && n <= max && pos + 4 + n <= this.#end) {
+      // Short ASCII is the common case and cheaper than a TextEncoder call.
+      const buf = this.#buf;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos + 4 + i] = c;
+      }
+      if (i === n) {
+        this.#view.setUint32(pos, n, true);
+        this.#pos = pos + 4 + n;
+        return;
+      }
+    }
+    this.#utf8Any(s, max);
+  }
+
+  /** Any string: cut past `max` with the marker, encoded by TextEncoder. */
+  #utf8Any(s: string, max: number): void {
     if (s.length > max) {
       const cut = s.length - max;
       s = s.slice(0, max) + TRUNCATION_MARKER + cut + ']';
@@ -592,21 +618,10 @@ export class RecordEncoder {
     // not counted oversize.
     const worst = 4 + n * 3;
     this.#ensure(this.#pos - this.#start + worst > this.#writer.maxReservation ? 4 + Buffer.byteLength(s, 'utf8') : worst);
-    const buf = this.#buf;
     const start = this.#pos + 4;
-    let p = start;
-    let i = 0;
-    if (n <= 64) {
-      // Short ASCII is the common case and cheaper than a TextEncoder call.
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[p++] = c;
-      }
-    }
-    if (i < n) p += textEncoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(p, this.#end)).written;
-    this.#view.setUint32(this.#pos, p - start, true);
-    this.#pos = p;
+    const written = textEncoder.encodeInto(s, this.#buf.subarray(start, this.#end)).written;
+    this.#view.setUint32(this.#pos, written, true);
+    this.#pos = start + written;
   }
 
   /** A STRING_DEF record in the definitions buffer. */
@@ -692,32 +707,34 @@ export class RecordEncoder {
   }
 
   #value(v: unknown, allowArray: boolean): void {
-    this.#ensure(9);
-    const buf = this.#buf;
-    switch (typeof v) {
-      case 'string':
-        buf[this.#pos++] = F.VALUE_STRING;
-        this.#utf8(v);
-        return;
-      case 'number':
-        buf[this.#pos++] = Number.isInteger(v) ? F.VALUE_INT : F.VALUE_FLOAT;
-        this.#view.setFloat64(this.#pos, v, true);
-        this.#pos += 8;
-        return;
-      case 'boolean':
-        buf[this.#pos++] = v ? F.VALUE_TRUE : F.VALUE_FALSE;
-        return;
-      case 'bigint':
-        buf[this.#pos++] = F.VALUE_BIGINT;
-        this.#utf8(v.toString());
-        return;
-      case 'undefined':
-        buf[this.#pos++] = F.VALUE_NULL;
-        return;
-      default:
-        break;
+    // Numbers, strings and booleans first and small (so this is inlined);
+    // everything else in #otherValue.
+    if (typeof v === 'number') {
+      this.#ensure(9);
+      this.#buf[this.#pos] = Number.isInteger(v) ? F.VALUE_INT : F.VALUE_FLOAT;
+      this.#view.setFloat64(this.#pos + 1, v, true);
+      this.#pos += 9;
+    } else if (typeof v === 'string') {
+      this.#ensure(1);
+      this.#buf[this.#pos++] = F.VALUE_STRING;
+      this.#utf8(v);
+    } else if (typeof v === 'boolean') {
+      this.#ensure(1);
+      this.#buf[this.#pos++] = v ? F.VALUE_TRUE : F.VALUE_FALSE;
+    } else {
+      this.#otherValue(v, allowArray);
     }
-    if (v === null) {
+  }
+
+  #otherValue(v: unknown, allowArray: boolean): void {
+    this.#ensure(1);
+    const buf = this.#buf;
+    if (typeof v === 'bigint') {
+      buf[this.#pos++] = F.VALUE_BIGINT;
+      this.#utf8(v.toString());
+      return;
+    }
+    if (v === undefined || v === null) {
       buf[this.#pos++] = F.VALUE_NULL;
       return;
     }
