@@ -44,6 +44,19 @@ t.test('a held span writes nothing until its end, then its records as one reserv
   t.equal(writer.counts().written, 5, 'without a status: start and end');
 });
 
+t.test('a held span keeps the start attributes as they were at the start, as the SDK does', async (t) => {
+  const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory', filter: 'trace' }] });
+  t.teardown(() => d.shutdown());
+  const attributes: Record<string, string | number> = { route: '/a', n: 1 };
+  const span = d.tracerProvider.getTracer('held').startSpan('op', { attributes });
+  attributes['route'] = '/changed';
+  attributes['added'] = 'later';
+  span.end();
+  await d.flush();
+  const start = (await d.inspectSink<MemorySinkContents>('mem')).records.find((r) => r.kind === 'spanStart');
+  t.same(start !== undefined && start.kind === 'spanStart' ? { ...start.attributes } : undefined, { route: '/a', n: 1 });
+});
+
 t.test('an event, a link, or links at start publish the span at once', async (t) => {
   const { provider, writer } = bare();
   t.teardown(() => provider.close());
