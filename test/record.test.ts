@@ -489,3 +489,63 @@ t.test('re-entrancy: a record made while another is encoded is refused and count
   t.ok(p.encoder.event(3, 2, 'outer', 'again', undefined, null));
   t.equal((p.read() as EventRecord[])[0]!.message, 'again');
 });
+
+t.test("spanComplete: the fast path writes what the general path writes, and falls back when it must", async (t) => {
+  const source = (attributeList: unknown[], o: { parent?: IdWords | null; traceState?: string; name?: string } = {}) => ({
+    handle: 42,
+    startTime: 1_700_000_000_123.25,
+    idWords: IDS,
+    parentWords: o.parent ?? null,
+    parentRemote: o.parent !== undefined && o.parent !== null,
+    traceFlags: 1,
+    spanKind: 2,
+    level: 3,
+    name: o.name ?? 'GET /items',
+    target: 'http',
+    traceStateText: o.traceState ?? '',
+    attributeList,
+  });
+  const fast: [string, ReturnType<typeof source>][] = [
+    ['no attributes', source([])],
+    ['with a remote parent', source(['a', 1], { parent: PARENT })],
+    ['int, float, booleans, strings', source(['i', 7, 'f', 2.5, 't', true, 'no', false, 's', 'GET', 'e', ''])],
+    ['a 48-character string', source(['s', 'x'.repeat(48)])],
+    ['a repeated key (the later wins when decoded)', source(['k', 1, 'k', 2])],
+  ];
+  const slow: [string, ReturnType<typeof source>][] = [
+    ['seven attributes', source(['a', 1, 'b', 2, 'c', 3, 'd', 4, 'e', 5, 'f', 6, 'g', 7])],
+    ['a 49-character string', source(['s', 'x'.repeat(49)])],
+    ['a non-ASCII string', source(['s', 'café'])],
+    ['an array value', source(['s', [1, 2]])],
+    ['a trace state', source(['a', 1], { traceState: 'k=v' })],
+  ];
+  for (const [what, span] of [...fast, ...slow]) {
+    // Reference: a fresh encoder, whose first call always takes the general path.
+    const ref = pipeline();
+    t.ok(ref.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3));
+    t.equal(ref.encoder.fastSpans, 0);
+    const expected = ref.read();
+    // Warm: the first call fills the slot cache, the second may take the fast path.
+    const p = pipeline();
+    p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3);
+    p.read();
+    const before = p.writer.counts();
+    t.ok(p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3));
+    const isFast = fast.some(([w]) => w === what);
+    t.equal(p.encoder.fastSpans, isFast ? 1 : 0, `${what}: ${isFast ? 'fast' : 'general'} path`);
+    t.equal(p.writer.counts().written - before.written, 2, `${what}: two records`);
+    t.same(p.read(), expected, `${what}: the same records`);
+  }
+  // A status goes the general path (three records).
+  const s = pipeline();
+  s.encoder.spanComplete(source([]), 0, '', 1, 0, 0, 0); // cold: general
+  s.encoder.spanComplete(source([]), 0, '', 1, 0, 0, 0); // warm: fast
+  t.equal(s.encoder.fastSpans, 1);
+  s.read();
+  t.ok(s.encoder.spanComplete(source([]), 2, 'boom', 1, 0, 0, 0));
+  t.equal(s.encoder.fastSpans, 1, 'the span with a status took the general path');
+  t.same(
+    s.read().map((r) => (r === ORPHAN ? 'orphan' : r.kind)),
+    ['spanStart', 'spanStatus', 'spanEnd'],
+  );
+});
