@@ -75,7 +75,8 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   readonly #host: SpanHost;
   readonly #encoder: RecordEncoder;
   readonly #limits: ResolvedSpanLimits;
-  readonly #traceState: SpanContext['traceState'];
+  /** @internal the W3C trace state, inherited by children. */
+  readonly traceState: SpanContext['traceState'];
   #context: SpanContext | undefined;
   #published = false;
   #ended = false;
@@ -123,7 +124,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     this.parentWords = parentWords;
     this.parentRemote = parentRemote;
     this.traceFlags = traceFlags;
-    this.#traceState = traceState;
+    this.traceState = traceState;
     this.traceStateText = traceState === undefined ? '' : traceState.serialize();
     this.spanKind = spanKind;
     this.target = target;
@@ -175,7 +176,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       traceId: traceIdHex(this.idWords),
       spanId: spanIdHex(this.idWords),
       traceFlags: this.traceFlags,
-      ...(this.#traceState === undefined ? {} : { traceState: this.#traceState }),
+      ...(this.traceState === undefined ? {} : { traceState: this.traceState }),
       isRemote: false,
     });
   }

@@ -26,7 +26,7 @@ import type { IdWords } from '../record/record-encoder.js';
 import { timeInputMs } from './clock.js';
 import { RingSpan, text, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
-import { spanIdHex, traceIdHex, wordsFromContext, type HasIdWords } from './span-ids.js';
+import { spanIdHex, traceIdHex, wordsFromContext } from './span-ids.js';
 import { randomWord } from './id-words.js';
 
 /** What every tracer of one provider shares. */
@@ -72,14 +72,14 @@ export class RingTracer implements Tracer {
     let parentRemote = false;
     let parentSampled: boolean | undefined;
     let traceState;
-    if (parentSpan !== undefined) {
-      const own = (parentSpan as Partial<HasIdWords>).idWords;
+    if (parentSpan instanceof RingSpan) {
+      // Our own parent: its words and flags as they are, no hex context made.
+      parentWords = parentSpan.idWords;
+      parentSampled = (parentSpan.traceFlags & TraceFlags.SAMPLED) !== 0;
+      traceState = parentSpan.traceState;
+    } else if (parentSpan !== undefined) {
       const pc = parentSpan.spanContext();
-      if (own !== undefined) {
-        parentWords = own;
-        parentSampled = (pc.traceFlags & TraceFlags.SAMPLED) !== 0;
-        traceState = pc.traceState;
-      } else if (isSpanContextValid(pc)) {
+      if (isSpanContextValid(pc)) {
         parentWords = wordsFromContext(pc);
         parentRemote = pc.isRemote === true;
         parentSampled = (pc.traceFlags & TraceFlags.SAMPLED) !== 0;
