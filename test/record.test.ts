@@ -549,3 +549,42 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
     ['spanStart', 'spanStatus', 'spanEnd'],
   );
 });
+
+t.test('event: the fast path writes what the general path writes, and falls back when it must', async (t) => {
+  type Case = [string, string, object | undefined, IdWords | null];
+  const bare = Object.assign(Object.create(null) as object, { a: 1 });
+  class Fields {
+    a = 1;
+  }
+  const fast: Case[] = [
+    ['no fields', 'msg', undefined, null],
+    ['empty fields', 'msg', {}, null],
+    ['in a span', 'msg', { a: 1 }, IDS],
+    ['int, float, booleans, strings', 'charged', { i: 7, f: 2.5, t: true, no: false, s: 'EUR', e: '' }, null],
+    ['a null-prototype object', 'msg', bare, null],
+    ['a getter', 'msg', { get g(): number { return 5; } }, null],
+    ['a 48-character message', 'm'.repeat(48), { a: 1 }, null],
+  ];
+  const slow: Case[] = [
+    ['seven fields', 'msg', { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 }, null],
+    ['a non-ASCII message', 'café', { a: 1 }, null],
+    ['a 49-character message', 'm'.repeat(49), { a: 1 }, null],
+    ['an object value', 'msg', { a: { b: 1 } }, null],
+    ['a null value', 'msg', { a: null }, null],
+    ['a class instance', 'msg', new Fields(), null],
+    ['null fields', 'msg', null as unknown as undefined, null],
+  ];
+  for (const [what, message, fields, ctx] of [...fast, ...slow]) {
+    const ref = pipeline();
+    t.ok(ref.encoder.event(3, 1_700_000_000_123.5, 'app', message, fields, ctx));
+    t.equal(ref.encoder.fastEvents, 0);
+    const expected = ref.read();
+    const p = pipeline();
+    p.encoder.event(3, 1_700_000_000_123.5, 'app', message, fields, ctx);
+    p.read();
+    t.ok(p.encoder.event(3, 1_700_000_000_123.5, 'app', message, fields, ctx));
+    const isFast = fast.some(([w]) => w === what);
+    t.equal(p.encoder.fastEvents, isFast ? 1 : 0, `${what}: ${isFast ? 'fast' : 'general'} path`);
+    t.same(p.read(), expected, `${what}: the same record`);
+  }
+});

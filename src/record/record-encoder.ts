@@ -84,11 +84,44 @@ function isControl(e: unknown): boolean {
   return e === OVERSIZE || e === RETRY;
 }
 
-/** Attributes and string value length `#completeFast` takes: with them a span fits in IN_PLACE_MIN. */
+/** Attributes (fields) and string length the fast paths take: with them a span or an event fits in IN_PLACE_MIN. */
 const FAST_ATTRIBUTES = 6;
 const FAST_STRING = 48;
 /** A SPAN_END record: header, handle, time, three dropped counts. */
 const END_RECORD_BYTES = 32;
+
+/**
+ * For the fast paths: write a number, boolean or ASCII string of at most
+ * FAST_STRING units as a value at `p` (room known), returning the position
+ * after it, or -1 for anything else (the caller gives up).
+ */
+function fastValue(buf: Uint8Array, v: DataView, p: number, value: unknown): number {
+  if (typeof value === 'number') {
+    buf[p] = Number.isInteger(value) ? F.VALUE_INT : F.VALUE_FLOAT;
+    v.setFloat64(p + 1, value, true);
+    return p + 9;
+  }
+  if (typeof value === 'boolean') {
+    buf[p] = value ? F.VALUE_TRUE : F.VALUE_FALSE;
+    return p + 1;
+  }
+  if (typeof value !== 'string') return -1;
+  buf[p] = F.VALUE_STRING;
+  return fastAscii(buf, v, p + 1, value);
+}
+
+/** u32 length and the bytes of an ASCII string of at most FAST_STRING units at `p`, or -1. */
+function fastAscii(buf: Uint8Array, v: DataView, p: number, s: string): number {
+  const n = s.length;
+  if (n > FAST_STRING) return -1;
+  for (let j = 0; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c >= 0x80) return -1;
+    buf[p + 4 + j] = c;
+  }
+  v.setUint32(p, n, true);
+  return p + 4 + n;
+}
 
 const INITIAL_SCRATCH = 4096;
 /** String slots remembered per record kind (target, name and the first attribute keys). */
@@ -102,8 +135,9 @@ export class RecordEncoder {
   readonly maxArrayLength: number;
   /** Attributes cut by the `maxCount` of the last record's attribute list. */
   lastDroppedAttributes = 0;
-  /** @internal spans `spanComplete` wrote by its fast path (for tests). */
+  /** @internal spans `spanComplete` and events `event` wrote by their fast paths (for tests). */
   fastSpans = 0;
+  fastEvents = 0;
   readonly #writer: RingWriter;
   #scratch = new Uint8Array(INITIAL_SCRATCH);
   #scratchView = new DataView(this.#scratch.buffer);
@@ -145,6 +179,7 @@ export class RecordEncoder {
 
   /** A standalone event. `ctx` is the active span's ids, or null. */
   event(level: number, time: number, target: string, message: string, fields: object | undefined, ctx: IdWords | null): boolean {
+    if (this.#eventFast(level, time, target, message, fields, ctx)) return true;
     try {
       this.#begin(F.KIND_EVENT, level, ctx === null ? 0 : F.FLAG_HAS_CONTEXT);
       this.#f64(time);
@@ -156,6 +191,75 @@ export class RecordEncoder {
     } catch (e) {
       return e === RETRY ? this.event(level, time, target, message, fields, ctx) : this.#abort(e, 1);
     }
+  }
+
+  /**
+   * `event` for the common event, in place and in one pass, as
+   * `#completeFast` does for spans: a short ASCII message, a plain fields
+   * object with at most FAST_ATTRIBUTES fields whose keys the slot cache
+   * holds and whose values are numbers, booleans or short ASCII strings.
+   * Anything else gives up before publishing, and the general path encodes
+   * the event (reading the fields again, as a RETRY does).
+   */
+  #eventFast(level: number, time: number, target: string, message: string, fields: object | undefined, ctx: IdWords | null): boolean {
+    const base = F.KIND_EVENT * SLOTS_PER_KIND;
+    const slots = this.#slotStrings;
+    if (this.#busy || slots[base] !== target) return false;
+    const writer = this.#writer;
+    const start = writer.claim(IN_PLACE_MIN);
+    if (start < 0) return false;
+    const buf = writer.data;
+    const v = writer.dataView;
+    const ref = this.#slotIds;
+    buf[start + F.RECORD_KIND_OFFSET] = F.KIND_EVENT;
+    buf[start + F.RECORD_LEVEL_OFFSET] = level;
+    v.setUint16(start + F.RECORD_FLAGS_OFFSET, ctx === null ? 0 : F.FLAG_HAS_CONTEXT, true);
+    v.setFloat64(start + 8, time, true);
+    let p = start + 16;
+    if (ctx !== null) {
+      v.setUint32(p, ctx.t0, true);
+      v.setUint32(p + 4, ctx.t1, true);
+      v.setUint32(p + 8, ctx.t2, true);
+      v.setUint32(p + 12, ctx.t3, true);
+      v.setUint32(p + 16, ctx.s0, true);
+      v.setUint32(p + 20, ctx.s1, true);
+      p += 24;
+    }
+    buf[p] = F.STR_REF;
+    v.setUint32(p + 1, ref[base]!, true);
+    buf[p + 5] = F.STR_INLINE;
+    p = fastAscii(buf, v, p + 6, message);
+    if (p < 0) return false;
+    const countAt = p;
+    p += 4;
+    let n = 0;
+    if (fields !== undefined) {
+      // Field getters may record: such calls are refused, as in the general path.
+      this.#busy = true;
+      try {
+        const proto: unknown = Object.getPrototypeOf(fields);
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const key in fields) {
+          if (n === FAST_ATTRIBUTES || slots[base + 1 + n] !== key) return false;
+          buf[p] = F.STR_REF;
+          v.setUint32(p + 1, ref[base + 1 + n]!, true);
+          p = fastValue(buf, v, p + 5, (fields as Record<string, unknown>)[key]);
+          if (p < 0) return false;
+          n++;
+        }
+      } catch {
+        return false;
+      } finally {
+        this.#busy = false;
+      }
+    }
+    v.setUint32(countAt, n, true);
+    const size = (p - start + 7) & ~7;
+    v.setUint32(start + F.RECORD_SIZE_OFFSET, size, true);
+    this.lastDroppedAttributes = 0;
+    this.fastEvents++;
+    writer.commitClaim(size, 1);
+    return true;
   }
 
   /** A raw pino JSON line, parsed on the worker. */
@@ -322,27 +426,8 @@ export class RecordEncoder {
     for (let i = 0; i < pairs; i++) {
       buf[p] = F.STR_REF;
       v.setUint32(p + 1, ref[base + 2 + i]!, true);
-      p += 5;
-      const value = list[2 * i + 1];
-      if (typeof value === 'number') {
-        buf[p] = Number.isInteger(value) ? F.VALUE_INT : F.VALUE_FLOAT;
-        v.setFloat64(p + 1, value, true);
-        p += 9;
-      } else if (typeof value === 'boolean') {
-        buf[p++] = value ? F.VALUE_TRUE : F.VALUE_FALSE;
-      } else if (typeof value === 'string' && value.length <= FAST_STRING) {
-        buf[p] = F.VALUE_STRING;
-        const n = value.length;
-        for (let j = 0; j < n; j++) {
-          const c = value.charCodeAt(j);
-          if (c >= 0x80) return false;
-          buf[p + 5 + j] = c;
-        }
-        v.setUint32(p + 1, n, true);
-        p += 5 + n;
-      } else {
-        return false;
-      }
+      p = fastValue(buf, v, p + 5, list[2 * i + 1]);
+      if (p < 0) return false;
     }
     const startSize = (p - start + 7) & ~7;
     v.setUint32(start + F.RECORD_SIZE_OFFSET, startSize, true);
