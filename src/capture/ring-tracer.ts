@@ -11,6 +11,7 @@
  */
 import {
   INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
   SpanKind,
   TraceFlags,
   context as contextApi,
@@ -63,7 +64,7 @@ export class RingTracer implements Tracer {
   startSpan(name: string, options: SpanOptions = {}, context?: Context): Span {
     const shared = this.#shared;
     const ctx = context ?? contextApi.active();
-    const parentSpan = options.root === true ? undefined : trace.getSpan(ctx);
+    const parentSpan = options.root === true || ctx === ROOT_CONTEXT ? undefined : trace.getSpan(ctx);
     if (!this.#isEnabled()) {
       // Filtered out: behave as the no-op API, carrying the parent's context.
       return trace.wrapSpanContext(parentSpan?.spanContext() ?? INVALID_SPAN_CONTEXT);

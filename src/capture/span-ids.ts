@@ -2,7 +2,7 @@
  * Span and trace ids on the producing thread: kept as 32-bit words (the form
  * records carry), turned into hex only when someone asks for a SpanContext.
  */
-import { context, isSpanContextValid, trace, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, isSpanContextValid, trace, type SpanContext } from '@opentelemetry/api';
 import type { IdWords } from '../record/record-encoder.js';
 
 /** A span that already holds its ids as words (ringtrace's own spans). */
@@ -42,7 +42,10 @@ export function spanIdHex(ids: IdWords): string {
 
 /** The active span's ids as words, or null outside any (valid) span. */
 export function activeIdWords(): IdWords | null {
-  const span = trace.getSpan(context.active());
+  const active = context.active();
+  // Outside any span the context is usually the root one: nothing to look up.
+  if (active === ROOT_CONTEXT) return null;
+  const span = trace.getSpan(active);
   if (span === undefined) return null;
   if (hasIdWords(span)) return span.idWords;
   const ctx = span.spanContext();
