@@ -58,12 +58,12 @@ export class OpenSpans {
 
   /** Publish every held span. */
   publishAll(): void {
-    // Walk from the end: releasing span i moves the last span, already visited, into its place.
-    for (let i = this.#spans.length - 1; i >= 0; i--) this.#publish(this.#spans[i]!);
+    this.publishStartedBy(Infinity);
   }
 
   /** Publish the spans that started at or before `time` (epoch ms). */
   publishStartedBy(time: number): void {
+    // Walk from the end: releasing span i moves the last span, already visited, into its place.
     for (let i = this.#spans.length - 1; i >= 0; i--) {
       const span = this.#spans[i]!;
       if (span.startTime <= time) this.#publish(span);

@@ -90,6 +90,27 @@ const FAST_STRING = 48;
 /** A SPAN_END record: header, handle, time, three dropped counts. */
 const END_RECORD_BYTES = 32;
 
+/** A record header at `start` (its size is written when the record is closed). */
+function writeHeader(buf: Uint8Array, v: DataView, start: number, kind: number, level: number, flags: number): void {
+  buf[start + F.RECORD_KIND_OFFSET] = kind;
+  buf[start + F.RECORD_LEVEL_OFFSET] = level;
+  v.setUint16(start + F.RECORD_FLAGS_OFFSET, flags, true);
+}
+
+/** Trace id words (if `withTrace`) and span id words at `p`; returns the position after them. */
+function writeIds(v: DataView, p: number, ids: IdWords, withTrace: boolean): number {
+  if (withTrace) {
+    v.setUint32(p, ids.t0, true);
+    v.setUint32(p + 4, ids.t1, true);
+    v.setUint32(p + 8, ids.t2, true);
+    v.setUint32(p + 12, ids.t3, true);
+    p += 16;
+  }
+  v.setUint32(p, ids.s0, true);
+  v.setUint32(p + 4, ids.s1, true);
+  return p + 8;
+}
+
 /**
  * For the fast paths: write a number, boolean or ASCII string of at most
  * FAST_STRING units as a value at `p` (room known), returning the position
@@ -211,20 +232,10 @@ export class RecordEncoder {
     const buf = writer.data;
     const v = writer.dataView;
     const ref = this.#slotIds;
-    buf[start + F.RECORD_KIND_OFFSET] = F.KIND_EVENT;
-    buf[start + F.RECORD_LEVEL_OFFSET] = level;
-    v.setUint16(start + F.RECORD_FLAGS_OFFSET, ctx === null ? 0 : F.FLAG_HAS_CONTEXT, true);
-    v.setFloat64(start + 8, time, true);
-    let p = start + 16;
-    if (ctx !== null) {
-      v.setUint32(p, ctx.t0, true);
-      v.setUint32(p + 4, ctx.t1, true);
-      v.setUint32(p + 8, ctx.t2, true);
-      v.setUint32(p + 12, ctx.t3, true);
-      v.setUint32(p + 16, ctx.s0, true);
-      v.setUint32(p + 20, ctx.s1, true);
-      p += 24;
-    }
+    writeHeader(buf, v, start, F.KIND_EVENT, level, ctx === null ? 0 : F.FLAG_HAS_CONTEXT);
+    v.setFloat64(start + F.RECORD_HEADER_BYTES, time, true);
+    let p = start + F.RECORD_HEADER_BYTES + 8;
+    if (ctx !== null) p = writeIds(v, p, ctx, true);
     buf[p] = F.STR_REF;
     v.setUint32(p + 1, ref[base]!, true);
     buf[p + 5] = F.STR_INLINE;
@@ -392,27 +403,14 @@ export class RecordEncoder {
     if (start < 0) return false;
     const buf = writer.data;
     const v = writer.dataView;
-    const ids = s.idWords;
     const parent = s.parentWords;
     const ref = this.#slotIds;
-    buf[start + F.RECORD_KIND_OFFSET] = F.KIND_SPAN_START;
-    buf[start + F.RECORD_LEVEL_OFFSET] = s.level;
-    v.setUint16(start + F.RECORD_FLAGS_OFFSET, (parent === null ? 0 : F.FLAG_HAS_PARENT) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0), true);
+    writeHeader(buf, v, start, F.KIND_SPAN_START, s.level, (parent === null ? 0 : F.FLAG_HAS_PARENT) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0));
     let p = start + F.RECORD_HEADER_BYTES;
     v.setUint32(p, s.handle, true);
     v.setFloat64(p + 4, s.startTime, true);
-    v.setUint32(p + 12, ids.t0, true);
-    v.setUint32(p + 16, ids.t1, true);
-    v.setUint32(p + 20, ids.t2, true);
-    v.setUint32(p + 24, ids.t3, true);
-    v.setUint32(p + 28, ids.s0, true);
-    v.setUint32(p + 32, ids.s1, true);
-    p += 36;
-    if (parent !== null) {
-      v.setUint32(p, parent.s0, true);
-      v.setUint32(p + 4, parent.s1, true);
-      p += 8;
-    }
+    p = writeIds(v, p + 12, s.idWords, true);
+    if (parent !== null) p = writeIds(v, p, parent, false);
     buf[p] = s.traceFlags;
     buf[p + 1] = s.spanKind;
     buf[p + 2] = F.STR_REF;
@@ -433,9 +431,7 @@ export class RecordEncoder {
     v.setUint32(start + F.RECORD_SIZE_OFFSET, startSize, true);
     const end = start + startSize;
     v.setUint32(end + F.RECORD_SIZE_OFFSET, END_RECORD_BYTES, true);
-    buf[end + F.RECORD_KIND_OFFSET] = F.KIND_SPAN_END;
-    buf[end + F.RECORD_LEVEL_OFFSET] = 0;
-    v.setUint16(end + F.RECORD_FLAGS_OFFSET, 0, true);
+    writeHeader(buf, v, end, F.KIND_SPAN_END, 0, 0);
     v.setUint32(end + 8, s.handle, true);
     v.setFloat64(end + 12, endTime, true);
     v.setUint32(end + 20, droppedAttributes, true);
@@ -623,9 +619,7 @@ export class RecordEncoder {
     this.#slotEnd = this.#slot + SLOTS_PER_KIND;
     const start = (this.#recordStart = this.#pos);
     this.#pos = start + F.RECORD_HEADER_BYTES;
-    this.#buf[start + F.RECORD_KIND_OFFSET] = kind;
-    this.#buf[start + F.RECORD_LEVEL_OFFSET] = level;
-    this.#view.setUint16(start + F.RECORD_FLAGS_OFFSET, flags, true);
+    writeHeader(this.#buf, this.#view, start, kind, level, flags);
   }
 
   /** Close the current record: pad it to 8 bytes and write its size. */
@@ -722,18 +716,7 @@ export class RecordEncoder {
   /** Trace id words (if `withTrace`) and span id words. */
   #ids(ids: IdWords, withTrace: boolean): void {
     this.#ensure(24);
-    const v = this.#view;
-    let p = this.#pos;
-    if (withTrace) {
-      v.setUint32(p, ids.t0, true);
-      v.setUint32(p + 4, ids.t1, true);
-      v.setUint32(p + 8, ids.t2, true);
-      v.setUint32(p + 12, ids.t3, true);
-      p += 16;
-    }
-    v.setUint32(p, ids.s0, true);
-    v.setUint32(p + 4, ids.s1, true);
-    this.#pos = p + 8;
+    this.#pos = writeIds(this.#view, this.#pos, ids, withTrace);
   }
 
   /** A string slot, interned when the table has room. */
