@@ -494,8 +494,10 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
   const source = (attributeList: unknown[], o: { parent?: IdWords | null; traceState?: string; name?: string } = {}) => ({
     handle: 42,
     startTime: 1_700_000_000_123.25,
-    idWords: IDS,
-    parentWords: o.parent ?? null,
+    ...IDS,
+    hasParent: o.parent !== undefined && o.parent !== null,
+    parentS0: o.parent?.s0 ?? 0,
+    parentS1: o.parent?.s1 ?? 0,
     parentRemote: o.parent !== undefined && o.parent !== null,
     traceFlags: 1,
     spanKind: 2,

@@ -45,17 +45,54 @@ export interface SpanHost {
   readonly spanLevel: number;
 }
 
+/** State bits of a RingSpan. */
+const PUBLISHED = 1;
+const ENDED = 2;
+/** An OK status was set: it is final. */
+const OK_STATUS = 4;
+
+/**
+ * What few spans need (limits reached, events, links): kept apart so the
+ * common span is a smaller object to make.
+ */
+interface SpanCounts {
+  /** The keys set since publication, while no Set counts them (see #attributeSets). */
+  keyLog: string[] | undefined;
+  keys: Set<string> | undefined;
+  droppedAttributes: number;
+  events: number;
+  droppedEvents: number;
+  links: number;
+  droppedLinks: number;
+}
+
 export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
-  /** @internal the record fields (SpanSource), read by the encoder. */
+  // The record fields (SpanSource), read by the encoder; the ids are words
+  // on the span itself, so a span is one object.
+  /** @internal */
   readonly handle: number;
   /** @internal */
-  readonly idWords: IdWords;
+  readonly t0: number;
   /** @internal */
-  readonly startTime: number;
+  readonly t1: number;
   /** @internal */
-  readonly parentWords: IdWords | null;
+  readonly t2: number;
+  /** @internal */
+  readonly t3: number;
+  /** @internal */
+  readonly s0: number;
+  /** @internal */
+  readonly s1: number;
+  /** @internal */
+  readonly hasParent: boolean;
+  /** @internal the parent's span id (its trace id is this span's). */
+  readonly parentS0: number;
+  /** @internal */
+  readonly parentS1: number;
   /** @internal */
   readonly parentRemote: boolean;
+  /** @internal */
+  readonly startTime: number;
   /** @internal */
   readonly traceFlags: number;
   /** @internal */
@@ -72,15 +109,12 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   attributeList: AttributeList = [];
   /** @internal index in OpenSpans while held, else -1. */
   heldAt = -1;
-  readonly #host: SpanHost;
-  readonly #encoder: RecordEncoder;
-  readonly #limits: ResolvedSpanLimits;
   /** @internal the W3C trace state, inherited by children. */
   readonly traceState: SpanContext['traceState'];
+  readonly #host: SpanHost;
   #context: SpanContext | undefined;
-  #published = false;
-  #ended = false;
-  #okStatus = false;
+  /** PUBLISHED, ENDED, OK_STATUS. */
+  #state = 0;
   /** Status set while held (0: none). */
   #statusCode = 0;
   #statusMessage = '';
@@ -88,41 +122,47 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
    * The attribute count limit counts distinct keys. While fewer attributes
    * have been set than the limit (overwrites included) no key can be over
    * it, so keys are only logged (while held, the attribute list is the log;
-   * once published, #keyLog); past that they go into a Set.
+   * once published, `keyLog`); past that they go into a Set.
    */
   #attributeSets = 0;
-  #keyLog: string[] | undefined;
-  #keys: Set<string> | undefined;
-  #droppedAttributes = 0;
-  #events = 0;
-  #droppedEvents = 0;
-  #links = 0;
-  #droppedLinks = 0;
+  #counts: SpanCounts | undefined;
 
   /** @internal made by RingTracer.startSpan, which then holds it. */
   constructor(
     host: SpanHost,
     handle: number,
-    ids: IdWords,
+    t0: number,
+    t1: number,
+    t2: number,
+    t3: number,
+    s0: number,
+    s1: number,
+    hasParent: boolean,
+    parentS0: number,
+    parentS1: number,
+    parentRemote: boolean,
     name: string,
     startTime: number,
-    parentWords: IdWords | null,
-    parentRemote: boolean,
     traceFlags: number,
     traceState: SpanContext['traceState'],
     spanKind: number,
     target: string,
   ) {
     this.#host = host;
-    this.#encoder = host.encoder;
-    this.#limits = host.limits;
     this.level = host.spanLevel;
     this.handle = handle;
-    this.idWords = ids;
+    this.t0 = t0;
+    this.t1 = t1;
+    this.t2 = t2;
+    this.t3 = t3;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.hasParent = hasParent;
+    this.parentS0 = parentS0;
+    this.parentS1 = parentS1;
+    this.parentRemote = parentRemote;
     this.name = name;
     this.startTime = startTime;
-    this.parentWords = parentWords;
-    this.parentRemote = parentRemote;
     this.traceFlags = traceFlags;
     this.traceState = traceState;
     this.traceStateText = traceState === undefined ? '' : traceState.serialize();
@@ -130,13 +170,27 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     this.target = target;
   }
 
+  /** @internal the span's ids as words (HasIdWords): the span itself. */
+  get idWords(): IdWords {
+    return this;
+  }
+
+  #more(): SpanCounts {
+    return (this.#counts ??= { keyLog: undefined, keys: undefined, droppedAttributes: 0, events: 0, droppedEvents: 0, links: 0, droppedLinks: 0 });
+  }
+
   /** @internal start attributes, counted against the limit. */
   initAttributes(attributes: Attributes | undefined): void {
     if (attributes === undefined || this.#plainAttributes(attributes)) return;
     eachAttribute(attributes, (key, value) => {
       const clean = this.#accept(key, value);
-      if (clean !== undefined) this.attributeList.push(key, clean);
+      if (clean !== undefined) this.#put(key, clean);
     });
+  }
+
+  /** Add a pair to the attribute list (of a span not yet published). */
+  #put(key: string, value: unknown): void {
+    this.attributeList.push(key, value);
   }
 
   /** Take the attributes as they are if all values are strings (within the length limit), numbers or booleans, and they fit the count limit. */
@@ -146,7 +200,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       // A plain object: for…in then visits its own keys only, and is
       // cheaper than Object.keys (a proxy passes too: its answers are read once, here).
       if (Object.getPrototypeOf(attributes) !== Object.prototype) return false;
-      const max = this.#limits.attributeValueLengthLimit;
+      const max = this.#host.limits.attributeValueLengthLimit;
       let n = 0;
       for (const key in attributes) {
         const v = attributes[key];
@@ -157,7 +211,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
         list.push(key, v);
         n++;
       }
-      if (n >= this.#limits.attributeCountLimit) {
+      if (n >= this.#host.limits.attributeCountLimit) {
         list.length = 0;
         return false;
       }
@@ -173,8 +227,8 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   spanContext(): SpanContext {
     // Hex ids are made on first request: most spans never need them.
     return (this.#context ??= {
-      traceId: traceIdHex(this.idWords),
-      spanId: spanIdHex(this.idWords),
+      traceId: traceIdHex(this),
+      spanId: spanIdHex(this),
       traceFlags: this.traceFlags,
       ...(this.traceState === undefined ? {} : { traceState: this.traceState }),
       isRemote: false,
@@ -185,34 +239,34 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     if (this.#endedWarn('setAttribute')) return this;
     // The common case: a string key, a plain value, and room under the count limit.
     if (
-      this.#attributeSets < this.#limits.attributeCountLimit - 1 &&
+      this.#attributeSets < this.#host.limits.attributeCountLimit - 1 &&
       typeof key === 'string' &&
       key !== '' &&
-      (typeof value === 'string' ? value.length <= this.#limits.attributeValueLengthLimit : typeof value === 'number' || typeof value === 'boolean')
+      (typeof value === 'string' ? value.length <= this.#host.limits.attributeValueLengthLimit : typeof value === 'number' || typeof value === 'boolean')
     ) {
       this.#attributeSets++;
-      if (this.#published) {
-        (this.#keyLog ??= []).push(key);
-        this.#encoder.spanAttribute(this.handle, key, value);
+      if ((this.#state & PUBLISHED) !== 0) {
+        (this.#more().keyLog ??= []).push(key);
+        this.#host.encoder.spanAttribute(this.handle, key, value);
       } else {
-        this.attributeList.push(key, value);
+        this.#put(key, value);
       }
       return this;
     }
     const clean = this.#accept(key, value);
     if (clean === undefined) return this;
-    if (this.#published) this.#encoder.spanAttribute(this.handle, key, clean);
-    else this.attributeList.push(key, clean);
+    if ((this.#state & PUBLISHED) !== 0) this.#host.encoder.spanAttribute(this.handle, key, clean);
+    else this.#put(key, clean);
     return this;
   }
 
   setAttributes(attributes: Attributes): this {
     if (this.#endedWarn('setAttributes')) return this;
     if (attributes === null || typeof attributes !== 'object') return this;
-    if (!this.#published) {
+    if ((this.#state & PUBLISHED) === 0) {
       eachAttribute(attributes, (key, value) => {
         const clean = this.#accept(key, value);
-        if (clean !== undefined) this.attributeList.push(key, clean);
+        if (clean !== undefined) this.#put(key, clean);
       });
       return this;
     }
@@ -224,14 +278,15 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       out[key] = clean;
       any = true;
     });
-    if (any) this.#encoder.spanAttributes(this.handle, out, Infinity);
+    if (any) this.#host.encoder.spanAttributes(this.handle, out, Infinity);
     return this;
   }
 
   addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
     if (this.#endedWarn('addEvent')) return this;
-    if (this.#events >= this.#limits.eventCountLimit) {
-      this.#droppedEvents++;
+    const counts = this.#more();
+    if (counts.events >= this.#host.limits.eventCountLimit) {
+      counts.droppedEvents++;
       return this;
     }
     let attributes: Attributes | undefined;
@@ -241,16 +296,17 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     } else {
       attributes = attributesOrStartTime;
     }
-    this.#events++;
+    counts.events++;
     this.publish();
-    this.#encoder.spanEvent(this.handle, timeInputMs(startTime), text(name), this.#limitValues(attributes), this.#limits.attributePerEventCountLimit);
+    this.#host.encoder.spanEvent(this.handle, timeInputMs(startTime), text(name), this.#limitValues(attributes), this.#host.limits.attributePerEventCountLimit);
     return this;
   }
 
   addLink(link: Link): this {
     if (this.#endedWarn('addLink')) return this;
-    if (this.#links >= this.#limits.linkCountLimit) {
-      this.#droppedLinks++;
+    const counts = this.#more();
+    if (counts.links >= this.#host.limits.linkCountLimit) {
+      counts.droppedLinks++;
       return this;
     }
     let ids: IdWords;
@@ -266,9 +322,9 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       diag.warn('ringtrace: a link that could not be read was ignored');
       return this;
     }
-    this.#links++;
+    counts.links++;
     this.publish();
-    this.#encoder.spanLink(this.handle, ids, traceFlags, this.#limitValues(attributes), this.#limits.attributePerLinkCountLimit);
+    this.#host.encoder.spanLink(this.handle, ids, traceFlags, this.#limitValues(attributes), this.#host.limits.attributePerLinkCountLimit);
     return this;
   }
 
@@ -284,11 +340,11 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   setStatus(status: SpanStatus): this {
     if (this.#endedWarn('setStatus')) return this;
     // As the SDK: UNSET is ignored, OK is final, a message only goes with ERROR.
-    if (status.code === SpanStatusCode.UNSET || this.#okStatus) return this;
-    if (status.code === SpanStatusCode.OK) this.#okStatus = true;
+    if (status.code === SpanStatusCode.UNSET || (this.#state & OK_STATUS) !== 0) return this;
+    if (status.code === SpanStatusCode.OK) this.#state |= OK_STATUS;
     const message = status.code === SpanStatusCode.ERROR && typeof status.message === 'string' ? status.message : '';
-    if (this.#published) {
-      this.#encoder.spanStatus(this.handle, status.code, message);
+    if ((this.#state & PUBLISHED) !== 0) {
+      this.#host.encoder.spanStatus(this.handle, status.code, message);
     } else {
       this.#statusCode = status.code;
       this.#statusMessage = message;
@@ -299,30 +355,35 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   updateName(name: string): this {
     if (this.#endedWarn('updateName')) return this;
     this.name = text(name);
-    if (this.#published) this.#encoder.spanName(this.handle, this.name);
+    if ((this.#state & PUBLISHED) !== 0) this.#host.encoder.spanName(this.handle, this.name);
     return this;
   }
 
   end(endTime?: TimeInput): void {
-    if (this.#ended) {
-      diag.error(`ringtrace: ${this.name} ${this.idWords.s0.toString(16)}: end() called on an ended span`);
+    const state = this.#state;
+    if ((state & ENDED) !== 0) {
+      diag.error(`ringtrace: ${this.name} ${spanIdHex(this)}: end() called on an ended span`);
       return;
     }
-    this.#ended = true;
+    this.#state = state | ENDED | PUBLISHED;
     const time = timeInputMs(endTime);
-    if (this.#published) {
-      this.#encoder.spanEnd(this.handle, time, this.#droppedAttributes, this.#droppedEvents, this.#droppedLinks);
+    const c = this.#counts;
+    const droppedAttributes = c === undefined ? 0 : c.droppedAttributes;
+    const droppedEvents = c === undefined ? 0 : c.droppedEvents;
+    const droppedLinks = c === undefined ? 0 : c.droppedLinks;
+    const host = this.#host;
+    if ((state & PUBLISHED) !== 0) {
+      host.encoder.spanEnd(this.handle, time, droppedAttributes, droppedEvents, droppedLinks);
       return;
     }
-    this.#published = true;
-    this.#host.open.release(this);
-    this.#encoder.spanComplete(this, this.#statusCode, this.#statusMessage, time, this.#droppedAttributes, this.#droppedEvents, this.#droppedLinks);
+    host.open.release(this);
+    host.encoder.spanComplete(this, this.#statusCode, this.#statusMessage, time, droppedAttributes, droppedEvents, droppedLinks);
     this.attributeList = EMPTY;
   }
 
   /** The keys set so far, while no Set counts them. */
   #loggedKeys(): string[] {
-    if (this.#published) return this.#keyLog ?? [];
+    if ((this.#state & PUBLISHED) !== 0) return this.#counts?.keyLog ?? [];
     const list = this.attributeList;
     const keys: string[] = [];
     for (let i = 0; i < list.length; i += 2) keys.push(list[i] as string);
@@ -335,17 +396,18 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
    * as they happen.
    */
   publish(): void {
-    if (this.#published) return;
-    if (this.#keys === undefined) this.#keyLog = this.#loggedKeys();
-    this.#published = true;
+    if ((this.#state & PUBLISHED) !== 0) return;
+    const counts = this.#more();
+    if (counts.keys === undefined) counts.keyLog = this.#loggedKeys();
+    this.#state |= PUBLISHED;
     this.#host.open.release(this);
-    this.#encoder.spanOpened(this);
-    if (this.#statusCode !== 0) this.#encoder.spanStatus(this.handle, this.#statusCode, this.#statusMessage);
+    this.#host.encoder.spanOpened(this);
+    if (this.#statusCode !== 0) this.#host.encoder.spanStatus(this.handle, this.#statusCode, this.#statusMessage);
     this.attributeList = EMPTY;
   }
 
   isRecording(): boolean {
-    return !this.#ended;
+    return (this.#state & ENDED) === 0;
   }
 
   recordException(exception: Exception, time?: TimeInput): void {
@@ -365,7 +427,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
 
   /** True (with a diagnostic) when the span has ended: the call is ignored, as the SDK does. */
   #endedWarn(method: string): boolean {
-    if (!this.#ended) return false;
+    if ((this.#state & ENDED) === 0) return false;
     diag.warn(`ringtrace: cannot execute ${method} on ended span ${this.name}`);
     return true;
   }
@@ -376,21 +438,22 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       diag.warn(`ringtrace: invalid attribute key: ${text(key)}`);
       return undefined;
     }
-    const clean = validValue(value, this.#limits.attributeValueLengthLimit, this.#encoder.maxArrayLength);
+    const clean = validValue(value, this.#host.limits.attributeValueLengthLimit, this.#host.encoder.maxArrayLength);
     if (clean === undefined) {
       diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       return undefined;
     }
-    const limit = this.#limits.attributeCountLimit;
-    if (this.#keys === undefined && this.#attributeSets + 1 < limit) {
+    const limit = this.#host.limits.attributeCountLimit;
+    if (this.#counts?.keys === undefined && this.#attributeSets + 1 < limit) {
       // Fewer sets than the limit: no key can be over it, just log the key.
       this.#attributeSets++;
-      if (this.#published) (this.#keyLog ??= []).push(key);
+      if ((this.#state & PUBLISHED) !== 0) (this.#more().keyLog ??= []).push(key);
     } else {
-      const keys = (this.#keys ??= new Set(this.#loggedKeys()));
+      const counts = this.#more();
+      const keys = (counts.keys ??= new Set(this.#loggedKeys()));
       if (!keys.has(key)) {
         if (keys.size >= limit) {
-          this.#droppedAttributes++;
+          counts.droppedAttributes++;
           return undefined;
         }
         keys.add(key);
@@ -405,11 +468,11 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
    */
   #limitValues(attributes: Attributes | undefined): Attributes | undefined {
     if (attributes === undefined || attributes === null || typeof attributes !== 'object') return undefined;
-    const max = this.#limits.attributeValueLengthLimit;
+    const max = this.#host.limits.attributeValueLengthLimit;
     const out = bag();
     eachAttribute(attributes, (key, v) => {
       if (v === undefined) return;
-      const clean = validValue(v, max, this.#encoder.maxArrayLength);
+      const clean = validValue(v, max, this.#host.encoder.maxArrayLength);
       if (clean === undefined) diag.warn(`ringtrace: invalid attribute value set for key: ${key}`);
       else out[key] = clean;
     });

@@ -23,7 +23,6 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { IdWords } from '../record/record-encoder.js';
 import { timeInputMs } from './clock.js';
 import { RingSpan, text, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
@@ -39,13 +38,6 @@ export interface TracerShared extends SpanHost {
 }
 
 const word = randomWord;
-
-function newSpanWords(ids: IdWords): void {
-  do {
-    ids.s0 = word();
-    ids.s1 = word();
-  } while (ids.s0 === 0 && ids.s1 === 0);
-}
 
 export class RingTracer implements Tracer {
   readonly name: string;
@@ -69,32 +61,46 @@ export class RingTracer implements Tracer {
       // Filtered out: behave as the no-op API, carrying the parent's context.
       return trace.wrapSpanContext(parentSpan?.spanContext() ?? INVALID_SPAN_CONTEXT);
     }
-    let parentWords: IdWords | null = null;
+    let hasParent = false;
     let parentRemote = false;
     let parentSampled: boolean | undefined;
     let traceState;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    let p0 = 0;
+    let p1 = 0;
     if (parentSpan instanceof RingSpan) {
       // Our own parent: its words and flags as they are, no hex context made.
-      parentWords = parentSpan.idWords;
+      hasParent = true;
+      ({ t0, t1, t2, t3, s0: p0, s1: p1 } = parentSpan);
       parentSampled = (parentSpan.traceFlags & TraceFlags.SAMPLED) !== 0;
       traceState = parentSpan.traceState;
     } else if (parentSpan !== undefined) {
       const pc = parentSpan.spanContext();
       if (isSpanContextValid(pc)) {
-        parentWords = wordsFromContext(pc);
+        hasParent = true;
+        ({ t0, t1, t2, t3, s0: p0, s1: p1 } = wordsFromContext(pc));
         parentRemote = pc.isRemote === true;
         parentSampled = (pc.traceFlags & TraceFlags.SAMPLED) !== 0;
         traceState = pc.traceState;
       }
     }
-    const ids: IdWords =
-      parentWords === null
-        ? newTraceWords()
-        : { t0: parentWords.t0, t1: parentWords.t1, t2: parentWords.t2, t3: parentWords.t3, s0: 0, s1: 0 };
-    newSpanWords(ids);
-    const sampled = shouldSample(shared.sampler, ids.t0, ids.t1, ids.t2, ids.t3, parentSampled);
+    if (!hasParent) {
+      t0 = word();
+      t1 = word();
+      t2 = word();
+      t3 = word();
+      while ((t0 | t1 | t2 | t3) === 0) t3 = word();
+    }
+    let s0 = word();
+    let s1 = word();
+    while ((s0 | s1) === 0) s1 = word();
+    const sampled = shouldSample(shared.sampler, t0, t1, t2, t3, parentSampled);
     const traceFlags = sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
     if (!sampled) {
+      const ids = { t0, t1, t2, t3, s0, s1 };
       return trace.wrapSpanContext({
         traceId: traceIdHex(ids),
         spanId: spanIdHex(ids),
@@ -107,11 +113,18 @@ export class RingTracer implements Tracer {
     const span = new RingSpan(
       shared,
       handle,
-      ids,
+      t0,
+      t1,
+      t2,
+      t3,
+      s0,
+      s1,
+      hasParent,
+      p0,
+      p1,
+      parentRemote,
       text(name),
       timeInputMs(options.startTime),
-      parentWords,
-      parentRemote,
       traceFlags,
       traceState,
       options.kind ?? SpanKind.INTERNAL,
@@ -161,10 +174,4 @@ export class RingTracer implements Tracer {
     }
     return this.#enabled;
   }
-}
-
-function newTraceWords(): IdWords {
-  const ids = { t0: word(), t1: word(), t2: word(), t3: word(), s0: 0, s1: 0 };
-  while ((ids.t0 | ids.t1 | ids.t2 | ids.t3) === 0) ids.t3 = word();
-  return ids;
 }

@@ -96,6 +96,10 @@ export function resolveSpanLimits(options: SpanLimits | undefined, env: Env = pr
 export interface SamplerConfig {
   readonly name: SamplerName;
   readonly ratio: number;
+  /** Whether a valid parent's sampled flag decides (the `parentbased_*` samplers). */
+  readonly parentBased: boolean;
+  /** Without a parent to follow: sample when the trace id's XOR is below this (0: never, 2^32: always). */
+  readonly below: number;
 }
 
 export function resolveSampler(name: unknown, arg: unknown, env: Env = process.env): SamplerConfig {
@@ -119,7 +123,10 @@ export function resolveSampler(name: unknown, arg: unknown, env: Env = process.e
   if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
     throw invalidOptionRange(ratioOption, 'a number from 0 to 1', ratioOption === 'OTEL_TRACES_SAMPLER_ARG' ? env['OTEL_TRACES_SAMPLER_ARG'] : ratio);
   }
-  return { name: sampler as SamplerName, ratio };
+  const n = sampler as SamplerName;
+  // Decided once here, so a span's decision is a compare, not string matching.
+  const below = n.endsWith('always_on') ? 0x100000000 : n.endsWith('always_off') ? 0 : traceIdRatioBound(ratio);
+  return { name: n, ratio, parentBased: n.startsWith('parentbased_'), below };
 }
 
 /**
@@ -129,11 +136,11 @@ export function resolveSampler(name: unknown, arg: unknown, env: Env = process.e
  * agree on the same trace.
  */
 export function shouldSample(config: SamplerConfig, t0: number, t1: number, t2: number, t3: number, parentSampled: boolean | undefined): boolean {
-  const n = config.name;
-  if (parentSampled !== undefined && n.startsWith('parentbased_')) return parentSampled;
-  if (n === 'always_on' || n === 'parentbased_always_on') return true;
-  if (n === 'always_off' || n === 'parentbased_always_off') return false;
-  // Strictly below, with 2^32 at ratio 1, exactly as the SDK: ratio 0 samples nothing, ratio 1 everything.
-  const upper = config.ratio === 1 ? 0x100000000 : Math.floor(config.ratio * 0xffffffff);
-  return ((t0 ^ t1 ^ t2 ^ t3) >>> 0) < upper;
+  if (parentSampled !== undefined && config.parentBased) return parentSampled;
+  return ((t0 ^ t1 ^ t2 ^ t3) >>> 0) < config.below;
+}
+
+/** Strictly below, with 2^32 at ratio 1, exactly as the SDK: ratio 0 samples nothing, ratio 1 everything. */
+function traceIdRatioBound(ratio: number): number {
+  return ratio === 1 ? 0x100000000 : Math.floor(ratio * 0xffffffff);
 }

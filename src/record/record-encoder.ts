@@ -47,13 +47,16 @@ export type AttributeList = unknown[];
 
 /**
  * What the encoder reads of a span the producer held back: the fields of
- * its opening record. See `RingSpan` for why a span is held.
+ * its opening record, the span's own ids (`IdWords`) among them. See
+ * `RingSpan` for why a span is held.
  */
-export interface SpanSource {
+export interface SpanSource extends IdWords {
   readonly handle: number;
   readonly startTime: number;
-  readonly idWords: IdWords;
-  readonly parentWords: IdWords | null;
+  /** Whether the span has a parent; its span id is then `parentS0, parentS1`. */
+  readonly hasParent: boolean;
+  readonly parentS0: number;
+  readonly parentS1: number;
   readonly parentRemote: boolean;
   readonly traceFlags: number;
   readonly spanKind: number;
@@ -312,8 +315,15 @@ export class RecordEncoder {
     const span: SpanSource = {
       handle,
       startTime: time,
-      idWords: ids,
-      parentWords: parent,
+      t0: ids.t0,
+      t1: ids.t1,
+      t2: ids.t2,
+      t3: ids.t3,
+      s0: ids.s0,
+      s1: ids.s1,
+      hasParent: parent !== null,
+      parentS0: parent === null ? 0 : parent.s0,
+      parentS1: parent === null ? 0 : parent.s1,
       parentRemote,
       traceFlags,
       spanKind,
@@ -403,14 +413,18 @@ export class RecordEncoder {
     if (start < 0) return false;
     const buf = writer.data;
     const v = writer.dataView;
-    const parent = s.parentWords;
+    const hasParent = s.hasParent;
     const ref = this.#slotIds;
-    writeHeader(buf, v, start, F.KIND_SPAN_START, s.level, (parent === null ? 0 : F.FLAG_HAS_PARENT) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0));
+    writeHeader(buf, v, start, F.KIND_SPAN_START, s.level, (hasParent ? F.FLAG_HAS_PARENT : 0) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0));
     let p = start + F.RECORD_HEADER_BYTES;
     v.setUint32(p, s.handle, true);
     v.setFloat64(p + 4, s.startTime, true);
-    p = writeIds(v, p + 12, s.idWords, true);
-    if (parent !== null) p = writeIds(v, p, parent, false);
+    p = writeIds(v, p + 12, s, true);
+    if (hasParent) {
+      v.setUint32(p, s.parentS0, true);
+      v.setUint32(p + 4, s.parentS1, true);
+      p += 8;
+    }
     buf[p] = s.traceFlags;
     buf[p + 1] = s.spanKind;
     buf[p + 2] = F.STR_REF;
@@ -453,13 +467,15 @@ export class RecordEncoder {
    * application's object: that may be a proxy posing as an array).
    */
   #startRecord(s: SpanSource, attributes: object | undefined, maxAttributes: number): void {
-    const parent = s.parentWords;
-    const flags = (parent === null ? 0 : F.FLAG_HAS_PARENT) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0);
+    const flags = (s.hasParent ? F.FLAG_HAS_PARENT : 0) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0);
     this.#header(F.KIND_SPAN_START, s.level, flags);
     this.#u32(s.handle);
     this.#f64(s.startTime);
-    this.#ids(s.idWords, true);
-    if (parent !== null) this.#ids(parent, false);
+    this.#ids(s, true);
+    if (s.hasParent) {
+      this.#u32(s.parentS0);
+      this.#u32(s.parentS1);
+    }
     this.#ensure(2);
     this.#buf[this.#pos++] = s.traceFlags;
     this.#buf[this.#pos++] = s.spanKind;
