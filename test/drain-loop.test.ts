@@ -205,7 +205,7 @@ t.test('idle flush once the ring is empty, then sleep until a write wakes the lo
   t.equal(sink.records.length, 1, 'a write below the wake threshold leaves the loop asleep');
   // ...until an eighth of the ring waits: then the writer's notify wakes it.
   let n = 1;
-  while (p.writer.writePosition - p.reader.position < p.writer.wakeThresholdBytes) t.ok(p.event('more', { n: n++ }), undefined, { diagnostic: false });
+  while (p.writer.writePosition - p.reader.position < p.writer.wakeThresholdBytes) t.ok(p.event('more', { n: n++ }), 'written', { diagnostic: false });
   await until(() => sink.records.length === n + 1, 'the writes to be delivered');
   t.same(sink.messages().slice(0, 3), ['first', 'second', 'more']);
   await until(() => sink.flushes === 2, 'the idle flush after them');
@@ -223,6 +223,7 @@ t.test('a sleeping loop wakes by itself every flush interval', async (t) => {
   await until(() => Atomics.load(header, CONSUMER_STATE) === CONSUMER_SLEEPING, 'the loop to sleep');
   p.event('small');
   await until(() => sink.records.length === 1, 'the timed wake to deliver it');
+  t.same(sink.messages(), ['small'], 'delivered though no write reached the wake threshold');
   p.loop.stop();
   await run;
 });
@@ -277,7 +278,7 @@ t.test('reach() resolves once the loop has delivered up to a position', async (t
 
 t.test('a periodic flush leaves a sink that is still flushing alone', async (t) => {
   const p = loopParts({ flushEveryRecords: 1, batchRecords: 1 });
-  const slow = createSlowFlushSink() as ReturnType<typeof createSlowFlushSink> & { inspect(): { consumed: number; written: number; flushes: number } };
+  const slow = createSlowFlushSink();
   const fast = new RecordingSink();
   p.add('slow', 'trace', slow);
   p.add('fast', 'trace', fast);

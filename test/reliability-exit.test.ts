@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { compileForChildren } from './fixtures/compiled-build.js';
 
 const fixture = new URL('./fixtures/reliability-exit.mjs', import.meta.url).pathname;
@@ -57,7 +57,7 @@ const modes = {
 
 const outcomes = new Map(await Promise.all(Object.keys(modes).map(async (mode) => [mode, await runChild(mode)] as const)));
 
-function checkAll(t: Tap.Test, o: Outcome): void {
+function checkAll(t: Test, o: Outcome): void {
   const records = o.lines.map((l) => JSON.parse(l) as { kind: string; fields?: { seq: number }; spanName?: string; attributes?: Record<string, unknown> });
   const events = records.filter((r) => r.kind === 'event');
   t.equal(events.length, N, `the file holds all ${N} events`);

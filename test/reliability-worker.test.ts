@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { workerExecArgv } from '../src/worker-exec-argv.js';
 import { compileForChildren } from './fixtures/compiled-build.js';
 
@@ -63,7 +63,7 @@ const [execArgvRun, v8FlagsRun, ...outcomes] = await Promise.all([
 ]);
 const outcome = new Map(scenarios.map((s, i) => [s, outcomes[i]!] as const));
 
-function ok(t: Tap.Test, o: Outcome): boolean {
+function ok(t: Test, o: Outcome): boolean {
   t.equal(o.code, 0, 'the child ended normally');
   return t.ok(o.out !== null, `it reported its findings (stderr: ${o.stderr.slice(-500)})`);
 }
@@ -143,7 +143,7 @@ t.test('a sink module that fails to load: a SinkError from start() and addSink()
 t.test('a sink whose flush never settles: timed out, counted, reported; the others keep flowing; shutdown ends', async (t) => {
   const o = outcome.get('hang-flush')!;
   if (!ok(t, o)) return;
-  const byName = Object.fromEntries((o.out.sinks as { name: string }[]).map((s) => [s.name, s])) as Record<string, { delivered: number; flushFailures: number }>;
+  const byName = Object.fromEntries((o.out.sinks as { name: string }[]).map((s) => [s.name, s])) as unknown as Record<string, { delivered: number; flushFailures: number }>;
   t.ok(byName['hang']!.flushFailures >= 2, 'both flushes timed out (flushFailures)');
   t.equal(byName['mem']!.flushFailures, 0);
   t.equal(byName['mem']!.delivered, 20, 'the healthy sinks got every record');

@@ -9,7 +9,7 @@ import t from 'tap';
 import { pino } from 'pino';
 import { SinkError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
-import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
+import type { EventRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import { Diagnostics, DIAGNOSTIC_TARGET } from '../workers/diagnostics.js';
 import { BUILTIN_SINK_MODULES, builtinExtension, loadSink } from '../workers/sink-loader.js';

@@ -25,7 +25,7 @@ import sonicBoom from 'sonic-boom';
 import type { SonicBoom as SonicBoomStream, SonicBoomOpts } from 'sonic-boom';
 import { invalidOptionType } from '../errors.js';
 import type { FieldValue, Fields, TraceRecord } from '../record/trace-record.js';
-import type { SinkFactory, TraceSink } from './trace-sink.js';
+import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
 
 export interface NdjsonSinkOptions {
   destination?: string;
@@ -166,5 +166,6 @@ export class NdjsonSink implements TraceSink {
   }
 }
 
-const createNdjsonSink: SinkFactory<NdjsonSinkOptions | undefined> = (options) => new NdjsonSink(options ?? {});
+// `satisfies`, not a type annotation, so callers in-process see an NdjsonSink.
+const createNdjsonSink = ((options: NdjsonSinkOptions | undefined, _context?: SinkContext) => new NdjsonSink(options ?? {})) satisfies SinkFactory<NdjsonSinkOptions | undefined>;
 export default createNdjsonSink;

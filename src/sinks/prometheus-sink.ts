@@ -313,5 +313,6 @@ export class PrometheusSink implements TraceSink {
   }
 }
 
-const createPrometheusSink: SinkFactory<PrometheusSinkOptions | undefined> = (options, context) => PrometheusSink.create(options, context);
+// `satisfies`, not a type annotation, so callers in-process see a PrometheusSink.
+const createPrometheusSink = ((options: PrometheusSinkOptions | undefined, context: SinkContext) => PrometheusSink.create(options, context)) satisfies SinkFactory<PrometheusSinkOptions | undefined>;
 export default createPrometheusSink;
