@@ -490,6 +490,20 @@ t.test('re-entrancy: a record made while another is encoded is refused and count
   t.equal((p.read() as EventRecord[])[0]!.message, 'again');
 });
 
+/** [kind, size, flags] of each record not yet read from the ring, string definitions skipped. */
+function frames(p: ReturnType<typeof pipeline>): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  const view = p.reader.view;
+  for (let pos = p.reader.position; pos < p.reader.available(); ) {
+    const off = pos & p.reader.mask;
+    const size = view.getUint32(off + F.RECORD_SIZE_OFFSET, true);
+    const kind = view.getUint8(off + F.RECORD_KIND_OFFSET);
+    if (kind !== F.KIND_STRING_DEF) out.push([kind, size, view.getUint16(off + F.RECORD_FLAGS_OFFSET, true)]);
+    pos += size;
+  }
+  return out;
+}
+
 t.test("spanComplete: the fast path writes what the general path writes, and falls back when it must", async (t) => {
   const source = (attributeList: unknown[], o: { parent?: IdWords | null; traceState?: string; name?: string } = {}) => ({
     handle: 42,
@@ -521,22 +535,34 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
     ['an array value', source(['s', [1, 2]])],
     ['a trace state', source(['a', 1], { traceState: 'k=v' })],
   ];
-  for (const [what, span] of [...fast, ...slow]) {
-    // Reference: a fresh encoder, whose first call always takes the general path.
-    const ref = pipeline();
-    t.ok(ref.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3));
-    t.equal(ref.encoder.fastSpans, 0);
-    const expected = ref.read();
-    // Warm: the first call fills the slot cache, the second may take the fast path.
-    const p = pipeline();
-    p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3);
-    p.read();
-    const before = p.writer.counts();
-    t.ok(p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, 1, 2, 3));
-    const isFast = fast.some(([w]) => w === what);
-    t.equal(p.encoder.fastSpans, isFast ? 1 : 0, `${what}: ${isFast ? 'fast' : 'general'} path`);
-    t.equal(p.writer.counts().written - before.written, 2, `${what}: two records`);
-    t.same(p.read(), expected, `${what}: the same records`);
+  // With drop counts (written) and without (their bytes left out).
+  for (const [a, e, l] of [
+    [1, 2, 3],
+    [0, 0, 0],
+  ] as const) {
+    for (const [what, span] of [...fast, ...slow]) {
+      const label = `${what}, drops ${a}/${e}/${l}`;
+      // Reference: a fresh encoder, whose first call always takes the general path.
+      const ref = pipeline();
+      t.ok(ref.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l));
+      t.equal(ref.encoder.fastSpans, 0);
+      const refFrames = frames(ref);
+      const expected = ref.read();
+      // Warm: the first call fills the slot cache, the second may take the fast path.
+      const p = pipeline();
+      p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l);
+      p.read();
+      const before = p.writer.counts();
+      t.ok(p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l));
+      const isFast = fast.some(([w]) => w === what);
+      t.equal(p.encoder.fastSpans, isFast ? 1 : 0, `${label}: ${isFast ? 'fast' : 'general'} path`);
+      t.equal(p.writer.counts().written - before.written, 2, `${label}: two records`);
+      t.same(frames(p), refFrames, `${label}: records of the same kinds, sizes and flags`);
+      const got = p.read();
+      t.same(got, expected, `${label}: the same records`);
+      const end = got[1] as Extract<TraceRecord, { kind: 'spanEnd' }>;
+      t.same([end.droppedAttributesCount, end.droppedEventsCount, end.droppedLinksCount], [a, e, l], `${label}: drop counts`);
+    }
   }
   // A status goes the general path (three records).
   const s = pipeline();
@@ -550,6 +576,46 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
     s.read().map((r) => (r === ORPHAN ? 'orphan' : r.kind)),
     ['spanStart', 'spanStatus', 'spanEnd'],
   );
+});
+
+t.test('optional parts of span records: drop counts only when a count is not 0, a trace state only when there is one', async (t) => {
+  const span = (traceStateText: string) => ({
+    handle: 5,
+    startTime: 1,
+    ...IDS,
+    hasParent: false,
+    parentS0: 0,
+    parentS1: 0,
+    parentRemote: false,
+    traceFlags: 1,
+    spanKind: 0,
+    level: 3,
+    name: 'n',
+    target: 't',
+    traceStateText,
+    attributeList: [],
+  });
+  for (const [traceState, drops] of [
+    ['', [0, 0, 0]],
+    ['', [0, 4, 0]],
+    ['k=v', [0, 0, 0]],
+  ] as const) {
+    const p = pipeline();
+    const [da, de, dl] = drops;
+    for (let i = 0; i < 2; i++) t.ok(p.encoder.spanComplete(span(traceState), 0, '', 2, da, de, dl), 'cold, then warm (the fast path where it applies)');
+    const f = frames(p);
+    const [start, end] = [f.at(-2)!, f.at(-1)!];
+    t.equal(start[0], F.KIND_SPAN_START);
+    t.equal((start[2] & F.FLAG_HAS_TRACE_STATE) !== 0, traceState !== '', `trace state ${JSON.stringify(traceState)}: FLAG_HAS_TRACE_STATE`);
+    t.equal(end[0], F.KIND_SPAN_END);
+    const anyDrop = drops.some((d) => d !== 0);
+    t.same([end[1], end[2]], anyDrop ? [32, F.FLAG_HAS_DROPS] : [24, 0], `drops ${drops.join('/')}: end record size and flags`);
+    const records = p.read().filter((r): r is TraceRecord => r !== ORPHAN);
+    const s = records.at(-2) as Extract<TraceRecord, { kind: 'spanStart' }>;
+    const e = records.at(-1) as Extract<TraceRecord, { kind: 'spanEnd' }>;
+    t.equal(s.span.traceState, traceState, 'the trace state decodes');
+    t.same([e.droppedAttributesCount, e.droppedEventsCount, e.droppedLinksCount], drops, 'the drop counts decode');
+  }
 });
 
 t.test('event: the fast path writes what the general path writes, and falls back when it must', async (t) => {

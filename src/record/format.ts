@@ -15,13 +15,14 @@
  *   STRING_DEF   u32 id, u32 byteLength, utf8 bytes
  *   SPAN_START   handle, f64 startTime, u32×4 traceId, u32×2 spanId,
  *                [u32×2 parentSpanId if FLAG_HAS_PARENT], u8 traceFlags, u8 spanKind,
- *                str name, str target, str traceState, attributes
+ *                str name, str target, [str traceState if FLAG_HAS_TRACE_STATE], attributes
  *   SPAN_ATTRS   handle, attributes
  *   SPAN_EVENT   handle, f64 time, str name, attributes
  *   SPAN_LINK    handle, u32×4 traceId, u32×2 spanId, u8 traceFlags, attributes
  *   SPAN_STATUS  handle, u8 code, str message
  *   SPAN_NAME    handle, str name
- *   SPAN_END     handle, f64 endTime, u32 droppedAttributes, u32 droppedEvents, u32 droppedLinks
+ *   SPAN_END     handle, f64 endTime,
+ *                [u32 droppedAttributes, u32 droppedEvents, u32 droppedLinks if FLAG_HAS_DROPS]
  *   EVENT        f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str target,
  *                str message, attributes
  *   LOG_LINE     f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str line
@@ -60,6 +61,10 @@ export const KIND_LOG_LINE = 10;
 export const FLAG_HAS_PARENT = 1;
 /** SPAN_START: the parent came from another process (a propagated context). */
 export const FLAG_PARENT_REMOTE = 2;
+/** SPAN_START: a W3C trace state follows the target (most spans have none, and skip its bytes). */
+export const FLAG_HAS_TRACE_STATE = 4;
+/** SPAN_END: the span dropped attributes, events or links; the three counts follow the end time. */
+export const FLAG_HAS_DROPS = 1;
 /** EVENT, LOG_LINE: trace and span ids of the active span follow the time. */
 export const FLAG_HAS_CONTEXT = 1;
 

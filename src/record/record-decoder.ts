@@ -123,7 +123,7 @@ export class RecordDecoder {
       case F.KIND_SPAN_START:
         return this.#spanStart(level, flags);
       default:
-        return this.#spanRecord(kind);
+        return this.#spanRecord(kind, flags);
     }
   }
 
@@ -138,7 +138,7 @@ export class RecordDecoder {
     this.#p += 2;
     const name = this.#str();
     const target = this.#str();
-    const traceState = this.#str();
+    const traceState = flags & F.FLAG_HAS_TRACE_STATE ? this.#str() : '';
     const attributes = this.#attributes();
     const info: SpanInfo = {
       traceId,
@@ -164,7 +164,7 @@ export class RecordDecoder {
     return { kind: 'spanStart', span: info, time, attributes };
   }
 
-  #spanRecord(kind: number): TraceRecord | typeof ORPHAN {
+  #spanRecord(kind: number, flags: number): TraceRecord | typeof ORPHAN {
     const handle = this.#u32();
     const entry = this.#spans.get(handle);
     if (entry === undefined) {
@@ -199,9 +199,10 @@ export class RecordDecoder {
       }
       case F.KIND_SPAN_END: {
         const time = this.#f64();
-        const droppedAttributesCount = this.#u32();
-        const droppedEventsCount = this.#u32();
-        const droppedLinksCount = this.#u32();
+        const drops = (flags & F.FLAG_HAS_DROPS) !== 0;
+        const droppedAttributesCount = drops ? this.#u32() : 0;
+        const droppedEventsCount = drops ? this.#u32() : 0;
+        const droppedLinksCount = drops ? this.#u32() : 0;
         this.#spans.delete(handle);
         return { kind: 'spanEnd', span, time, droppedAttributesCount, droppedEventsCount, droppedLinksCount };
       }

@@ -91,7 +91,10 @@ function isControl(e: unknown): boolean {
 const FAST_ATTRIBUTES = 6;
 const FAST_STRING = 48;
 /** A SPAN_END record: header, handle, time, three dropped counts. */
-const END_RECORD_BYTES = 32;
+/** A SPAN_END without drop counts (the common one): header, handle, end time, padded to 8. */
+const END_RECORD_BYTES = 24;
+/** A SPAN_END with its three drop counts. */
+const END_RECORD_WITH_DROPS_BYTES = 32;
 
 /** A record header at `start` (its size is written when the record is closed). */
 function writeHeader(buf: Uint8Array, v: DataView, start: number, kind: number, level: number, flags: number): void {
@@ -415,6 +418,7 @@ export class RecordEncoder {
     const v = writer.dataView;
     const hasParent = s.hasParent;
     const ref = this.#slotIds;
+    // No FLAG_HAS_TRACE_STATE: a span with a trace state takes the general path.
     writeHeader(buf, v, start, F.KIND_SPAN_START, s.level, (hasParent ? F.FLAG_HAS_PARENT : 0) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0));
     let p = start + F.RECORD_HEADER_BYTES;
     v.setUint32(p, s.handle, true);
@@ -431,10 +435,8 @@ export class RecordEncoder {
     v.setUint32(p + 3, ref[base]!, true);
     buf[p + 7] = F.STR_REF;
     v.setUint32(p + 8, ref[base + 1]!, true);
-    buf[p + 12] = F.STR_INLINE;
-    v.setUint32(p + 13, 0, true);
-    v.setUint32(p + 17, pairs, true);
-    p += 21;
+    v.setUint32(p + 12, pairs, true);
+    p += 16;
     for (let i = 0; i < pairs; i++) {
       buf[p] = F.STR_REF;
       v.setUint32(p + 1, ref[base + 2 + i]!, true);
@@ -444,16 +446,20 @@ export class RecordEncoder {
     const startSize = (p - start + 7) & ~7;
     v.setUint32(start + F.RECORD_SIZE_OFFSET, startSize, true);
     const end = start + startSize;
-    v.setUint32(end + F.RECORD_SIZE_OFFSET, END_RECORD_BYTES, true);
-    writeHeader(buf, v, end, F.KIND_SPAN_END, 0, 0);
+    const drops = (droppedAttributes | droppedEvents | droppedLinks) !== 0;
+    const endSize = drops ? END_RECORD_WITH_DROPS_BYTES : END_RECORD_BYTES;
+    writeHeader(buf, v, end, F.KIND_SPAN_END, 0, drops ? F.FLAG_HAS_DROPS : 0);
+    v.setUint32(end + F.RECORD_SIZE_OFFSET, endSize, true);
     v.setUint32(end + 8, s.handle, true);
     v.setFloat64(end + 12, endTime, true);
-    v.setUint32(end + 20, droppedAttributes, true);
-    v.setUint32(end + 24, droppedEvents, true);
-    v.setUint32(end + 28, droppedLinks, true);
+    if (drops) {
+      v.setUint32(end + 20, droppedAttributes, true);
+      v.setUint32(end + 24, droppedEvents, true);
+      v.setUint32(end + 28, droppedLinks, true);
+    }
     this.lastDroppedAttributes = 0;
     this.fastSpans++;
-    writer.commitClaim(startSize + END_RECORD_BYTES, 2);
+    writer.commitClaim(startSize + endSize, 2);
     return true;
   }
 
@@ -467,7 +473,8 @@ export class RecordEncoder {
    * application's object: that may be a proxy posing as an array).
    */
   #startRecord(s: SpanSource, attributes: object | undefined, maxAttributes: number): void {
-    const flags = (s.hasParent ? F.FLAG_HAS_PARENT : 0) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0);
+    const traceState = s.traceStateText;
+    const flags = (s.hasParent ? F.FLAG_HAS_PARENT : 0) | (s.parentRemote ? F.FLAG_PARENT_REMOTE : 0) | (traceState !== '' ? F.FLAG_HAS_TRACE_STATE : 0);
     this.#header(F.KIND_SPAN_START, s.level, flags);
     this.#u32(s.handle);
     this.#f64(s.startTime);
@@ -481,7 +488,7 @@ export class RecordEncoder {
     this.#buf[this.#pos++] = s.spanKind;
     this.#str(s.name);
     this.#str(s.target);
-    this.#inline(s.traceStateText);
+    if (traceState !== '') this.#inline(traceState);
     if (attributes !== undefined) this.#attributes(attributes, maxAttributes);
     else this.#attributeList(s.attributeList);
   }
@@ -584,9 +591,11 @@ export class RecordEncoder {
   }
 
   #endRecord(handle: number, time: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number): void {
-    this.#header(F.KIND_SPAN_END, 0, 0);
+    const drops = (droppedAttributes | droppedEvents | droppedLinks) !== 0;
+    this.#header(F.KIND_SPAN_END, 0, drops ? F.FLAG_HAS_DROPS : 0);
     this.#u32(handle);
     this.#f64(time);
+    if (!drops) return;
     this.#u32(droppedAttributes);
     this.#u32(droppedEvents);
     this.#u32(droppedLinks);
