@@ -26,6 +26,7 @@ import type { LevelHint } from '../filter/level-hint.js';
 import { timeInputMs } from './clock.js';
 import { RingSpan, text, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
+import { contextWithSpan } from './span-context.js';
 import { spanIdHex, traceIdHex, wordsFromContext } from './span-ids.js';
 import { randomWord } from './id-words.js';
 
@@ -162,7 +163,7 @@ export class RingTracer implements Tracer {
     }
     const parent = ctx ?? contextApi.active();
     const span = this.startSpan(name, options, parent);
-    return contextApi.with(trace.setSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
+    return contextApi.with(contextWithSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
   }
 
   /** Whether any sink accepts this tracer's target at the span level; cached per hint generation. */
