@@ -1,5 +1,5 @@
 import t from 'tap';
-import { randomWord } from '../src/capture/id-words.js';
+import { fillRandomWords, randomWord, randomWords } from '../src/capture/id-words.js';
 
 t.test('random id words: unsigned 32-bit, every bit fair, 64-bit span ids unique', async (t) => {
   const n = 100_000;
@@ -18,4 +18,21 @@ t.test('random id words: unsigned 32-bit, every bit fair, 64-bit span ids unique
   const sd = Math.sqrt(n) / 2;
   t.ok(ones.every((c) => Math.abs(c - n / 2) < 5 * sd), `bits fair: ${ones.map((c) => (c / n).toFixed(3)).join(' ')}`);
   t.equal(spanIds.size, n, 'no two 64-bit ids alike');
+});
+
+t.test('fillRandomWords fills exactly the slice asked for, with fresh words each time', async (t) => {
+  randomWords.fill(7);
+  fillRandomWords(4, 6);
+  t.same([...randomWords.subarray(0, 4)], [7, 7, 7, 7], 'words before the slice untouched');
+  const seen = new Set<number>();
+  let repeats = 0;
+  for (let i = 0; i < 10_000; i++) {
+    fillRandomWords(0, 6);
+    for (const w of randomWords) {
+      if (seen.has(w)) repeats++;
+      seen.add(w);
+    }
+  }
+  // 60,000 draws from 2^32: a repeat is possible (about 0.4 expected), many are not.
+  t.ok(repeats <= 3, `words do not repeat (${repeats} repeats in 60,000)`);
 });

@@ -17,14 +17,37 @@ let s3 = seed[3]!;
 
 /** The next random 32-bit word, as an unsigned number. */
 export function randomWord(): number {
-  const x = s1 * 5;
-  const result = (((x << 7) | (x >>> 25)) * 9) >>> 0;
-  const t = s1 << 9;
-  s2 ^= s0;
-  s3 ^= s1;
-  s1 ^= s2;
-  s0 ^= s3;
-  s2 ^= t;
-  s3 = (s3 << 11) | (s3 >>> 21);
-  return result;
+  fillRandomWords(0, 1);
+  return randomWords[0]!;
+}
+
+/**
+ * Where `fillRandomWords` puts its words: read them right after the call.
+ * A span's six id words come from one call, with the generator's state in
+ * locals, rather than six calls (past a few, V8 stopped inlining them).
+ */
+export const randomWords = new Uint32Array(6);
+
+/** Fill `randomWords[from..to)` with the next random words. */
+export function fillRandomWords(from: number, to: number): void {
+  let a = s0;
+  let b = s1;
+  let c = s2;
+  let d = s3;
+  for (let i = from; i < to; i++) {
+    const x = b * 5;
+    // The store wraps to 32 bits (the `>>> 0` of the scalar form).
+    randomWords[i] = ((x << 7) | (x >>> 25)) * 9;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = (d << 11) | (d >>> 21);
+  }
+  s0 = a;
+  s1 = b;
+  s2 = c;
+  s3 = d;
 }

@@ -28,7 +28,7 @@ import { RingSpan, text, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
 import { contextWithSpan } from './span-context.js';
 import { spanIdHex, traceIdHex, wordsFromContext } from './span-ids.js';
-import { randomWord } from './id-words.js';
+import { fillRandomWords, randomWords as W } from './id-words.js';
 
 /** What every tracer of one provider shares. */
 export interface TracerShared extends SpanHost {
@@ -37,8 +37,6 @@ export interface TracerShared extends SpanHost {
   /** Next span handle (u32, wraps). */
   nextHandle: number;
 }
-
-const word = randomWord;
 
 export class RingTracer implements Tracer {
   readonly name: string;
@@ -88,16 +86,25 @@ export class RingTracer implements Tracer {
         traceState = pc.traceState;
       }
     }
-    if (!hasParent) {
-      t0 = word();
-      t1 = word();
-      t2 = word();
-      t3 = word();
-      while ((t0 | t1 | t2 | t3) === 0) t3 = word();
+    if (hasParent) {
+      fillRandomWords(4, 6);
+    } else {
+      fillRandomWords(0, 6);
+      t0 = W[0]!;
+      t1 = W[1]!;
+      t2 = W[2]!;
+      t3 = W[3]!;
+      while ((t0 | t1 | t2 | t3) === 0) {
+        fillRandomWords(3, 4);
+        t3 = W[3]!;
+      }
     }
-    let s0 = word();
-    let s1 = word();
-    while ((s0 | s1) === 0) s1 = word();
+    const s0 = W[4]!;
+    let s1 = W[5]!;
+    while ((s0 | s1) === 0) {
+      fillRandomWords(5, 6);
+      s1 = W[5]!;
+    }
     const sampled = shouldSample(shared.sampler, t0, t1, t2, t3, parentSampled);
     const traceFlags = sampled ? TraceFlags.SAMPLED : TraceFlags.NONE;
     if (!sampled) {
