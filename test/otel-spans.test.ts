@@ -341,6 +341,31 @@ t.test('addEvent with and without time and attributes', async (t) => {
   t.same({ ...by['both']!.attributes }, { k: 1 });
 });
 
+t.test('ids with the high bit set survive every path: random, remote parent, ringtrace parent, records', async (t) => {
+  const tracer = d.tracerProvider.getTracer('high-bits');
+  const remote: SpanContext = { traceId: 'ffffffff80000000ffffffff80000001', spanId: 'fedcba9880000000', traceFlags: 1, isRemote: true };
+  const child = tracer.startSpan('high-bits child', {}, trace.setSpanContext(ROOT_CONTEXT, remote));
+  const grandchild = tracer.startSpan('high-bits grandchild', {}, trace.setSpan(ROOT_CONTEXT, child));
+  t.equal(child.spanContext().traceId, remote.traceId, 'the remote trace id, read back as hex');
+  t.equal(grandchild.spanContext().traceId, remote.traceId, "and inherited from a ringtrace parent");
+  // Random ids: about half of all words have the high bit set.
+  const many = Array.from({ length: 64 }, (_, i) => tracer.startSpan(`high-bits ${i}`));
+  for (const s of [grandchild, child, ...many]) s.end();
+  const all = await records(d);
+  const childStart = startOf(all, child);
+  t.same([childStart.span.traceId, childStart.span.parentSpanId], [remote.traceId, remote.spanId], 'the child record: trace id and remote parent id');
+  t.equal(startOf(all, grandchild).span.parentSpanId, child.spanContext().spanId, "the grandchild record's parent is the child");
+  const mismatched = many.filter((s) => {
+    const r = startOf(all, s).span;
+    return r.traceId !== s.spanContext().traceId || !/^[0-9a-f]{16}$/.test(r.spanId) || !/^[0-9a-f]{32}$/.test(r.traceId);
+  });
+  t.equal(mismatched.length, 0, 'records carry the ids spanContext() reports, as 16 and 32 hex digits');
+  t.ok(
+    many.some((s) => parseInt(s.spanContext().spanId.slice(0, 1), 16) >= 8),
+    'some random span ids have the high bit set',
+  );
+});
+
 t.test('links: in options, addLink, addLinks', async (t) => {
   const tracer = d.tracerProvider.getTracer('links');
   const a = tracer.startSpan('a');

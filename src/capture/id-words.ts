@@ -18,15 +18,18 @@ let s3 = seed[3]!;
 /** The next random 32-bit word, as an unsigned number. */
 export function randomWord(): number {
   fillRandomWords(0, 1);
-  return randomWords[0]!;
+  return randomWords[0]! >>> 0;
 }
 
 /**
  * Where `fillRandomWords` puts its words: read them right after the call.
  * A span's six id words come from one call, with the generator's state in
  * locals, rather than six calls (past a few, V8 stopped inlining them).
+ * Signed: an int32 is a small integer to V8, so a span keeps its ids in
+ * plain fields, where uint32 values from 2^31 up would each be a boxed
+ * double (the bits, which are all the ids are, are the same).
  */
-export const randomWords = new Uint32Array(6);
+export const randomWords = new Int32Array(6);
 
 /** Fill `randomWords[from..to)` with the next random words. */
 export function fillRandomWords(from: number, to: number): void {
@@ -36,7 +39,7 @@ export function fillRandomWords(from: number, to: number): void {
   let d = s3;
   for (let i = from; i < to; i++) {
     const x = b * 5;
-    // The store wraps to 32 bits (the `>>> 0` of the scalar form).
+    // The store wraps to 32 bits.
     randomWords[i] = ((x << 7) | (x >>> 25)) * 9;
     const t = b << 9;
     c ^= a;

@@ -34,7 +34,7 @@ import { fillRandomWords, randomWords as W } from './id-words.js';
 export interface TracerShared extends SpanHost {
   readonly hint: LevelHint;
   readonly sampler: SamplerConfig;
-  /** Next span handle (u32, wraps). */
+  /** Next span handle (32 bits, wraps; kept signed, see `randomWords`). */
   nextHandle: number;
 }
 
@@ -117,7 +117,8 @@ export class RingTracer implements Tracer {
         isRemote: false,
       });
     }
-    const handle = (shared.nextHandle = (shared.nextHandle + 1) >>> 0);
+    // Signed, as the ids: written as u32, it is the same handle.
+    const handle = (shared.nextHandle = (shared.nextHandle + 1) | 0);
     const span = new RingSpan(
       shared,
       handle,

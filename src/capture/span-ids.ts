@@ -14,17 +14,17 @@ function hasIdWords(value: object): value is HasIdWords {
   return (value as Partial<HasIdWords>).idWords !== undefined;
 }
 
-/** Ids of a SpanContext as words; hex digits are parsed 8 at a time. */
+/** Ids of a SpanContext as (signed, see `randomWords`) words; hex digits are parsed 8 at a time. */
 export function wordsFromContext(ctx: SpanContext): IdWords {
   const t = ctx.traceId;
   const s = ctx.spanId;
   return {
-    t0: parseInt(t.slice(0, 8), 16) >>> 0,
-    t1: parseInt(t.slice(8, 16), 16) >>> 0,
-    t2: parseInt(t.slice(16, 24), 16) >>> 0,
-    t3: parseInt(t.slice(24, 32), 16) >>> 0,
-    s0: parseInt(s.slice(0, 8), 16) >>> 0,
-    s1: parseInt(s.slice(8, 16), 16) >>> 0,
+    t0: parseInt(t.slice(0, 8), 16) | 0,
+    t1: parseInt(t.slice(8, 16), 16) | 0,
+    t2: parseInt(t.slice(16, 24), 16) | 0,
+    t3: parseInt(t.slice(24, 32), 16) | 0,
+    s0: parseInt(s.slice(0, 8), 16) | 0,
+    s1: parseInt(s.slice(8, 16), 16) | 0,
   };
 }
 

@@ -31,7 +31,8 @@ export const TRUNCATION_MARKER = '…[truncated ';
 /**
  * Trace and span ids as 32-bit words, the form the record format carries:
  * `t0..t3` is the 16-byte trace id, `s0, s1` the 8-byte span id, big-endian
- * word order (t0 is the first 8 hex digits).
+ * word order (t0 is the first 8 hex digits). Signed or unsigned: only the
+ * bits count.
  */
 export interface IdWords {
   t0: number;
