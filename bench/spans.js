@@ -78,7 +78,7 @@ function sdkProvider(bspOptions) {
   return { provider, exporter };
 }
 
-const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } };
+export const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } };
 
 /**
  * Each candidate gets its own copy of the loop (a fresh function from
@@ -86,7 +86,7 @@ const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.respon
  * another's tracer and span classes: a loop shared by all of them would turn
  * megamorphic and slow every candidate down.
  */
-const SPANS_LOOP = `return function spans(n) {
+export const SPANS_LOOP = `return function spans(n) {
   for (let i = 0; i < n; i++) {
     const span = tracer.startSpan('GET /items', options);
     span.setAttribute('items.count', i);
