@@ -33,6 +33,6 @@ t.test('fillRandomWords fills exactly the slice asked for, with fresh words each
       seen.add(w);
     }
   }
-  // 60,000 draws from 2^32: a repeat is possible (about 0.4 expected), many are not.
-  t.ok(repeats <= 3, `words do not repeat (${repeats} repeats in 60,000)`);
+  // 60,000 draws from 2^32: a repeat is possible (0.42 expected; more than 5 about once in 200,000 runs).
+  t.ok(repeats <= 5, `words do not repeat (${repeats} repeats in 60,000)`);
 });
