@@ -94,8 +94,8 @@ export function resolveSpanLimits(options: SpanLimits | undefined, env: Env = pr
 
 /** A sampler: whether a new span with this trace id and parent is recorded. */
 export interface SamplerConfig {
+  /** The sampler as configured; the two fields below are what a span's decision reads. */
   readonly name: SamplerName;
-  readonly ratio: number;
   /** Whether a valid parent's sampled flag decides (the `parentbased_*` samplers). */
   readonly parentBased: boolean;
   /** Without a parent to follow: sample when the trace id's XOR is below this (0: never, 2^32: always). */
@@ -126,7 +126,7 @@ export function resolveSampler(name: unknown, arg: unknown, env: Env = process.e
   const n = sampler as SamplerName;
   // Decided once here, so a span's decision is a compare, not string matching.
   const below = n.endsWith('always_on') ? 0x100000000 : n.endsWith('always_off') ? 0 : traceIdRatioBound(ratio);
-  return { name: n, ratio, parentBased: n.startsWith('parentbased_'), below };
+  return { name: n, parentBased: n.startsWith('parentbased_'), below };
 }
 
 /**
