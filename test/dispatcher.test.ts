@@ -309,3 +309,16 @@ t.test('a sink that fails to load or construct makes start() reject with a SinkE
     t.match(err.message, message);
   }
 });
+
+t.test('the worker prefaults the whole ring soon after start (stats().prefaultedBytes)', async (t) => {
+  const queueCapacity = 1024 * 1024;
+  const d = await TraceDispatcher.start({ queueCapacity, sinks: [{ name: 'm', sink: 'memory' }] });
+  let stats = await d.stats();
+  for (let i = 0; i < 500 && stats.prefaultedBytes < queueCapacity; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    stats = await d.stats();
+  }
+  t.equal(stats.prefaultedBytes, queueCapacity);
+  t.equal(stats.queueCapacity, queueCapacity);
+  await d.shutdown();
+});

@@ -3,18 +3,22 @@
  * whole spans per sink (orphans, sinks added or removed mid-span, bit reuse),
  * flush cadence (every N records, every interval, when idle), sleep and wake,
  * drop notices at most once per interval (fake clock), the exit handshake,
- * wrap-around padding.
+ * wrap-around padding, prefaulting the ring's pages.
  */
 import t from 'tap';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
-import { CONSUMER_SLEEPING, CONSUMER_STATE, EXIT_ACK, EXIT_REQUEST, HEADER_BYTES } from '../src/ring/layout.js';
+import { KIND_PAD, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../src/record/format.js';
+import { CONSUMER_SLEEPING, CONSUMER_STATE, EXIT_ACK, EXIT_REQUEST, HEADER_BYTES, READ_INDEX, WRITE_INDEX, allocateRing } from '../src/ring/layout.js';
 import { RecordDecoder } from '../src/record/record-decoder.js';
 import { RingReader } from '../src/ring/ring-reader.js';
-import { DrainLoop } from '../workers/drain-loop.js';
+import { RingWriter } from '../src/ring/ring-writer.js';
+import { Diagnostics } from '../workers/diagnostics.js';
+import { DrainLoop, PREFAULT_STEP_BYTES } from '../workers/drain-loop.js';
 import { FanOut, MAX_SINKS } from '../workers/fan-out.js';
 import createSlowFlushSink from './fixtures/slow-flush-sink.js';
-import { FakeClock, IDS, RecordingSink, loopParts, until } from './fixtures/worker-harness.js';
+import { FakeClock, IDS, RecordingSink, loopParts, silentLogger, until } from './fixtures/worker-harness.js';
+import { threadFaults } from './fixtures/page-faults.js';
 
 const INFO = 3;
 const kinds = (records: TraceRecord[]) => records.map((r) => r.kind);
@@ -436,4 +440,56 @@ t.test('a record size the encoder never writes (0, misaligned, past the end) is 
     p.loop.drainBatch(100);
     t.same(sink.messages().slice(1), ['after'], `size ${bad}: the next record decodes`);
   }
+});
+
+
+t.test('prefault: once round the ring from the write position, a step per turn', { skip: threadFaults() === undefined && 'no /proc/thread-self' }, async (t) => {
+  // 64 MiB: above glibc's largest mmap threshold, so the pages are fresh (see ring.test.ts).
+  const capacity = 64 * 1024 * 1024;
+  const ring = allocateRing(capacity);
+  // A worker that starts on a ring in use: positions mid-ring, off page and step boundaries,
+  // 4104 bytes before a step boundary, so the step that reaches the end wraps 63 pages to the start.
+  const start = capacity / 2 - 4104;
+  const header = new Int32Array(ring, 0, HEADER_BYTES / 4);
+  Atomics.store(header, WRITE_INDEX, start);
+  Atomics.store(header, READ_INDEX, start);
+  const reader = new RingReader(ring);
+  const decoder = new RecordDecoder(reader.bytes);
+  const diagnostics = new Diagnostics({ logger: silentLogger });
+  const loop = new DrainLoop(reader, decoder, new FanOut(decoder, diagnostics), diagnostics, { flushIntervalMs: 60_000, flushEveryRecords: 1000 });
+  t.equal(loop.stats().prefaultedBytes, 0);
+  t.equal(loop.prefaultStep(), true);
+  t.equal(loop.stats().prefaultedBytes, PREFAULT_STEP_BYTES, 'one step per call');
+  let steps = 1;
+  while (loop.prefaultStep()) steps++;
+  t.equal(steps, capacity / PREFAULT_STEP_BYTES);
+  t.equal(loop.stats().prefaultedBytes, capacity);
+  t.equal(loop.prefaultStep(), false, 'done for good');
+
+  // Every page was reached, the ones before the start position (the last step's wrapped part) too.
+  const writer = new RingWriter(ring);
+  const chunk = new Uint8Array(64 * 1024);
+  new DataView(chunk.buffer).setUint32(RECORD_SIZE_OFFSET, chunk.length, true);
+  chunk[RECORD_KIND_OFFSET] = KIND_PAD;
+  const before = threadFaults()!;
+  for (let i = 0; i < capacity / chunk.length; i++) {
+    if (!writer.write(chunk, chunk.length)) throw new Error('the ring refused a record');
+    reader.release(reader.available());
+  }
+  const faults = threadFaults()! - before;
+  t.ok(faults < 16, `writing the whole ring (${capacity / 4096} pages) took ${faults} page faults`);
+});
+
+t.test('prefault: run() does it while the ring is idle, then sleeps as before', async (t) => {
+  const p = loopParts({ capacity: 4 * PREFAULT_STEP_BYTES });
+  const sink = new RecordingSink();
+  p.add('s', 'trace', sink);
+  p.event('first');
+  const run = p.loop.run();
+  await until(() => p.loop.stats().prefaultedBytes === 4 * PREFAULT_STEP_BYTES, 'the whole ring prefaulted');
+  const header = new Int32Array(p.ring, 0, HEADER_BYTES / 4);
+  await until(() => Atomics.load(header, CONSUMER_STATE) === CONSUMER_SLEEPING, 'the loop asleep');
+  t.equal(sink.records.length, 1, 'the record written before was delivered');
+  p.loop.stop();
+  await run;
 });

@@ -18,8 +18,9 @@ import {
   ringCapacity,
   widen,
 } from '../src/ring/layout.js';
-import { RingReader } from '../src/ring/ring-reader.js';
+import { PAGE_BYTES, RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
+import { threadFaults } from './fixtures/page-faults.js';
 
 /** A record of `size` bytes (multiple of 8, >= 16) carrying `seq` and a fill byte. */
 function record(size: number, seq: number): Uint8Array {
@@ -320,4 +321,44 @@ t.test('sleep/wake: prepareSleep returns null when data arrived, the writer wake
   writer.countOversize();
   await slept4;
   t.same(reader.takeDrops(), { dropped: 0, oversize: 1 }, 'a drop wakes the sleeper too');
+});
+
+
+/** Page faults taken writing the whole data region once, in 64 KiB records. */
+function faultsFillingRing(sab: SharedArrayBuffer): number {
+  const writer = new RingWriter(sab);
+  const reader = new RingReader(sab);
+  const chunk = record(64 * 1024, 7);
+  const before = threadFaults()!;
+  for (let written = 0; written < writer.capacity; written += chunk.length) {
+    if (!writer.write(chunk, chunk.length)) throw new Error('the ring refused a record');
+    reader.release(reader.available());
+  }
+  return threadFaults()! - before;
+}
+
+t.test('prefault: the producer writes a prefaulted ring without a page fault', { skip: threadFaults() === undefined && 'no /proc/thread-self' }, async (t) => {
+  // Above glibc's largest mmap threshold (32 MiB), so every ring here is fresh mmap'd memory,
+  // not heap memory calloc already zeroed (and so faulted) when the buffer was made.
+  const capacity = 64 * 1024 * 1024;
+  const pages = capacity / PAGE_BYTES;
+  const fresh = faultsFillingRing(allocateRing(capacity));
+  t.ok(fresh >= pages / 2, `a fresh ring faults as it is first written (${fresh} faults for ${pages} pages)`);
+
+  const sab = allocateRing(capacity);
+  const reader = new RingReader(sab);
+  // In two parts and out of order, as the drain loop's steps may be.
+  reader.prefault(capacity / 2 + 100, capacity);
+  reader.prefault(0, capacity / 2 + 100);
+  const after = faultsFillingRing(sab);
+  t.ok(after < pages / 50, `a prefaulted ring does not (${after} faults)`);
+});
+
+t.test('prefault writes nothing: records written before and while it runs stay whole', async (t) => {
+  const sab = allocateRing(64 * 1024);
+  const writer = new RingWriter(sab);
+  const reader = new RingReader(sab);
+  for (let seq = 0; seq < 100; seq++) writer.write(record(256, seq), 256);
+  reader.prefault(0, reader.capacity);
+  t.same(drain(reader), Array.from({ length: 100 }, (_, i) => i));
 });

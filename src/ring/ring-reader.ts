@@ -40,12 +40,17 @@ export interface DropNotice {
   oversize: number;
 }
 
+/** The page size the prefault steps by: 4 KiB (on larger pages it only touches some twice). */
+export const PAGE_BYTES = 4096;
+
 export class RingReader {
   readonly capacity: number;
   readonly mask: number;
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly #header: Int32Array;
+  /** The data region as words, for `prefault`. */
+  readonly #words: Int32Array;
   #read: number;
   #droppedSeen: number;
   #oversizeSeen: number;
@@ -56,6 +61,7 @@ export class RingReader {
     this.#header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.bytes = new Uint8Array(sab, HEADER_BYTES, this.capacity);
     this.view = new DataView(sab, HEADER_BYTES, this.capacity);
+    this.#words = new Int32Array(sab, HEADER_BYTES, this.capacity / 4);
     // A new reader (for instance a respawned worker) resumes at the shared read index.
     this.#read = Atomics.load(this.#header, READ_INDEX) >>> 0;
     // Drops already reported by an earlier reader are not reported again.
@@ -82,6 +88,19 @@ export class RingReader {
     this.#read = position;
     if (decoded !== undefined) storeCount(this.#header, DECODED_LOW, DECODED_HIGH, decoded);
     Atomics.store(this.#header, READ_INDEX, position | 0);
+  }
+
+  /**
+   * Make the memory pages of the data bytes [from, to) resident, so that
+   * the producer's first write to each does not take a page fault there
+   * (about 3 µs a page on this project's machines: 100+ ns per record
+   * while a fresh 16 MiB ring fills for the first time). One atomic add of
+   * 0 per page: it writes each word back as it is, so records the producer
+   * is writing meanwhile are untouched.
+   */
+  prefault(from: number, to: number): void {
+    const words = this.#words;
+    for (let byte = from - (from % PAGE_BYTES); byte < to; byte += PAGE_BYTES) Atomics.add(words, byte >> 2, 0);
   }
 
   /** Records released by every consumer of this ring so far (an earlier, dead worker's included). */
