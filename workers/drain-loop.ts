@@ -4,7 +4,7 @@
  *        ┌────────────── loop ─────────────────────────────────────────────┐
  *        │ 1. priority drop channel ─► drop notice (≤ 1 per flush interval) │
  *        │ 2. up to `batchRecords` records: decode once ─► FanOut           │
- *        │ 3. until the whole ring has been: prefault the next pages        │
+ *        │ 3. until the whole ring is: prefault pages ahead of the producer │
  *        │ 4. flush every `flushIntervalMs` / `flushEveryRecords`           │
  *        │ 5. ring empty: poll IDLE_POLLS_BEFORE_SLEEP turns, then flush    │
  *        │    and sleep on WRITE_INDEX (waitAsync) without blocking this    │
@@ -50,7 +50,7 @@ export interface DrainStats {
   queueHighWaterBytes: number;
   /**
    * Bytes of the ring made resident so far (see `RingReader.prefault`);
-   * the whole capacity a few milliseconds after the worker starts.
+   * the whole capacity some tens of milliseconds after the worker starts.
    */
   prefaultedBytes: number;
 }
@@ -97,8 +97,8 @@ export class DrainLoop {
   #droppedReported = 0;
   #oversizeReported = 0;
   #queueHighWater = 0;
-  /** Prefaulting starts at the page the producer writes next and goes once round the ring. */
-  readonly #prefaultStart: number;
+  /** Which PREFAULT_STEP_BYTES chunks of the ring are prefaulted (1), and their bytes. */
+  readonly #prefaultDone: Uint8Array;
   #prefaulted = 0;
   #waiters: PositionWaiter[] = [];
   #wake: (() => void) | null = null;
@@ -117,23 +117,28 @@ export class DrainLoop {
     this.#now = options.now ?? (() => performance.now());
     this.#lastFlush = this.#now();
     this.#decoded = reader.decodedSoFar();
-    this.#prefaultStart = reader.available() & reader.mask;
+    this.#prefaultDone = new Uint8Array(Math.ceil(reader.capacity / PREFAULT_STEP_BYTES));
   }
 
   /**
-   * Prefault the next PREFAULT_STEP_BYTES of the ring, ahead of the
-   * producer. Returns false once the whole ring is done.
+   * Prefault one chunk of PREFAULT_STEP_BYTES: the first not yet done at or
+   * after the chunk past the one the producer is writing in, so that the
+   * pages are ready before it gets there even when it writes fast from the
+   * start. Returns false once the whole ring is done.
    */
   prefaultStep(): boolean {
-    const capacity = this.#reader.capacity;
-    if (this.#prefaulted >= capacity) return false;
-    const step = Math.min(PREFAULT_STEP_BYTES, capacity - this.#prefaulted);
-    const from = (this.#prefaultStart + this.#prefaulted) & this.#reader.mask;
-    // The step may run past the end of the data region: the rest is at its start.
-    const first = Math.min(step, capacity - from);
-    this.#reader.prefault(from, from + first);
-    if (first < step) this.#reader.prefault(0, step - first);
-    this.#prefaulted += step;
+    const reader = this.#reader;
+    const done = this.#prefaultDone;
+    if (this.#prefaulted === reader.capacity) return false;
+    // Some chunk is not done, so this ends within one round of the ring.
+    let chunk = Math.floor((reader.available() & reader.mask) / PREFAULT_STEP_BYTES) + 1;
+    while (done[chunk % done.length] === 1) chunk++;
+    chunk %= done.length;
+    const from = chunk * PREFAULT_STEP_BYTES;
+    const to = Math.min(from + PREFAULT_STEP_BYTES, reader.capacity);
+    reader.prefault(from, to);
+    done[chunk] = 1;
+    this.#prefaulted += to - from;
     return true;
   }
 
@@ -223,7 +228,9 @@ export class DrainLoop {
       this.checkDrops();
       const n = this.drainBatch(this.#batchRecords);
       this.#settleWaiters();
-      if (n !== 0 || (!this.#stopping && this.prefaultStep())) {
+      // A prefault step every turn, busy or not, until the ring is done.
+      const prefaulting = !this.#stopping && this.prefaultStep();
+      if (n !== 0 || prefaulting) {
         idlePolls = 0;
         this.#maybeFlush();
         // Yield every batch so timers, I/O callbacks and control messages run.
