@@ -25,8 +25,10 @@
  *   6. 2 and 3 again with each candidate alone in its own process, as an
  *      application runs one or the other, so that neither's rounds collect
  *      the other's garbage (the SDK keeps each round's spans in its batch
- *      queue until its flush). The processes alternate, REPS times each,
- *      ROUNDS timed rounds per process.
+ *      queue until its flush). The SDK's process and ringtrace's run side
+ *      by side and take turns, one round each (REPS pairs of processes,
+ *      ISOLATED_ROUNDS rounds each), so the ratio is taken round pair by
+ *      round pair, minutes of machine drift apart no more.
  *
  * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
  * timed span is a (cheaper) drop; its exports of queued spans then run mostly
@@ -43,7 +45,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, TracerProvider as SdkTracerProvider } from '@opentelemetry/sdk-trace';
 import { TraceDispatcher } from 'ringtrace';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { fmt, interleave, isMain, machine, median, nsPerOp, table } from './measure.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
@@ -241,7 +245,7 @@ export async function runSpans({ rounds = 7 } = {}) {
   context.disable();
   const sink = stats.sinks.find((s) => s.name === 'count');
   progress('each alone in its own process');
-  const isolated = runIsolated();
+  const isolated = await runIsolated();
   return {
     rounds,
     results: { ...disabled, ...enabled, ...installed },
@@ -253,32 +257,87 @@ export async function runSpans({ rounds = 7 } = {}) {
   };
 }
 
-const ISOLATED = ['SDK startSpan', 'ringtrace startSpan', 'SDK startActiveSpan', 'ringtrace startActiveSpan'];
-const REPS = 3;
-const ISOLATED_ROUNDS = 5;
+const PAIRS = [
+  ['SDK startSpan', 'ringtrace startSpan'],
+  ['SDK startActiveSpan', 'ringtrace startActiveSpan'],
+];
+/** Fresh pairs of processes per pair of candidates, and timed rounds per process. */
+const REPS = 2;
+const ISOLATED_ROUNDS = 12;
+const SERVE_WARMUPS = 8;
 
-/** Each candidate alone in a child process (`--child NAME`), alternating; medians over all their rounds. */
-function runIsolated() {
-  const rounds = Object.fromEntries(ISOLATED.map((name) => [name, { wall: [], cpu: [] }]));
-  for (let rep = 0; rep < REPS; rep++) {
-    for (let i = 0; i < ISOLATED.length; i++) {
-      const name = ISOLATED[(i + rep) % ISOLATED.length];
-      const stdout = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', name, '--rounds', String(ISOLATED_ROUNDS)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const out = JSON.parse(stdout.trim().split('\n').at(-1));
-      rounds[name].wall.push(...out.wall);
-      rounds[name].cpu.push(...out.cpu);
+/**
+ * Each candidate alone in its own process (`--serve NAME`), two processes
+ * side by side taking turns: one round of one, then one round of the other
+ * (the order flips every round), the idle one waiting on its stdin. So each
+ * has its own heap and JIT state, as an application running one or the
+ * other, while the machine's slow stretches (this host's CPU speed changes
+ * for tens of rounds at a time) fall on both alike; the ratio is taken
+ * round pair by round pair.
+ */
+async function runIsolated() {
+  const out = {};
+  for (const [a, b] of PAIRS) {
+    const rounds = { [a]: { wall: [], cpu: [] }, [b]: { wall: [], cpu: [] } };
+    const ratios = { wall: [], cpu: [] };
+    for (let rep = 0; rep < REPS; rep++) {
+      const children = { [a]: await serve(a), [b]: await serve(b) };
+      for (let r = 0; r < ISOLATED_ROUNDS; r++) {
+        const order = (r + rep) % 2 === 0 ? [a, b] : [b, a];
+        const ns = {};
+        for (const name of order) ns[name] = await children[name].round();
+        for (const name of order) {
+          rounds[name].wall.push(ns[name].wall);
+          rounds[name].cpu.push(ns[name].cpu);
+        }
+        ratios.wall.push(ns[a].wall / ns[b].wall);
+        ratios.cpu.push(ns[a].cpu / ns[b].cpu);
+      }
+      for (const name of [a, b]) await children[name].close();
     }
+    for (const name of [a, b]) {
+      const r = rounds[name];
+      out[name] = { median: median(r.wall), min: Math.min(...r.wall), max: Math.max(...r.wall), cpuMedian: median(r.cpu), rounds: r.wall.length };
+    }
+    out[`${a} / ${b}`] = { wall: quartiles(ratios.wall), cpu: quartiles(ratios.cpu) };
   }
-  return Object.fromEntries(
-    Object.entries(rounds).map(([name, r]) => [name, { median: median(r.wall), min: Math.min(...r.wall), max: Math.max(...r.wall), cpuMedian: median(r.cpu), rounds: r.wall.length }]),
-  );
+  return out;
 }
 
-/** The child of runIsolated: one candidate, warmed up, then `rounds` timed rounds of OPS spans. */
-async function runChild(name, rounds) {
+function quartiles(values) {
+  const sorted = [...values].sort((x, y) => x - y);
+  const at = (q) => sorted[Math.floor((sorted.length - 1) * q)];
+  return { median: median(values), low: at(0.25), high: at(0.75) };
+}
+
+/** A `--serve NAME` child, warmed up; `round()` runs one timed round in it. */
+async function serve(name) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', name], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`bench child ${name} exited`);
+    return JSON.parse(value);
+  };
+  await next(); // ready
+  return {
+    round: () => {
+      child.stdin.write('round\n');
+      return next();
+    },
+    close: async () => {
+      child.stdin.end();
+      await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * The child of runIsolated: one candidate, warmed up, then a timed round of
+ * OPS spans (and its untimed flush) per line on stdin, answered with a line
+ * of JSON; it ends when stdin does.
+ */
+async function serveChild(name) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   let tracer;
   let between;
@@ -295,18 +354,19 @@ async function runChild(name, rounds) {
     done = () => dispatcher.shutdown();
   }
   const loop = name.endsWith('startActiveSpan') ? activeLoop(tracer) : spansLoop(tracer);
-  const wall = [];
-  const cpu = [];
-  for (let r = -3; r < rounds; r++) {
+  // Past the first rounds' transients (JIT tiers, the heap growing to its working size).
+  for (let r = 0; r < SERVE_WARMUPS; r++) {
+    await nsPerOp(loop, OPS);
+    await between();
+  }
+  console.log(JSON.stringify({ ready: name }));
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line !== 'round') continue;
     const ns = await nsPerOp(loop, OPS);
     await between();
-    if (r >= 0) {
-      wall.push(ns.wall);
-      cpu.push(ns.cpu);
-    }
+    console.log(JSON.stringify(ns));
   }
   await done();
-  return { wall, cpu };
 }
 
 /** Run `loop` at `rate` spans/s for RAMP_MS, in slices, yielding every millisecond. */
@@ -329,7 +389,11 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
   const rows = Object.entries(results).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, `${fmt(x.spread * 100, 0)}%`, fmt(x.cpuMedian)]);
   const ratio = (a, b) =>
     `${fmt(results[a].median / results[b].median, 2)}x wall, ${fmt(results[a].cpuMedian / results[b].cpuMedian, 2)}x on-CPU`;
-  const isoRatio = (a, b) => `${fmt(isolated[a].median / isolated[b].median, 2)}x wall, ${fmt(isolated[a].cpuMedian / isolated[b].cpuMedian, 2)}x on-CPU`;
+  const isoRatio = (a, b) => {
+    const pairs = isolated[`${a} / ${b}`];
+    const q = (x) => `${fmt(x.median, 2)}x (quartiles ${fmt(x.low, 2)}–${fmt(x.high, 2)})`;
+    return `${q(pairs.wall)} wall, ${q(pairs.cpu)} on-CPU, round pair by round pair; ratio of the medians ${fmt(isolated[a].median / isolated[b].median, 2)}x wall`;
+  };
   const rampRows = ramp.map((x) => [
     x.rate,
     fmt(x.sdk.achieved, 0),
@@ -349,8 +413,10 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
     `ring records dropped inside timed loops: ${timedDrops}`,
     '',
     table(
-      [`each alone in its own process (${REPS} processes x ${ISOLATED_ROUNDS} rounds)`, 'wall ns/span median', 'range', 'on-CPU ns/span median'],
-      Object.entries(isolated).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian)]),
+      [`each alone in its own process, taking turns (${REPS} processes x ${ISOLATED_ROUNDS} rounds)`, 'wall ns/span median', 'range', 'on-CPU ns/span median'],
+      Object.entries(isolated)
+        .filter(([name]) => !name.includes(' / '))
+        .map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian)]),
     ),
     '',
     `SDK / ringtrace, startSpan, own processes       = ${isoRatio('SDK startSpan', 'ringtrace startSpan')}   (target >= 8x)`,
@@ -368,8 +434,8 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
-  if (args.includes('--child')) {
-    console.log(JSON.stringify(await runChild(args[args.indexOf('--child') + 1], rounds ?? ISOLATED_ROUNDS)));
+  if (args.includes('--serve')) {
+    await serveChild(args[args.indexOf('--serve') + 1]);
     process.exit(0);
   }
   const out = await runSpans({ rounds });
