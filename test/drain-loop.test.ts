@@ -18,7 +18,7 @@ import { DrainLoop, PREFAULT_STEP_BYTES } from '../workers/drain-loop.js';
 import { FanOut, MAX_SINKS } from '../workers/fan-out.js';
 import createSlowFlushSink from './fixtures/slow-flush-sink.js';
 import { FakeClock, IDS, RecordingSink, loopParts, silentLogger, until } from './fixtures/worker-harness.js';
-import { threadFaults } from './fixtures/page-faults.js';
+import { cannotCountPageFaults, threadFaults } from './fixtures/page-faults.js';
 
 const INFO = 3;
 const kinds = (records: TraceRecord[]) => records.map((r) => r.kind);
@@ -443,7 +443,7 @@ t.test('a record size the encoder never writes (0, misaligned, past the end) is 
 });
 
 
-t.test('prefault: a chunk per step, just ahead of the producer, until the whole ring is done', { skip: threadFaults() === undefined && 'no /proc/thread-self' }, async (t) => {
+t.test('prefault: a chunk per step, just ahead of the producer, until the whole ring is done', { skip: cannotCountPageFaults() }, async (t) => {
   // 64 MiB: above glibc's largest mmap threshold, so the pages are fresh (see ring.test.ts).
   const capacity = 64 * 1024 * 1024;
   const ring = allocateRing(capacity);

@@ -20,7 +20,7 @@ import {
 } from '../src/ring/layout.js';
 import { PAGE_BYTES, RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
-import { threadFaults } from './fixtures/page-faults.js';
+import { cannotCountPageFaults, threadFaults } from './fixtures/page-faults.js';
 
 /** A record of `size` bytes (multiple of 8, >= 16) carrying `seq` and a fill byte. */
 function record(size: number, seq: number): Uint8Array {
@@ -337,7 +337,7 @@ function faultsFillingRing(sab: SharedArrayBuffer): number {
   return threadFaults()! - before;
 }
 
-t.test('prefault: the producer writes a prefaulted ring without a page fault', { skip: threadFaults() === undefined && 'no /proc/thread-self' }, async (t) => {
+t.test('prefault: the producer writes a prefaulted ring without a page fault', { skip: cannotCountPageFaults() }, async (t) => {
   // Above glibc's largest mmap threshold (32 MiB), so every ring here is fresh mmap'd memory,
   // not heap memory calloc already zeroed (and so faulted) when the buffer was made.
   const capacity = 64 * 1024 * 1024;
