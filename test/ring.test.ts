@@ -278,6 +278,27 @@ t.test('sleep/wake: a sleeper is woken only once the wake threshold is reached',
   t.equal(drain(reader).length, n);
 });
 
+t.test('sleep/wake: a consumer that falls asleep while the writer is writing is woken at the threshold, not later', async (t) => {
+  const sab = allocateRing(MIN_CAPACITY);
+  const header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const writer = new RingWriter(sab);
+  const reader = new RingReader(sab);
+  // The writer sees the consumer running (it looks at most once per threshold's worth of bytes while it runs)...
+  let n = 0;
+  for (let i = 0; i < 20; i++) writer.write(record(16, ++n), 16);
+  t.equal(drain(reader).length, 20);
+  // ...then it drains everything and sleeps, between two of the writer's looks.
+  const sleptAt = reader.position;
+  const seen = reader.prepareSleep()!;
+  const slept = reader.sleep(seen, 60_000);
+  while (writer.writePosition - sleptAt < writer.wakeThresholdBytes - 16) writer.write(record(16, ++n), 16);
+  t.equal(Atomics.load(header, CONSUMER_STATE), CONSUMER_SLEEPING, 'asleep one record below the threshold');
+  writer.write(record(16, ++n), 16);
+  t.equal(Atomics.load(header, CONSUMER_STATE), CONSUMER_RUNNING, 'the write that reaches the threshold wakes it');
+  await slept;
+  t.equal(drain(reader).length, n - 20);
+});
+
 t.test('sleep/wake: prepareSleep returns null when data arrived, the writer wakes a sleeper', async (t) => {
   const sab = allocateRing(MIN_CAPACITY);
   const header = new Int32Array(sab, 0, HEADER_BYTES / 4);

@@ -6,10 +6,12 @@
  * The reader also owns the consumer half of the sleep/wake protocol:
  *
  *   consumer: state = SLEEPING ; re-read WRITE_INDEX ; waitAsync(WRITE_INDEX, seen)
- *   producer: store WRITE_INDEX ; if state == SLEEPING: state = RUNNING, notify
+ *   producer: store WRITE_INDEX ; if state == SLEEPING and enough waits: state = RUNNING, notify
  *
  * Both sides use sequentially consistent Atomics, so either the consumer sees
- * the new write or the producer sees it sleeping: no lost wake-up.
+ * the new write or the producer sees it sleeping: no lost wake-up. (The
+ * producer reads the state only now and then, see RingWriter's #publish; a
+ * consumer it has not woken wakes by its own timeout.)
  */
 import {
   CONSUMER_RUNNING,

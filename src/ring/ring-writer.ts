@@ -38,6 +38,9 @@ export interface RingWriterCounts {
   refused: number;
 }
 
+/** How often, in bytes written, the producer looks whether a running consumer has gone to sleep. */
+const STATE_CHECK_BYTES = 4096;
+
 export class RingWriter {
   readonly capacity: number;
   /** Largest reservation that fits in the ring even when it is empty, wherever the write position is. */
@@ -64,6 +67,10 @@ export class RingWriter {
    * drop, a flush request or an exit.
    */
   readonly wakeThresholdBytes: number;
+  /** While the consumer runs, the producer looks at its state once per this many bytes (see #publish). */
+  readonly #stateCheckBytes: number;
+  /** The write position at which #publish next looks at the consumer's state. */
+  #checkStateAt: number;
 
   constructor(sab: SharedArrayBuffer, options: { wakeThresholdBytes?: number } = {}) {
     this.capacity = ringCapacity(sab);
@@ -76,6 +83,8 @@ export class RingWriter {
     // Resume where the ring stands (a writer may be made for a ring in use).
     this.#read = Atomics.load(this.#header, READ_INDEX) >>> 0;
     this.#write = widen(Atomics.load(this.#header, WRITE_INDEX), this.#read);
+    this.#stateCheckBytes = Math.min(STATE_CHECK_BYTES, this.wakeThresholdBytes);
+    this.#checkStateAt = this.#write;
   }
 
   /** The full write position: bytes ever reserved, padding included. */
@@ -163,15 +172,34 @@ export class RingWriter {
     return this.#view;
   }
 
+  /**
+   * The single publishing store, then the wake-up check. Loading the
+   * consumer's state on every publish cost 5–6% of a whole span (A/B in
+   * bench/span-path.js), so it is loaded only at `#checkStateAt`: every
+   * `#stateCheckBytes` while the consumer runs, and, once it is seen asleep
+   * at read position R, not again before R + wakeThresholdBytes, where the
+   * wake is due. As `#stateCheckBytes` ≤ the threshold, a sleeping consumer
+   * is still woken by the first write that reaches the threshold. (Skipping
+   * the load loses no wake-up: a consumer that announced sleep after this
+   * write finds WRITE_INDEX moved and does not sleep.)
+   */
   #publish(length: number, records: number): void {
-    this.#write += length;
+    const write = (this.#write += length);
     this.written += records;
-    // The single publishing store: everything written before becomes visible with it.
-    Atomics.store(this.#header, WRITE_INDEX, this.#write | 0);
-    if (Atomics.load(this.#header, CONSUMER_STATE) === CONSUMER_SLEEPING) {
-      // The consumer is not moving the read index now: reading it is cheap and exact.
-      this.#read = widen(Atomics.load(this.#header, READ_INDEX), this.#write);
-      if (this.#write - this.#read >= this.wakeThresholdBytes) this.#wakeConsumer();
+    // Everything written before becomes visible with this store.
+    Atomics.store(this.#header, WRITE_INDEX, write | 0);
+    if (write < this.#checkStateAt) return;
+    if (Atomics.load(this.#header, CONSUMER_STATE) !== CONSUMER_SLEEPING) {
+      this.#checkStateAt = write + this.#stateCheckBytes;
+      return;
+    }
+    // The consumer is not moving the read index now: reading it is cheap and exact.
+    this.#read = widen(Atomics.load(this.#header, READ_INDEX), write);
+    if (write - this.#read >= this.wakeThresholdBytes) {
+      this.#wakeConsumer();
+      this.#checkStateAt = write + this.#stateCheckBytes;
+    } else {
+      this.#checkStateAt = this.#read + this.wakeThresholdBytes;
     }
   }
 
