@@ -67,7 +67,7 @@ export const IDLE_POLLS_BEFORE_SLEEP = 64;
 const DEFAULT_BATCH_RECORDS = 4096;
 
 /**
- * Ring bytes prefaulted per turn of the loop: 64 pages, about 0.2 ms, so
+ * Ring bytes prefaulted per turn of the loop: 64 pages, 0.2–0.5 ms, so
  * records and control messages wait no longer than that for it.
  */
 export const PREFAULT_STEP_BYTES = 256 * 1024;

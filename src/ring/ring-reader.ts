@@ -6,7 +6,7 @@
  * The reader also owns the consumer half of the sleep/wake protocol:
  *
  *   consumer: state = SLEEPING ; re-read WRITE_INDEX ; waitAsync(WRITE_INDEX, seen)
- *   producer: store WRITE_INDEX ; if state == SLEEPING and enough waits: state = RUNNING, notify
+ *   producer: store WRITE_INDEX ; if state == SLEEPING and the wake threshold is reached: state = RUNNING, notify
  *
  * Both sides use sequentially consistent Atomics, so either the consumer sees
  * the new write or the producer sees it sleeping: no lost wake-up. (The
@@ -95,10 +95,10 @@ export class RingReader {
   /**
    * Make the memory pages of the data bytes [from, to) resident, so that
    * the producer's first write to each does not take a page fault there
-   * (about 3 µs a page on this project's machines: 100+ ns per record
-   * while a fresh 16 MiB ring fills for the first time). One atomic add of
-   * 0 per page: it writes each word back as it is, so records the producer
-   * is writing meanwhile are untouched.
+   * (3–8 µs a page on this project's machines; a span cost 1.32x while a
+   * fresh ring filled, see bench/prefault.js). One atomic add of 0 per
+   * page: it writes each word back as it is, so records the producer is
+   * writing meanwhile are untouched.
    */
   prefault(from: number, to: number): void {
     const words = this.#words;
