@@ -91,7 +91,6 @@ function isControl(e: unknown): boolean {
 /** Attributes (fields) and string length the fast paths take: with them a span or an event fits in IN_PLACE_MIN. */
 const FAST_ATTRIBUTES = 6;
 const FAST_STRING = 48;
-/** A SPAN_END record: header, handle, time, three dropped counts. */
 /** A SPAN_END without drop counts (the common one): header, handle, end time, padded to 8. */
 const END_RECORD_BYTES = 24;
 /** A SPAN_END with its three drop counts. */
