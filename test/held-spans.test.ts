@@ -57,6 +57,32 @@ t.test('a held span keeps the start attributes as they were at the start, as the
   t.same(start !== undefined && start.kind === 'spanStart' ? { ...start.attributes } : undefined, { route: '/a', n: 1 });
 });
 
+t.test('start attributes are the object own enumerable keys, whatever its prototype', async (t) => {
+  const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory', filter: 'trace' }] });
+  t.teardown(() => d.shutdown());
+  const tracer = d.tracerProvider.getTracer('own-keys');
+  const inherited = Object.assign(Object.create({ inherited: 'no', alsoInherited: 2 }) as Record<string, unknown>, { own: 'yes' });
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: 'two' });
+  class Request {
+    method = 'GET';
+    get computed(): string {
+      return 'not own';
+    }
+  }
+  const cases: [string, object, Record<string, unknown>][] = [
+    ['inherited', inherited, { own: 'yes' }],
+    ['null prototype', bare, { a: 1, b: 'two' }],
+    ['class instance', new Request(), { method: 'GET' }],
+  ];
+  for (const [name, attributes] of cases) tracer.startSpan(name, { attributes: attributes as never }).end();
+  await d.flush();
+  const records = (await d.inspectSink<MemorySinkContents>('mem')).records;
+  for (const [name, , expected] of cases) {
+    const start = records.find((r) => r.kind === 'spanStart' && r.span.name === name);
+    t.same(start !== undefined && start.kind === 'spanStart' ? { ...start.attributes } : undefined, expected, name);
+  }
+});
+
 t.test('an event, a link, or links at start publish the span at once', async (t) => {
   const { provider, writer } = bare();
   t.teardown(() => provider.close());
