@@ -12,6 +12,41 @@ import { LEVEL_ERROR, LEVEL_NAMES, LEVEL_INFO, type LevelName } from '../filter/
 import * as F from './format.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
 
+// Module-local copies of the format's constants, so V8 folds them into
+// optimized code (an imported constant is read at every use; see record-encoder.ts).
+const {
+  FLAG_HAS_CONTEXT,
+  FLAG_HAS_DROPS,
+  FLAG_HAS_PARENT,
+  FLAG_HAS_TRACE_STATE,
+  FLAG_PARENT_REMOTE,
+  KIND_EVENT,
+  KIND_LOG_LINE,
+  KIND_SPAN_ATTRS,
+  KIND_SPAN_END,
+  KIND_SPAN_EVENT,
+  KIND_SPAN_LINK,
+  KIND_SPAN_NAME,
+  KIND_SPAN_START,
+  KIND_SPAN_STATUS,
+  KIND_STRING_DEF,
+  RECORD_FLAGS_OFFSET,
+  RECORD_HEADER_BYTES,
+  RECORD_KIND_OFFSET,
+  RECORD_LEVEL_OFFSET,
+  RECORD_SIZE_OFFSET,
+  STR_REF,
+  VALUE_ARRAY,
+  VALUE_BIGINT,
+  VALUE_FALSE,
+  VALUE_FLOAT,
+  VALUE_INT,
+  VALUE_NULL,
+  VALUE_OTHER,
+  VALUE_STRING,
+  VALUE_TRUE,
+} = F;
+
 /** A span record whose span the worker does not know (its start was dropped or evicted). */
 export const ORPHAN: unique symbol = Symbol('orphan');
 
@@ -66,11 +101,11 @@ export class RecordDecoder {
 
   /** Size in bytes of the record at `offset` (PAD: the rest of the region). */
   sizeAt(offset: number): number {
-    return this.#view.getUint32(offset + F.RECORD_SIZE_OFFSET, true);
+    return this.#view.getUint32(offset + RECORD_SIZE_OFFSET, true);
   }
 
   kindAt(offset: number): number {
-    return this.#view.getUint8(offset + F.RECORD_KIND_OFFSET);
+    return this.#view.getUint8(offset + RECORD_KIND_OFFSET);
   }
 
   /** Spans currently open. */
@@ -95,32 +130,32 @@ export class RecordDecoder {
    */
   decode(offset: number): TraceRecord | typeof ORPHAN | undefined {
     const v = this.#view;
-    const kind = v.getUint8(offset + F.RECORD_KIND_OFFSET);
-    const level = v.getUint8(offset + F.RECORD_LEVEL_OFFSET);
-    const flags = v.getUint16(offset + F.RECORD_FLAGS_OFFSET, true);
-    this.#p = offset + F.RECORD_HEADER_BYTES;
+    const kind = v.getUint8(offset + RECORD_KIND_OFFSET);
+    const level = v.getUint8(offset + RECORD_LEVEL_OFFSET);
+    const flags = v.getUint16(offset + RECORD_FLAGS_OFFSET, true);
+    this.#p = offset + RECORD_HEADER_BYTES;
     switch (kind) {
-      case F.KIND_STRING_DEF: {
+      case KIND_STRING_DEF: {
         const id = this.#u32();
         this.#strings[id] = this.#utf8();
         return undefined;
       }
-      case F.KIND_EVENT: {
+      case KIND_EVENT: {
         const time = this.#f64();
-        const traceId = flags & F.FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
+        const traceId = flags & FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
         const spanId = traceId === undefined ? undefined : this.#spanId();
         const target = this.#str();
         const message = this.#str();
         const fields = this.#attributes();
         return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
       }
-      case F.KIND_LOG_LINE: {
+      case KIND_LOG_LINE: {
         const time = this.#f64();
-        const traceId = flags & F.FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
+        const traceId = flags & FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
         const spanId = traceId === undefined ? undefined : this.#spanId();
         return pinoLineToEvent(this.#str(), time, traceId, spanId);
       }
-      case F.KIND_SPAN_START:
+      case KIND_SPAN_START:
         return this.#spanStart(level, flags);
       default:
         return this.#spanRecord(kind, flags);
@@ -132,19 +167,19 @@ export class RecordDecoder {
     const time = this.#f64();
     const traceId = this.#traceId();
     const spanId = this.#spanId();
-    const parentSpanId = flags & F.FLAG_HAS_PARENT ? this.#spanId() : undefined;
+    const parentSpanId = flags & FLAG_HAS_PARENT ? this.#spanId() : undefined;
     const traceFlags = this.#view.getUint8(this.#p);
     const spanKind = this.#view.getUint8(this.#p + 1);
     this.#p += 2;
     const name = this.#str();
     const target = this.#str();
-    const traceState = flags & F.FLAG_HAS_TRACE_STATE ? this.#str() : '';
+    const traceState = flags & FLAG_HAS_TRACE_STATE ? this.#str() : '';
     const attributes = this.#attributes();
     const info: SpanInfo = {
       traceId,
       spanId,
       parentSpanId,
-      parentIsRemote: (flags & F.FLAG_PARENT_REMOTE) !== 0,
+      parentIsRemote: (flags & FLAG_PARENT_REMOTE) !== 0,
       traceFlags,
       traceState,
       name,
@@ -175,31 +210,31 @@ export class RecordDecoder {
     this.lastSpan = entry;
     const span = entry.info;
     switch (kind) {
-      case F.KIND_SPAN_ATTRS:
+      case KIND_SPAN_ATTRS:
         return { kind: 'spanAttributes', span, attributes: this.#attributes() };
-      case F.KIND_SPAN_EVENT: {
+      case KIND_SPAN_EVENT: {
         const time = this.#f64();
         const name = this.#str();
         return { kind: 'spanEvent', span, time, name, attributes: this.#attributes() };
       }
-      case F.KIND_SPAN_LINK: {
+      case KIND_SPAN_LINK: {
         const traceId = this.#traceId();
         const spanId = this.#spanId();
         const traceFlags = this.#view.getUint8(this.#p++);
         return { kind: 'spanLink', span, traceId, spanId, traceFlags, attributes: this.#attributes() };
       }
-      case F.KIND_SPAN_STATUS: {
+      case KIND_SPAN_STATUS: {
         const code = this.#view.getUint8(this.#p++);
         return { kind: 'spanStatus', span, code, message: this.#str() };
       }
-      case F.KIND_SPAN_NAME: {
+      case KIND_SPAN_NAME: {
         const name = this.#str();
         span.name = name;
         return { kind: 'spanName', span, name };
       }
-      case F.KIND_SPAN_END: {
+      case KIND_SPAN_END: {
         const time = this.#f64();
-        const drops = (flags & F.FLAG_HAS_DROPS) !== 0;
+        const drops = (flags & FLAG_HAS_DROPS) !== 0;
         const droppedAttributesCount = drops ? this.#u32() : 0;
         const droppedEventsCount = drops ? this.#u32() : 0;
         const droppedLinksCount = drops ? this.#u32() : 0;
@@ -259,7 +294,7 @@ export class RecordDecoder {
 
   #str(): string {
     const tag = this.#view.getUint8(this.#p++);
-    if (tag === F.STR_REF) {
+    if (tag === STR_REF) {
       const s = this.#strings[this.#u32()];
       return s === undefined ? '' : s;
     }
@@ -279,21 +314,21 @@ export class RecordDecoder {
   #value(): FieldValue {
     const tag = this.#view.getUint8(this.#p++);
     switch (tag) {
-      case F.VALUE_NULL:
+      case VALUE_NULL:
         return null;
-      case F.VALUE_FALSE:
+      case VALUE_FALSE:
         return false;
-      case F.VALUE_TRUE:
+      case VALUE_TRUE:
         return true;
-      case F.VALUE_INT:
-      case F.VALUE_FLOAT:
+      case VALUE_INT:
+      case VALUE_FLOAT:
         return this.#f64();
-      case F.VALUE_BIGINT:
+      case VALUE_BIGINT:
         return BigInt(this.#utf8());
-      case F.VALUE_STRING:
-      case F.VALUE_OTHER:
+      case VALUE_STRING:
+      case VALUE_OTHER:
         return this.#utf8();
-      case F.VALUE_ARRAY: {
+      case VALUE_ARRAY: {
         const n = this.#u32();
         const out: FieldPrimitive[] = new Array<FieldPrimitive>(n);
         for (let i = 0; i < n; i++) out[i] = this.#value() as FieldPrimitive;
