@@ -68,49 +68,50 @@ interface SpanCounts {
 
 export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   // The record fields (SpanSource), read by the encoder; the ids are words
-  // on the span itself, so a span is one object.
+  // on the span itself, so a span is one object. `declare`d: set once, in
+  // the constructor, rather than also defined as undefined before it runs.
   /** @internal */
-  readonly handle: number;
+  declare readonly handle: number;
   /** @internal */
-  readonly t0: number;
+  declare readonly t0: number;
   /** @internal */
-  readonly t1: number;
+  declare readonly t1: number;
   /** @internal */
-  readonly t2: number;
+  declare readonly t2: number;
   /** @internal */
-  readonly t3: number;
+  declare readonly t3: number;
   /** @internal */
-  readonly s0: number;
+  declare readonly s0: number;
   /** @internal */
-  readonly s1: number;
+  declare readonly s1: number;
   /** @internal */
-  readonly hasParent: boolean;
+  declare readonly hasParent: boolean;
   /** @internal the parent's span id (its trace id is this span's). */
-  readonly parentS0: number;
+  declare readonly parentS0: number;
   /** @internal */
-  readonly parentS1: number;
+  declare readonly parentS1: number;
   /** @internal */
-  readonly parentRemote: boolean;
+  declare readonly parentRemote: boolean;
   /** @internal */
-  readonly startTime: number;
+  declare readonly startTime: number;
   /** @internal */
-  readonly traceFlags: number;
+  declare readonly traceFlags: number;
   /** @internal */
-  readonly spanKind: number;
+  declare readonly spanKind: number;
   /** @internal */
-  readonly level: number;
+  declare readonly level: number;
   /** @internal the tracer's name. */
-  readonly target: string;
+  declare readonly target: string;
   /** @internal */
-  readonly traceStateText: string;
+  declare readonly traceStateText: string;
   /** @internal the current name. */
-  name: string;
+  declare name: string;
   /** @internal attributes not yet written, as key, value pairs. */
   attributeList: AttributeList = [];
   /** @internal index in OpenSpans while held, else -1. */
   heldAt = -1;
   /** @internal the W3C trace state, inherited by children. */
-  readonly traceState: SpanContext['traceState'];
+  declare readonly traceState: SpanContext['traceState'];
   readonly #host: SpanHost;
   #context: SpanContext | undefined;
   /** PUBLISHED, ENDED, OK_STATUS. */
