@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fillRandomWords, randomWord, randomWords } from '../src/capture/id-words.js';
+import { fillRandomWords, randomWord, randomWords, seedRandomWords } from '../src/capture/id-words.js';
 
 t.test('random id words: unsigned 32-bit, every bit fair, 64-bit span ids unique', async (t) => {
   const n = 100_000;
@@ -35,4 +35,12 @@ t.test('fillRandomWords fills exactly the slice asked for, with fresh words each
   }
   // 60,000 draws from 2^32: a repeat is possible (0.42 expected; more than 5 about once in 200,000 runs).
   t.ok(repeats <= 5, `words do not repeat (${repeats} repeats in 60,000)`);
+});
+
+t.test('the generator is xoshiro128**: its reference output for the state 1, 2, 3, 4', async (t) => {
+  seedRandomWords(1, 2, 3, 4);
+  const words = Array.from({ length: 8 }, () => randomWord());
+  // The reference implementation's first outputs from this state (Blackman and Vigna's xoshiro128starstar.c).
+  t.same(words, [11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849]);
+  seedRandomWords(0x9e3779b9, 0x7f4a7c15, 0xf39cc060, 0x5ced1b3b); // any fresh state for the tests after
 });

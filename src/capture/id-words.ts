@@ -15,6 +15,14 @@ let s1 = seed[1]!;
 let s2 = seed[2]!;
 let s3 = seed[3]!;
 
+/** @internal set the generator's state (not all zero), for a known-answer test. */
+export function seedRandomWords(a: number, b: number, c: number, d: number): void {
+  s0 = a | 0;
+  s1 = b | 0;
+  s2 = c | 0;
+  s3 = d | 0;
+}
+
 /** The next random 32-bit word, as an unsigned number. */
 export function randomWord(): number {
   fillRandomWords(0, 1);
