@@ -9,13 +9,16 @@
  *   + encoder  over the real encoder and a 16 MiB ring whose read position
  *              this thread releases between rounds (nothing decodes it).
  *
+ * With `--active` the loop is spans.js's startActiveSpan one (the span made
+ * active around a callback that sets the attribute and ends it).
+ *
  * With `--against DIR` it is an A/B instead: the same loop through this
  * build (`dist/`) and through another build's `dist/` folder (say a copy of
  * `dist/` made before a change, inside the project so that `node_modules`
  * resolves: `cp -r dist dist-before`), rounds alternating, and the ratio
  * taken round by round, so that the machine's slow stretches hit both alike.
  *
- *   node bench/span-path.js [--rounds N] [--against path/to/other/dist]
+ *   node bench/span-path.js [--rounds N] [--active] [--against path/to/other/dist]
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -23,7 +26,7 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { fmt, machine, median, table } from './measure.js';
 // The workload of spans.js; a fresh function per candidate, so no loop's call-site feedback sees another's classes.
-import { SPANS_LOOP, START_OPTIONS } from './spans.js';
+import { ACTIVE_LOOP, SPANS_LOOP, START_OPTIONS } from './spans.js';
 
 const OPS = 20_000;
 const WARMUPS = 5;
@@ -49,7 +52,7 @@ async function candidate(dist, withEncoder) {
   // Every target enabled, default limits and sampler, level info, never published by time.
   const hint = { generation: 1, enabled: () => true };
   const provider = new RingTracerProvider(encoder, hint, resolveSpanLimits(undefined, {}), resolveSampler(undefined, undefined, {}), 3, 1e9);
-  return { loop: new Function('tracer', 'options', SPANS_LOOP)(provider.getTracer('bench'), START_OPTIONS), between, ns: [] };
+  return { loop: new Function('tracer', 'options', LOOP)(provider.getTracer('bench'), START_OPTIONS), between, ns: [] };
 }
 
 /** Rounds of every candidate, alternating (the order flips each round). */
@@ -71,6 +74,8 @@ const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor((va
 const args = process.argv.slice(2);
 const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 40;
 const against = args.includes('--against') ? args[args.indexOf('--against') + 1] : undefined;
+const LOOP = args.includes('--active') ? ACTIVE_LOOP : SPANS_LOOP;
+const path = args.includes('--active') ? 'startActiveSpan path' : 'span path';
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 console.log(JSON.stringify(machine()));
 if (against === undefined) {
@@ -80,7 +85,7 @@ if (against === undefined) {
   const encoderShare = full.ns.map((x, i) => x - capture.ns[i]);
   console.log(
     table(
-      [`span path, one thread, no worker (${rounds} rounds of ${OPS})`, 'ns/span median', 'fastest tenth', 'range'],
+      [`${path}, one thread, no worker (${rounds} rounds of ${OPS})`, 'ns/span median', 'fastest tenth', 'range'],
       [
         ['capture (stub encoder)', fmt(median(capture.ns)), fmt(quantile(capture.ns, 0.1)), `${fmt(Math.min(...capture.ns))}–${fmt(Math.max(...capture.ns))}`],
         ['capture + encoder + ring', fmt(median(full.ns)), fmt(quantile(full.ns, 0.1)), `${fmt(Math.min(...full.ns))}–${fmt(Math.max(...full.ns))}`],
@@ -95,7 +100,7 @@ if (against === undefined) {
   const ratios = other.ns.map((x, i) => x / mine.ns[i]);
   console.log(
     table(
-      [`span path A/B, one thread, no worker (${rounds} rounds of ${OPS})`, 'ns/span median', 'fastest tenth'],
+      [`${path} A/B, one thread, no worker (${rounds} rounds of ${OPS})`, 'ns/span median', 'fastest tenth'],
       [
         [`other: ${against}`, fmt(median(other.ns)), fmt(quantile(other.ns, 0.1))],
         ['this build: dist/', fmt(median(mine.ns)), fmt(quantile(mine.ns, 0.1))],

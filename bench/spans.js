@@ -97,7 +97,7 @@ export const SPANS_LOOP = `return function spans(n) {
     span.end();
   }
 };`;
-const ACTIVE_LOOP = `function body(span) {
+export const ACTIVE_LOOP = `function body(span) {
   span.setAttribute('items.count', 1);
   span.end();
 }
