@@ -41,21 +41,20 @@ export const MAX_DEPTH = 8;
 class SpanLayer implements Context {
   readonly #parent: Context;
   readonly #span: Span;
-  readonly #key: symbol;
   /** Layers below this one. */
   readonly depth: number;
   /** The API's context equal to this one, made when something derives from it. */
   #api: Context | undefined;
 
-  constructor(parent: Context, span: Span, key: symbol, depth: number) {
+  constructor(parent: Context, span: Span, depth: number) {
     this.#parent = parent;
     this.#span = span;
-    this.#key = key;
     this.depth = depth;
   }
 
   getValue(key: symbol): unknown {
-    return key === this.#key ? this.#span : this.#parent.getValue(key);
+    // SPAN_KEY is defined whenever a layer is made (see contextWithSpan).
+    return key === SPAN_KEY ? this.#span : this.#parent.getValue(key);
   }
 
   setValue(key: symbol, value: unknown): Context {
@@ -75,5 +74,5 @@ class SpanLayer implements Context {
 export function contextWithSpan(parent: Context, span: Span): Context {
   if (SPAN_KEY === undefined) return trace.setSpan(parent, span);
   const depth = parent instanceof SpanLayer ? parent.depth + 1 : 0;
-  return depth >= MAX_DEPTH ? trace.setSpan(parent, span) : new SpanLayer(parent, span, SPAN_KEY, depth);
+  return depth >= MAX_DEPTH ? trace.setSpan(parent, span) : new SpanLayer(parent, span, depth);
 }
