@@ -1,6 +1,8 @@
 /**
  * The binary record format: the one definition shared by RecordEncoder
- * (producer) and RecordDecoder (worker). All numbers are little-endian.
+ * (producer) and RecordDecoder (worker). All numbers are little-endian;
+ * trace and span ids (u32×4, u32×2) are their bytes in order, as in their
+ * hex form (big-endian words), so the worker makes the hex in one call.
  *
  * Every record starts with an 8-byte header and is padded to 8 bytes:
  *
@@ -35,8 +37,9 @@
  *                BIGINT, STRING, OTHER: u32 byteLength, utf8 bytes;
  *                ARRAY: u32 count, then count values (never nested arrays)
  *
- * Times are Unix epoch milliseconds as float64 (performance.timeOrigin +
- * performance.now()): resolution about 0.25 µs at today's dates.
+ * Times are Unix epoch milliseconds as float64 (the monotonic clock put on
+ * performance.timeOrigin's epoch, see src/capture/clock.ts): resolution
+ * about 0.25 µs at today's dates.
  */
 
 export const RECORD_SIZE_OFFSET = 0;

@@ -66,12 +66,6 @@ export const DEFAULT_PINO_TARGET = 'pino';
 /** Strings up to this many bytes are decoded by hand when they are ASCII. */
 const SHORT_ASCII_BYTES = 8;
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hex32(w: number): string {
-  return HEX[w >>> 24]! + HEX[(w >>> 16) & 255]! + HEX[(w >>> 8) & 255]! + HEX[w & 255]!;
-}
-
 export interface RecordDecoderOptions {
   maxOpenSpans?: number;
   /** Strings the producer defined before this decoder existed (a respawned worker). */
@@ -260,18 +254,19 @@ export class RecordDecoder {
     return x;
   }
 
+  // Ids are their bytes in order, so one native call makes the hex string:
+  // flat, where joining 2-digit pieces made 15 cons strings per trace id
+  // (half the garbage the worker made per span).
   #traceId(): string {
-    const v = this.#view;
     const p = this.#p;
     this.#p = p + 16;
-    return hex32(v.getUint32(p, true)) + hex32(v.getUint32(p + 4, true)) + hex32(v.getUint32(p + 8, true)) + hex32(v.getUint32(p + 12, true));
+    return this.#buf.toString('hex', p, p + 16);
   }
 
   #spanId(): string {
-    const v = this.#view;
     const p = this.#p;
     this.#p = p + 8;
-    return hex32(v.getUint32(p, true)) + hex32(v.getUint32(p + 4, true));
+    return this.#buf.toString('hex', p, p + 8);
   }
 
   #utf8(): string {

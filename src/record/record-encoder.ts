@@ -143,15 +143,16 @@ function writeHeader(buf: Uint8Array, v: DataView, start: number, kind: number, 
 
 /** Trace id words (if `withTrace`) and span id words at `p`; returns the position after them. */
 function writeIds(v: DataView, p: number, ids: IdWords, withTrace: boolean): number {
+  // Big-endian: the id's bytes in order (see format.ts).
   if (withTrace) {
-    v.setUint32(p, ids.t0, true);
-    v.setUint32(p + 4, ids.t1, true);
-    v.setUint32(p + 8, ids.t2, true);
-    v.setUint32(p + 12, ids.t3, true);
+    v.setUint32(p, ids.t0);
+    v.setUint32(p + 4, ids.t1);
+    v.setUint32(p + 8, ids.t2);
+    v.setUint32(p + 12, ids.t3);
     p += 16;
   }
-  v.setUint32(p, ids.s0, true);
-  v.setUint32(p + 4, ids.s1, true);
+  v.setUint32(p, ids.s0);
+  v.setUint32(p + 4, ids.s1);
   return p + 8;
 }
 
@@ -463,8 +464,8 @@ export class RecordEncoder {
     v.setFloat64(p + 4, s.startTime, true);
     p = writeIds(v, p + 12, s, true);
     if (hasParent) {
-      v.setUint32(p, s.parentS0, true);
-      v.setUint32(p + 4, s.parentS1, true);
+      v.setUint32(p, s.parentS0);
+      v.setUint32(p + 4, s.parentS1);
       p += 8;
     }
     buf[p] = s.traceFlags;
@@ -518,8 +519,10 @@ export class RecordEncoder {
     this.#f64(s.startTime);
     this.#ids(s, true);
     if (s.hasParent) {
-      this.#u32(s.parentS0);
-      this.#u32(s.parentS1);
+      this.#ensure(8);
+      this.#view.setUint32(this.#pos, s.parentS0);
+      this.#view.setUint32(this.#pos + 4, s.parentS1);
+      this.#pos += 8;
     }
     this.#ensure(2);
     this.#buf[this.#pos++] = s.traceFlags;
