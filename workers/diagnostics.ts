@@ -7,6 +7,7 @@
  */
 import { pino, type Logger } from 'pino';
 import type { EventRecord, Fields } from '../src/record/trace-record.js';
+import { emptyFields } from '../src/record/fields.js';
 
 /** Target of every record the dispatcher makes itself. */
 export const DIAGNOSTIC_TARGET = 'ringtrace';
@@ -40,7 +41,7 @@ export class Diagnostics {
     const suppressed = last?.suppressed ?? 0;
     this.#last.set(key, { at: now, suppressed: 0 });
     if (this.#last.size > 1024) this.#last.delete(this.#last.keys().next().value as string);
-    const all: Fields = Object.assign(Object.create(null) as Fields, fields);
+    const all: Fields = Object.assign(emptyFields(), fields);
     if (suppressed > 0) all['suppressed_count'] = suppressed;
     if (error !== undefined) all['error'] = errorText(error);
     this.#logger.error({ ...all }, message);

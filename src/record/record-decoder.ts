@@ -10,6 +10,7 @@
  */
 import { LEVEL_ERROR, LEVEL_NAMES, LEVEL_INFO, type LevelName } from '../filter/levels.js';
 import * as F from './format.js';
+import { emptyFields } from './fields.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
@@ -298,7 +299,7 @@ export class RecordDecoder {
 
   #attributes(): Fields {
     const n = this.#u32();
-    const out: Fields = Object.create(null) as Fields;
+    const out = emptyFields();
     for (let i = 0; i < n; i++) {
       const key = this.#str();
       out[key] = this.#value();
@@ -364,7 +365,7 @@ export function pinoLineToEvent(line: string, time: number, traceId: string | un
   } catch {
     obj = undefined;
   }
-  const fields: Fields = Object.create(null) as Fields;
+  const fields = emptyFields();
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     fields['line'] = line.trimEnd();
     return { kind: 'event', time, level: 'error', target: DEFAULT_PINO_TARGET, message: 'unparseable pino line', fields, traceId, spanId };

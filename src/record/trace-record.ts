@@ -13,8 +13,10 @@ import type { LevelName } from '../filter/levels.js';
 export type FieldPrimitive = string | number | boolean | bigint | null;
 export type FieldValue = FieldPrimitive | FieldPrimitive[];
 /**
- * Event fields or span attributes. A null-prototype object: any key, `__proto__`
- * included, is an ordinary own property.
+ * Event fields or span attributes. An object that inherits nothing (its
+ * prototype is an empty, frozen object with a null prototype; see
+ * src/record/fields.ts): any key, `__proto__` included, is an ordinary own
+ * property, and no Object.prototype method is there to call.
  */
 export type Fields = Record<string, FieldValue>;
 

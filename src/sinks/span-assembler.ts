@@ -17,6 +17,7 @@
  * hold (started before the sink was added, or evicted) are counted as orphans.
  */
 import type { Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import { emptyFields } from '../record/fields.js';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 
 /** Default cap on spans held open at once. */
@@ -128,9 +129,9 @@ function limit(name: string, value: unknown, fallback: number, min: number): num
   return value;
 }
 
-/** Copy up to `max` fields into a null-prototype object; returns the count cut. */
+/** Copy up to `max` fields into a new fields object (see fields.ts); returns the count cut. */
 function copyFields(from: Fields, max: number): { fields: Fields; dropped: number } {
-  const fields: Fields = Object.create(null) as Fields;
+  const fields = emptyFields();
   let n = 0;
   let dropped = 0;
   for (const key of Object.keys(from)) {
@@ -273,7 +274,7 @@ export class SpanAssembler {
       info,
       startTime: time,
       name: info.name,
-      attributes: Object.create(null) as Fields,
+      attributes: emptyFields(),
       attributeCount: 0,
       droppedAttributes: 0,
       events: [],
