@@ -57,7 +57,7 @@ export function nowMs(): number {
 export function timeInputMs(time: TimeInput | undefined): number {
   // Small, so it inlines into startSpan and end without spending the
   // budget that lets the span's constructor inline too (given times are rare).
-  return time === undefined ? monotonicToEpoch + monotonicMs() : givenTimeMs(time);
+  return time === undefined ? nowMs() : givenTimeMs(time);
 }
 
 function givenTimeMs(time: TimeInput): number {
