@@ -4,11 +4,16 @@
  *
  *   1. arm the counting sink's gate and write one event: the worker takes it
  *      and blocks inside `consume` (Atomics.wait), so nothing reads the ring;
- *   2. prefill the ring with RECORDS events (3 fields, as in events.js);
+ *   2. prefill the ring with RECORDS events (3 fields, as in events.js), or
+ *      with the spans of spans.js (two attributes at start, setAttribute,
+ *      end: a start and an end record each) until RECORDS records;
  *   3. t0, open the gate; `await dispatcher.flush()` resolves once the
  *      worker has decoded and delivered everything and flushed the sink; t1.
  *
  *   throughput = RECORDS / (t1 - t0)
+ *
+ * The span workload gives the worker's cost per span: what it spends, on
+ * its own core, for each span the producer writes.
  *
  * The interval includes one control-port round trip and one sink flush
  * (tens of microseconds against hundreds of milliseconds of draining).
@@ -21,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { TraceDispatcher } from 'ringtrace';
 import { GATE_ARMED, GATE_HELD, GATE_OPEN } from './counting-sink.js';
 import { fmt, isMain, machine, median, spread, table } from './measure.js';
+import { SPANS_LOOP, START_OPTIONS } from './spans.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
 
@@ -32,42 +38,56 @@ export async function runDrain({ rounds = 5, records = 2_000_000 } = {}) {
     sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info', options: { gate: gateBuffer } }],
   });
   const log = dispatcher.logger('bench');
-  const rates = [];
-  let delivered = 0;
+  const spans = new Function('tracer', 'options', SPANS_LOOP)(dispatcher.tracerProvider.getTracer('bench'), START_OPTIONS);
+  const workloads = {
+    events: (n) => {
+      for (let i = 0; i < n; i++) log.info('msg', { a: i, b: 'two', c: true });
+    },
+    // Two records a span.
+    spans: (n) => spans(n / 2),
+  };
+  const rates = { events: [], spans: [] };
   for (let r = -1; r < rounds; r++) {
-    Atomics.store(gate, 0, GATE_ARMED);
-    log.info('gate', { a: 0, b: 'gate', c: false });
-    // Wait (blocking this thread is fine here) until the worker holds the gate.
-    while (Atomics.load(gate, 0) !== GATE_HELD) Atomics.wait(gate, 0, GATE_ARMED, 50);
-    const before = dispatcher.producerStats();
-    for (let i = 0; i < records; i++) log.info('msg', { a: i, b: 'two', c: true });
-    const after = dispatcher.producerStats();
-    if (after.written - before.written !== records) throw new Error(`prefill dropped ${records - (after.written - before.written)} records`);
-    const t0 = process.hrtime.bigint();
-    Atomics.store(gate, 0, GATE_OPEN);
-    Atomics.notify(gate, 0);
-    await dispatcher.flush();
-    const t1 = process.hrtime.bigint();
-    if (r >= 0) rates.push(records / (Number(t1 - t0) / 1e9));
+    // Rounds alternate the workloads, so a slow stretch of the machine falls on both.
+    for (const name of r % 2 === 0 ? ['events', 'spans'] : ['spans', 'events']) {
+      Atomics.store(gate, 0, GATE_ARMED);
+      log.info('gate', { a: 0, b: 'gate', c: false });
+      // Wait (blocking this thread is fine here) until the worker holds the gate.
+      while (Atomics.load(gate, 0) !== GATE_HELD) Atomics.wait(gate, 0, GATE_ARMED, 50);
+      const before = dispatcher.producerStats();
+      workloads[name](records);
+      const after = dispatcher.producerStats();
+      if (after.written - before.written !== records) throw new Error(`prefill wrote ${after.written - before.written} of ${records} ${name} records`);
+      const t0 = process.hrtime.bigint();
+      Atomics.store(gate, 0, GATE_OPEN);
+      Atomics.notify(gate, 0);
+      await dispatcher.flush();
+      const t1 = process.hrtime.bigint();
+      if (r >= 0) rates[name].push(records / (Number(t1 - t0) / 1e9));
+    }
   }
   const stats = await dispatcher.shutdown();
-  delivered = stats.sinks.find((s) => s.name === 'count').delivered;
+  const delivered = stats.sinks.find((s) => s.name === 'count').delivered;
+  const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), spread: spread(xs), rounds: xs });
   return {
     records,
     rounds,
-    recordsPerSecond: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), spread: spread(rates), rounds: rates },
+    recordsPerSecond: summary(rates.events),
+    spanRecordsPerSecond: summary(rates.spans),
     accounting: { written: stats.written, dropped: stats.dropped, decoded: stats.decoded, delivered },
   };
 }
 
-export function drainReport({ records, recordsPerSecond: r, accounting }) {
+export function drainReport({ records, recordsPerSecond: r, spanRecordsPerSecond: s, accounting }) {
+  const row = (label, x) => [label, fmt(x.median, 0), `${fmt(x.min, 0)}–${fmt(x.max, 0)}`, `${fmt(x.spread * 100, 0)}%`];
   return [
     table(
       ['worker drain into one counting sink', 'records/s median', 'range', 'spread'],
-      [[`${records} prefilled 3-field events`, fmt(r.median, 0), `${fmt(r.min, 0)}–${fmt(r.max, 0)}`, `${fmt(r.spread * 100, 0)}%`]],
+      [row(`${records} prefilled 3-field events`, r), row(`${records / 2} prefilled spans (2 records each)`, s)],
     ),
     '',
-    `drain = ${fmt(r.median / 1e6, 2)} M records/s   (target >= 3 M/s); accounting: ${JSON.stringify(accounting)}`,
+    `drain = ${fmt(r.median / 1e6, 2)} M records/s   (target >= 3 M/s); spans: ${fmt((2 * 1e9) / s.median, 0)} ns of the worker's time a span`,
+    `accounting: ${JSON.stringify(accounting)}`,
   ].join('\n');
 }
 
