@@ -28,7 +28,11 @@
  *      queue until its flush). The SDK's process and ringtrace's run side
  *      by side and take turns, one round each (REPS pairs of processes,
  *      ISOLATED_ROUNDS rounds each), so the ratio is taken round pair by
- *      round pair, minutes of machine drift apart no more.
+ *      round pair, minutes of machine drift apart no more. Each round
+ *      also gives the CPU time of all the process's threads from the
+ *      loop's start to its flush's end, per span: what a span costs the
+ *      machine, ringtrace's worker and both candidates' collections
+ *      included.
  *
  * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
  * timed span is a (cheaper) drop; its exports of queued spans then run mostly
@@ -39,7 +43,7 @@
  *   node bench/spans.js [--rounds N] [--json]
  */
 import { fileURLToPath } from 'node:url';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -278,8 +282,8 @@ const SERVE_WARMUPS = 8;
 async function runIsolated() {
   const out = {};
   for (const [a, b] of PAIRS) {
-    const rounds = { [a]: { wall: [], cpu: [] }, [b]: { wall: [], cpu: [] } };
-    const ratios = { wall: [], cpu: [] };
+    const rounds = { [a]: { wall: [], cpu: [], process: [] }, [b]: { wall: [], cpu: [], process: [] } };
+    const ratios = { wall: [], cpu: [], process: [] };
     for (let rep = 0; rep < REPS; rep++) {
       const children = { [a]: await serve(a), [b]: await serve(b) };
       for (let r = 0; r < ISOLATED_ROUNDS; r++) {
@@ -289,17 +293,26 @@ async function runIsolated() {
         for (const name of order) {
           rounds[name].wall.push(ns[name].wall);
           rounds[name].cpu.push(ns[name].cpu);
+          rounds[name].process.push(ns[name].process);
         }
         ratios.wall.push(ns[a].wall / ns[b].wall);
         ratios.cpu.push(ns[a].cpu / ns[b].cpu);
+        ratios.process.push(ns[a].process / ns[b].process);
       }
       for (const name of [a, b]) await children[name].close();
     }
     for (const name of [a, b]) {
       const r = rounds[name];
-      out[name] = { median: median(r.wall), min: Math.min(...r.wall), max: Math.max(...r.wall), cpuMedian: median(r.cpu), rounds: r.wall.length };
+      out[name] = {
+        median: median(r.wall),
+        min: Math.min(...r.wall),
+        max: Math.max(...r.wall),
+        cpuMedian: median(r.cpu),
+        processMedian: median(r.process),
+        rounds: r.wall.length,
+      };
     }
-    out[`${a} / ${b}`] = { wall: quartiles(ratios.wall), cpu: quartiles(ratios.cpu) };
+    out[`${a} / ${b}`] = { wall: quartiles(ratios.wall), cpu: quartiles(ratios.cpu), process: quartiles(ratios.process) };
   }
   return out;
 }
@@ -335,8 +348,13 @@ async function serve(name) {
 /**
  * The child of runIsolated: one candidate, warmed up, then a timed round of
  * OPS spans (and its untimed flush) per line on stdin, answered with a line
- * of JSON; it ends when stdin does.
+ * of JSON; it ends when stdin does. Besides the producing thread's wall and
+ * on-CPU time in the loop, `process` is the CPU time of all the process's
+ * threads from the loop's start to the flush's end, per span: everything a
+ * span costs the machine (ringtrace's worker decoding it, both candidates'
+ * garbage collection on V8's helper threads, the SDK's export).
  */
+const TRAILING_MS = 5;
 async function serveChild(name) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   let tracer;
@@ -362,9 +380,14 @@ async function serveChild(name) {
   console.log(JSON.stringify({ ready: name }));
   for await (const line of createInterface({ input: process.stdin })) {
     if (line !== 'round') continue;
+    const cpu0 = process.cpuUsage();
     const ns = await nsPerOp(loop, OPS);
     await between();
-    console.log(JSON.stringify(ns));
+    // What trails the flush counts too: the worker polls the empty ring for
+    // some turns before it sleeps, and collections finish on helper threads.
+    await sleep(TRAILING_MS);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(JSON.stringify({ ...ns, process: ((cpu.user + cpu.system) * 1000) / OPS }));
   }
   await done();
 }
@@ -392,7 +415,10 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
   const isoRatio = (a, b) => {
     const pairs = isolated[`${a} / ${b}`];
     const q = (x) => `${fmt(x.median, 2)}x (quartiles ${fmt(x.low, 2)}–${fmt(x.high, 2)})`;
-    return `${q(pairs.wall)} wall, ${q(pairs.cpu)} on-CPU, round pair by round pair; ratio of the medians ${fmt(isolated[a].median / isolated[b].median, 2)}x wall`;
+    return (
+      `${q(pairs.wall)} wall, ${q(pairs.cpu)} on-CPU, round pair by round pair; ratio of the medians ${fmt(isolated[a].median / isolated[b].median, 2)}x wall\n` +
+      `    whole process (all threads, loop and flush): ${q(pairs.process)}`
+    );
   };
   const rampRows = ramp.map((x) => [
     x.rate,
@@ -413,10 +439,16 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
     `ring records dropped inside timed loops: ${timedDrops}`,
     '',
     table(
-      [`each alone in its own process, taking turns (${REPS} processes x ${ISOLATED_ROUNDS} rounds)`, 'wall ns/span median', 'range', 'on-CPU ns/span median'],
+      [
+        `each alone in its own process, taking turns (${REPS} processes x ${ISOLATED_ROUNDS} rounds)`,
+        'wall ns/span median',
+        'range',
+        'on-CPU ns/span median',
+        'whole process CPU ns/span',
+      ],
       Object.entries(isolated)
         .filter(([name]) => !name.includes(' / '))
-        .map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian)]),
+        .map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian), fmt(x.processMedian)]),
     ),
     '',
     `SDK / ringtrace, startSpan, own processes       = ${isoRatio('SDK startSpan', 'ringtrace startSpan')}   (target >= 8x)`,
