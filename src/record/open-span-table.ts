@@ -26,8 +26,6 @@ export class OpenSpanTable<T> {
   readonly #overflow = new Map<number, T>();
   /** Spans in slots. */
   #inSlots = 0;
-  /** The last handle set, to age slots by when the overflow is empty. */
-  #newest = 0;
 
   constructor(maxOpen: number) {
     this.maxOpen = maxOpen;
@@ -59,7 +57,6 @@ export class OpenSpanTable<T> {
     // A handle used again (after 2^32 spans) replaces the span that had it.
     this.delete(handle);
     const evicted = this.size >= this.maxOpen ? this.#evictOldest() : undefined;
-    this.#newest = handle;
     const i = handle & this.#mask;
     const held = this.#values[i];
     if (held === undefined) {
@@ -92,20 +89,12 @@ export class OpenSpanTable<T> {
       this.#overflow.delete(handle);
       return value;
     }
-    // Only with maxOpen 1 (see the constructor): the slot started longest before the newest.
-    let oldest = -1;
-    let oldestAge = -1;
-    for (let i = 0; i <= this.#mask; i++) {
-      const age = (this.#newest - this.#handles[i]!) >>> 0;
-      if (this.#values[i] !== undefined && age > oldestAge) {
-        oldest = i;
-        oldestAge = age;
-      }
+    // Only with maxOpen 1 (see the constructor): its one slot is the oldest.
+    const value = this.#values[0];
+    if (value !== undefined) {
+      this.#values[0] = undefined;
+      this.#inSlots--;
     }
-    if (oldest < 0) return undefined;
-    const value = this.#values[oldest];
-    this.#values[oldest] = undefined;
-    this.#inSlots--;
     return value;
   }
 }
