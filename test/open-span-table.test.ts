@@ -6,7 +6,6 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { OpenSpanTable } from '../src/record/open-span-table.js';
-import { hex16, hex8 } from '../src/record/record-decoder.js';
 
 interface Span {
   handle: number;
@@ -115,17 +114,4 @@ t.test('a handle added again replaces its span without counting it twice', async
   t.equal(table.add(5, again), undefined);
   t.equal(table.size, 1);
   t.equal(table.get(5), again);
-});
-
-t.test('hex8 and hex16 give what Buffer#toString("hex") gives, at any offset', async (t) => {
-  fc.assert(
-    fc.property(fc.uint8Array({ minLength: 16, maxLength: 40 }), fc.nat(24), (bytes, at) => {
-      const p = at % (bytes.length - 15);
-      const buf = Buffer.from(bytes);
-      if (hex16(bytes, p) !== buf.toString('hex', p, p + 16)) throw new Error(`hex16 at ${p}`);
-      if (hex8(bytes, p) !== buf.toString('hex', p, p + 8)) throw new Error(`hex8 at ${p}`);
-    }),
-  );
-  t.equal(hex16(new Uint8Array(16).fill(0xff), 0), 'f'.repeat(32));
-  t.equal(hex8(Uint8Array.from([0, 1, 0x0a, 0x10, 0x7f, 0x80, 0xab, 0xfe]), 0), '00010a107f80abfe');
 });

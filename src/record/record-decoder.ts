@@ -11,6 +11,7 @@
 import { LEVEL_ERROR, LEVEL_NAMES, LEVEL_INFO, type LevelName } from '../filter/levels.js';
 import * as F from './format.js';
 import { emptyFields } from './fields.js';
+import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
 
@@ -86,11 +87,13 @@ export class RecordDecoder {
   readonly #spans: OpenSpanTable<SpanEntry>;
   readonly #view: DataView;
   readonly #buf: Buffer;
+  readonly #ids: IdHex;
   #p = 0;
 
   constructor(region: Uint8Array, options: RecordDecoderOptions = {}) {
     this.#view = new DataView(region.buffer, region.byteOffset, region.byteLength);
     this.#buf = Buffer.from(region.buffer, region.byteOffset, region.byteLength);
+    this.#ids = new IdHex(region);
     this.maxOpenSpans = options.maxOpenSpans ?? DEFAULT_MAX_OPEN_SPANS;
     this.#spans = new OpenSpanTable(this.maxOpenSpans);
     this.#strings = options.strings === undefined ? [] : [...options.strings];
@@ -252,20 +255,16 @@ export class RecordDecoder {
     return x;
   }
 
-  // Ids are their bytes in order. Their hex is made by String.fromCharCode
-  // from a table: one flat string and no native call, where Buffer#toString
-  // ('hex') cost 85 ns a trace id (an API callback, a malloc and a copy) and
-  // was a quarter of the worker's time per span (perf, bench/drain.js).
   #traceId(): string {
     const p = this.#p;
     this.#p = p + 16;
-    return hex16(this.#buf, p);
+    return this.#ids.traceId(p);
   }
 
   #spanId(): string {
     const p = this.#p;
     this.#p = p + 8;
-    return hex8(this.#buf, p);
+    return this.#ids.spanId(p);
   }
 
   #utf8(): string {
@@ -332,35 +331,6 @@ export class RecordDecoder {
         throw new RangeError(`ringtrace: unknown value tag ${tag}`);
     }
   }
-}
-
-/** The hex digit of each byte's high and low nibble, as char codes. */
-const HEX_HIGH = new Uint8Array(256);
-const HEX_LOW = new Uint8Array(256);
-for (let i = 0; i < 256; i++) {
-  HEX_HIGH[i] = '0123456789abcdef'.charCodeAt(i >> 4);
-  HEX_LOW[i] = '0123456789abcdef'.charCodeAt(i & 15);
-}
-const fromCharCode = String.fromCharCode;
-
-/** The 8 bytes at `p` as 16 lowercase hex digits. */
-export function hex8(b: Uint8Array, p: number): string {
-  const b0 = b[p]!, b1 = b[p + 1]!, b2 = b[p + 2]!, b3 = b[p + 3]!, b4 = b[p + 4]!, b5 = b[p + 5]!, b6 = b[p + 6]!, b7 = b[p + 7]!;
-  const h = HEX_HIGH;
-  const l = HEX_LOW;
-  return fromCharCode(h[b0]!, l[b0]!, h[b1]!, l[b1]!, h[b2]!, l[b2]!, h[b3]!, l[b3]!, h[b4]!, l[b4]!, h[b5]!, l[b5]!, h[b6]!, l[b6]!, h[b7]!, l[b7]!);
-}
-
-/** The 16 bytes at `p` as 32 lowercase hex digits. */
-export function hex16(b: Uint8Array, p: number): string {
-  const b0 = b[p]!, b1 = b[p + 1]!, b2 = b[p + 2]!, b3 = b[p + 3]!, b4 = b[p + 4]!, b5 = b[p + 5]!, b6 = b[p + 6]!, b7 = b[p + 7]!;
-  const b8 = b[p + 8]!, b9 = b[p + 9]!, b10 = b[p + 10]!, b11 = b[p + 11]!, b12 = b[p + 12]!, b13 = b[p + 13]!, b14 = b[p + 14]!, b15 = b[p + 15]!;
-  const h = HEX_HIGH;
-  const l = HEX_LOW;
-  return fromCharCode(
-    h[b0]!, l[b0]!, h[b1]!, l[b1]!, h[b2]!, l[b2]!, h[b3]!, l[b3]!, h[b4]!, l[b4]!, h[b5]!, l[b5]!, h[b6]!, l[b6]!, h[b7]!, l[b7]!,
-    h[b8]!, l[b8]!, h[b9]!, l[b9]!, h[b10]!, l[b10]!, h[b11]!, l[b11]!, h[b12]!, l[b12]!, h[b13]!, l[b13]!, h[b14]!, l[b14]!, h[b15]!, l[b15]!,
-  );
 }
 
 function levelName(level: number): LevelName {
