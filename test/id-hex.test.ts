@@ -41,7 +41,7 @@ function idPool(bytes: number): fc.Arbitrary<Uint8Array[]> {
     });
 }
 
-t.test('IdHex answers every id as its own hex, however ids repeat and alternate', async (t) => {
+t.test('IdHex answers every id as its own hex, however ids repeat and alternate', async () => {
   const sequence = fc.tuple(idPool(16), idPool(8)).chain(([traces, spans]) =>
     fc.array(
       fc.oneof(
