@@ -6,11 +6,11 @@
  */
 import { LevelHint } from './filter/level-hint.js';
 import { TargetFilter } from './filter/target-filter.js';
-import { DispatcherStateError, SinkError } from './errors.js';
+import { DispatcherStateError, ERROR_CODES, SinkError } from './errors.js';
 import { RecordEncoder } from './record/record-encoder.js';
 import { safeString } from './record/safe-string.js';
 import { StringTable } from './record/string-table.js';
-import { allocateRing } from './ring/layout.js';
+import { MIN_CAPACITY, allocateRing } from './ring/layout.js';
 import { RingWriter, type RingWriterCounts } from './ring/ring-writer.js';
 import { EventLogger } from './capture/event-logger.js';
 import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
@@ -20,8 +20,9 @@ import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import type { SinkStats } from '../workers/sink-slot.js';
-import type { ResolvedSinkSpec, WorkerStats } from '../workers/control-protocol.js';
+import { emptyWorkerStats, type ResolvedSinkSpec, type WorkerStats } from '../workers/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
+import { inertReason } from './worker-identity.js';
 
 /** Loggers (and, in the provider, tracers) cached per target; past this they are made per call. */
 export const MAX_CACHED_LOGGERS = 1024;
@@ -56,17 +57,24 @@ export class TraceDispatcher {
   readonly tracerProvider: RingTracerProvider;
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
+  /**
+   * Why this dispatcher records nothing, when it was started off the main
+   * thread (see `start()`); undefined for a working dispatcher.
+   */
+  readonly inert: string | undefined;
   #installation: Installation | undefined;
-  #supervisor!: WorkerSupervisor;
+  /** Undefined only for an inert dispatcher. */
+  #supervisor: WorkerSupervisor | undefined;
   /** The sinks as registered, to seed a respawned worker. */
   readonly #specs = new Map<string, ResolvedSinkSpec>();
   readonly #filters = new Map<string, TargetFilter>();
   readonly #loggers = new Map<string, EventLogger>();
   #final: Promise<DispatcherStats> | null = null;
 
-  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer) {
+  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, inert: string | undefined) {
     const { sinks, ...rest } = options;
     this.options = rest;
+    this.inert = inert;
     this.writer = new RingWriter(ring);
     this.encoder = new RecordEncoder(this.writer, {
       maxStringLength: options.maxStringLength,
@@ -74,9 +82,12 @@ export class TraceDispatcher {
     });
     this.resource = Object.freeze({ ...options.resource });
     this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel, options.flushIntervalMs);
-    for (const s of sinks) {
-      this.#specs.set(s.name, s);
-      this.#filters.set(s.name, TargetFilter.parse(s.filter));
+    // An inert dispatcher has no sinks, so its level hint turns every record away before it is encoded.
+    if (inert === undefined) {
+      for (const s of sinks) {
+        this.#specs.set(s.name, s);
+        this.#filters.set(s.name, TargetFilter.parse(s.filter));
+      }
     }
     this.#updateHint();
   }
@@ -85,11 +96,21 @@ export class TraceDispatcher {
    * Start the worker and every sink in `options.sinks`. Resolves once all of
    * them are ready; rejects with a TypeError/RangeError for a bad option, or
    * a SinkError naming a sink that failed to load or construct.
+   *
+   * Off the main thread it starts nothing and resolves at once with an
+   * *inert* dispatcher (`dispatcher.inert` says why): Node runs `--import`
+   * preloads in every worker thread, ringtrace's own dispatcher worker
+   * included, so a set-up file that starts ringtrace runs there too. An inert
+   * dispatcher records nothing, `install()` leaves the thread's globals
+   * alone, `flush()`/`stats()`/`shutdown()` resolve with zero counts, and
+   * `addSink`, `removeSink` and `inspectSink` reject with code `RINGTRACE_INERT`.
    */
   static async start(options?: DispatcherOptions): Promise<TraceDispatcher> {
     const resolved = resolveOptions(options);
+    const inert = inertReason();
+    if (inert !== undefined) return new TraceDispatcher(resolved, allocateRing(MIN_CAPACITY), inert);
     const ring = allocateRing(resolved.queueCapacity);
-    const dispatcher = new TraceDispatcher(resolved, ring);
+    const dispatcher = new TraceDispatcher(resolved, ring, undefined);
     dispatcher.#supervisor = await WorkerSupervisor.start({
       ring,
       workerUrl: WORKER_URL.href,
@@ -121,6 +142,7 @@ export class TraceDispatcher {
    * `{ replace: true }`. Installing twice warns and changes nothing.
    */
   install(options?: InstallOptions): this {
+    if (this.inert !== undefined) return this;
     const installation = installGlobals(this.tracerProvider, options);
     if (installation !== undefined) this.#installation = installation;
     return this;
@@ -183,7 +205,7 @@ export class TraceDispatcher {
 
   /** Counts from the producer and the worker. */
   async stats(): Promise<DispatcherStats> {
-    const worker = (await this.#request({ type: 'stats' }, () => this.#supervisor.lastStats())) as WorkerStats;
+    const worker = (await this.#request({ type: 'stats' }, () => this.#lastWorkerStats())) as WorkerStats;
     return this.#combine(worker);
   }
 
@@ -209,15 +231,16 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
-      const worker = (await this.#request({ type: 'shutdown', position }, () => this.#supervisor.lastStats())) as WorkerStats;
-      await this.#supervisor.stop();
+      const worker = (await this.#request({ type: 'shutdown', position }, () => this.#lastWorkerStats())) as WorkerStats;
+      await this.#supervisor?.stop();
       return this.#combine(worker);
     })();
     return this.#final;
   }
 
   #combine(worker: WorkerStats): DispatcherStats {
-    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker, ...this.#supervisor.stats() };
+    const supervisor = this.#supervisor?.stats() ?? { restarts: 0, lostInFlight: 0, workerGivenUp: false };
+    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker, ...supervisor };
   }
 
   #updateHint(): void {
@@ -226,8 +249,16 @@ export class TraceDispatcher {
 
   #request(body: Parameters<WorkerSupervisor['request']>[0], fallback?: () => unknown): Promise<unknown> {
     if (this.#final !== null && body.type !== 'shutdown') {
-      return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down'));
+      return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down', ERROR_CODES.SHUT_DOWN));
+    }
+    if (this.#supervisor === undefined) {
+      if (fallback !== undefined) return Promise.resolve(fallback());
+      return Promise.reject(new DispatcherStateError(`ringtrace: this dispatcher is inert (started in ${this.inert}); it has no sinks`, ERROR_CODES.INERT));
     }
     return this.#supervisor.request(body, fallback);
+  }
+
+  #lastWorkerStats(): WorkerStats {
+    return this.#supervisor?.lastStats() ?? emptyWorkerStats();
   }
 }

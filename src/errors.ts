@@ -1,7 +1,35 @@
 /**
- * Error factories, so that every message names the bad option or value the
- * same way and tests can match them.
+ * ringtrace's errors: small factories and classes, so that every message
+ * names the bad option or value the same way, every error carries a stable
+ * `code` (as Node's own errors do) that applications and tests can match, and
+ * an error made in the dispatcher worker arrives on the application's thread
+ * as the same class with its code, stack and cause.
  */
+
+/** Every `code` a ringtrace error (or warning) can carry. */
+export const ERROR_CODES = {
+  /** An option of the wrong type or out of range (a `TypeError` or `RangeError`). */
+  INVALID_OPTION: 'RINGTRACE_INVALID_OPTION',
+  /** A filter directive string that does not parse. */
+  FILTER_SYNTAX: 'RINGTRACE_FILTER_SYNTAX',
+  /** A sink that could not be loaded, constructed, or found. */
+  SINK: 'RINGTRACE_SINK',
+  /** The dispatcher has been shut down. */
+  SHUT_DOWN: 'RINGTRACE_SHUT_DOWN',
+  /** The dispatcher worker failed to start, or kept dying and was given up. */
+  WORKER_GONE: 'RINGTRACE_WORKER_GONE',
+  /** An operation an inert dispatcher (one started off the main thread) cannot do. */
+  INERT: 'RINGTRACE_INERT',
+  /** A record in the ring the worker could not read (reported, never thrown to the application). */
+  CORRUPT_RECORD: 'RINGTRACE_CORRUPT_RECORD',
+  /** An error from the worker that is none of ringtrace's own (a sink's, say). */
+  WORKER_ERROR: 'RINGTRACE_WORKER_ERROR',
+  /** The warning `install()` emits when it keeps another SDK's globals. */
+  INSTALL: 'RINGTRACE_INSTALL',
+} as const;
+
+/** One of the values of `ERROR_CODES`. */
+export type RingtraceErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -16,19 +44,24 @@ function show(value: unknown): string {
   }
 }
 
-/** An option of the wrong type: `TypeError` naming the option and the value. */
-export function invalidOptionType(option: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`ringtrace: option ${option} must be ${expected}, got ${show(value)}`);
+function withCode<E extends Error>(error: E, code: RingtraceErrorCode): E & { code: RingtraceErrorCode } {
+  return Object.assign(error, { code });
 }
 
-/** An option outside its allowed range: `RangeError` naming the option and the value. */
-export function invalidOptionRange(option: string, expected: string, value: unknown): RangeError {
-  return new RangeError(`ringtrace: option ${option} must be ${expected}, got ${show(value)}`);
+/** An option of the wrong type: `TypeError` naming the option and the value, code `RINGTRACE_INVALID_OPTION`. */
+export function invalidOptionType(option: string, expected: string, value: unknown): TypeError & { code: RingtraceErrorCode } {
+  return withCode(new TypeError(`ringtrace: option ${option} must be ${expected}, got ${show(value)}`), ERROR_CODES.INVALID_OPTION);
+}
+
+/** An option outside its allowed range: `RangeError` naming the option and the value, code `RINGTRACE_INVALID_OPTION`. */
+export function invalidOptionRange(option: string, expected: string, value: unknown): RangeError & { code: RingtraceErrorCode } {
+  return withCode(new RangeError(`ringtrace: option ${option} must be ${expected}, got ${show(value)}`), ERROR_CODES.INVALID_OPTION);
 }
 
 /** A filter directive string that does not parse. */
 export class FilterSyntaxError extends SyntaxError {
   override name = 'FilterSyntaxError';
+  readonly code: RingtraceErrorCode = ERROR_CODES.FILTER_SYNTAX;
   constructor(
     /** The whole directive string. */
     readonly directives: string,
@@ -43,6 +76,7 @@ export class FilterSyntaxError extends SyntaxError {
 /** A sink that could not be loaded, constructed, or found. */
 export class SinkError extends Error {
   override name = 'SinkError';
+  readonly code: RingtraceErrorCode = ERROR_CODES.SINK;
   constructor(
     /** The sink's name as given in its spec. */
     readonly sinkName: string,
@@ -53,8 +87,97 @@ export class SinkError extends Error {
   }
 }
 
-/** An operation on a dispatcher that has been shut down or whose worker is gone. */
+/** An operation on a dispatcher that has been shut down, whose worker is gone, or that is inert. */
 export class DispatcherStateError extends Error {
   override name = 'DispatcherStateError';
+  constructor(
+    message: string,
+    /** `RINGTRACE_SHUT_DOWN`, `RINGTRACE_WORKER_GONE` or `RINGTRACE_INERT`. */
+    readonly code: RingtraceErrorCode = ERROR_CODES.SHUT_DOWN,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
+/**
+ * A record the worker could not decode. Internal to the worker: the drain
+ * loop catches it, counts the record as corrupt and reports it.
+ * @internal
+ */
+export class CorruptRecordError extends Error {
+  override name = 'CorruptRecordError';
+  readonly code: RingtraceErrorCode = ERROR_CODES.CORRUPT_RECORD;
+}
+
+/** An error as it crosses the control port (structured-cloneable). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  code: string | undefined;
+  sinkName?: string;
+  cause?: SerializedError;
+}
+
+/** How deep a chain of causes is carried across the port. */
+const MAX_CAUSE_DEPTH = 8;
+
+/** An error as plain data, its causes included, for the control port. */
+export function serializeError(error: unknown, depth = 0): SerializedError {
+  if (!(error instanceof Error)) {
+    return { name: 'Error', message: safeText(error), stack: undefined, code: ERROR_CODES.WORKER_ERROR };
+  }
+  const code = (error as { code?: unknown }).code;
+  const out: SerializedError = {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof code === 'string' ? code : undefined,
+  };
+  if (error instanceof SinkError) out.sinkName = error.sinkName;
+  if (error.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(error.cause, depth + 1);
+  return out;
+}
+
+/**
+ * Rebuild an error sent across the port: the same class for ringtrace's own
+ * and the built-in ones, its message, code, cause and the worker's stack.
+ */
+export function deserializeError(error: SerializedError): Error {
+  const cause = error.cause === undefined ? undefined : deserializeError(error.cause);
+  const options = cause === undefined ? undefined : { cause };
+  let out: Error;
+  if (error.sinkName !== undefined) {
+    const prefix = `ringtrace: sink ${JSON.stringify(error.sinkName)}: `;
+    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    out = new SinkError(error.sinkName, message, options);
+  } else if (error.name === 'DispatcherStateError') {
+    out = new DispatcherStateError(error.message, (error.code ?? ERROR_CODES.WORKER_GONE) as RingtraceErrorCode, options);
+  } else {
+    const Make = BUILTIN_ERRORS[error.name] ?? Error;
+    out = new Make(error.message, options);
+    if (Make === Error && error.name !== 'Error') Object.defineProperty(out, 'name', { value: error.name, configurable: true, writable: true });
+    Object.defineProperty(out, 'code', { value: error.code ?? ERROR_CODES.WORKER_ERROR, enumerable: true, configurable: true, writable: true });
+  }
+  if (error.stack !== undefined) out.stack = error.stack;
+  return out;
+}
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+function safeText(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '[unprintable error]';
+  }
+}

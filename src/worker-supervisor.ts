@@ -15,11 +15,14 @@
  *   the dispatcher must never keep the application alive by itself. The
  *   worker thread is unref'd by piscina; our control port is ref'd only
  *   while a request waits for its reply.
- * - A respawned worker resumes at the ring's read index: what is still in
- *   the ring is delivered. What the dead worker had taken from the ring but
- *   not seen flushed by every sink is counted in `lostInFlight` (an upper
- *   bound), and the new worker reports the restart as an `error` event on
- *   target `ringtrace`. Requests in flight are sent again to the new worker.
+ * - A respawned worker resumes just after the last record the dead one
+ *   handed to the sinks (the ring's TAKEN_INDEX), so no sink gets a record
+ *   twice, and everything after it is delivered. What the dead worker had
+ *   handed out but not seen flushed by every sink is counted in
+ *   `lostInFlight` (exact for sinks that write in `flush`; an upper bound
+ *   for sinks that write some records earlier), and the new worker reports
+ *   the restart as an `error` event on target `ringtrace`. Requests in
+ *   flight are sent again to the new worker.
  * - After `maxWorkerRestarts` consecutive failures (a worker that stays up
  *   for `WORKER_STABLE_MS` resets the count) it stops respawning and says so
  *   once on stderr. The producer keeps writing until the ring is full and
@@ -29,12 +32,13 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { pino } from 'pino';
-import { DispatcherStateError, SinkError } from './errors.js';
+import { DispatcherStateError, ERROR_CODES, deserializeError } from './errors.js';
 import { registerExitDrain } from './exit-drain.js';
 import { ExitHandshake } from './ring/exit-handshake.js';
 import { workerExecArgv } from './worker-exec-argv.js';
-import { DECODED_HIGH, DECODED_LOW, FLUSHED_HIGH, FLUSHED_LOW, HEADER_BYTES, loadCount, storeCount } from './ring/layout.js';
-import type { ControlReply, ControlRequest, SerializedError, WorkerSeed, WorkerStartMessage, WorkerStats } from '../workers/control-protocol.js';
+import { DISPATCHER_WORKER_DATA } from './worker-identity.js';
+import { RingControl } from './ring/ring-control.js';
+import { emptyWorkerStats, type ControlReply, type ControlRequest, type WorkerSeed, type WorkerStartMessage, type WorkerStats } from '../workers/control-protocol.js';
 
 /** A respawned worker that stays up this long resets the consecutive failure count. */
 export const WORKER_STABLE_MS = 10_000;
@@ -46,7 +50,7 @@ export const RESPAWN_MAX_MS = 5_000;
 export interface SupervisorStats {
   /** Times the worker died and was replaced (or, past the limit, not). */
   restarts: number;
-  /** Records a dead worker had taken from the ring but not seen flushed by every sink: at most this many were lost. */
+  /** Records a dead worker had handed to the sinks but not seen flushed by every sink: at most this many were lost. */
   lostInFlight: number;
   /** Whether the dispatcher stopped respawning its worker after too many failures. */
   workerGivenUp: boolean;
@@ -82,7 +86,7 @@ type State = 'running' | 'dead' | 'givenUp' | 'stopped';
 export class WorkerSupervisor {
   readonly #options: WorkerSupervisorOptions;
   readonly #pool: Piscina;
-  readonly #header: Int32Array;
+  readonly #ring: RingControl;
   readonly #exit: ExitHandshake;
   readonly #pending = new Map<number, Pending>();
   #port: MessagePort | null = null;
@@ -100,7 +104,7 @@ export class WorkerSupervisor {
 
   private constructor(options: WorkerSupervisorOptions) {
     this.#options = options;
-    this.#header = new Int32Array(options.ring, 0, HEADER_BYTES / 4);
+    this.#ring = new RingControl(options.ring);
     this.#exit = new ExitHandshake(options.ring);
     const execArgv = workerExecArgv(process.execArgv);
     const explicitExecArgv = execArgv.length === process.execArgv.length ? undefined : execArgv;
@@ -117,6 +121,8 @@ export class WorkerSupervisor {
       // ERR_WORKER_INVALID_EXEC_ARGV), which a worker left to inherit takes without complaint.
       ...(explicitExecArgv === undefined ? {} : { execArgv: explicitExecArgv }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+      // Lets a preload that starts ringtrace see it runs inside ringtrace's own worker (see worker-identity.ts).
+      workerData: DISPATCHER_WORKER_DATA,
     });
     // piscina re-emits a worker's uncaught error here when no task is running;
     // without a listener it would be thrown into the application.
@@ -151,7 +157,7 @@ export class WorkerSupervisor {
   request(body: Body, fallback?: () => unknown): Promise<unknown> {
     if (this.#state === 'givenUp' || this.#state === 'stopped') {
       if (fallback !== undefined) return Promise.resolve(fallback());
-      return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone'));
+      return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone', ERROR_CODES.WORKER_GONE));
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -163,8 +169,8 @@ export class WorkerSupervisor {
 
   /** The last worker counts seen, with the shared decoded count brought up to date (for fallbacks). */
   lastStats(): WorkerStats {
-    const last = this.#lastStats ?? ({ sinks: [] } as unknown as WorkerStats);
-    return { ...last, decoded: loadCount(this.#header, DECODED_LOW, DECODED_HIGH) };
+    const last = this.#lastStats ?? emptyWorkerStats();
+    return { ...last, decoded: this.#ring.decoded() };
   }
 
   /** Stop supervising: no more respawns or exit drain; close the port and the pool. */
@@ -195,7 +201,7 @@ export class WorkerSupervisor {
       const reported = takeStartMessage(port1);
       port1.close();
       if (reported?.type === 'startFailed') return deserializeError(reported.error);
-      return new DispatcherStateError('ringtrace: the dispatcher worker failed to start', { cause: error });
+      return new DispatcherStateError('ringtrace: the dispatcher worker failed to start', ERROR_CODES.WORKER_GONE, { cause: error });
     }
     if (first.type !== 'ready') {
       port1.close();
@@ -237,12 +243,9 @@ export class WorkerSupervisor {
     }
     this.#port = null;
     this.restarts++;
-    // What the dead worker took from the ring but had not seen flushed everywhere.
-    const decoded = loadCount(this.#header, DECODED_LOW, DECODED_HIGH);
-    const flushed = loadCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH);
-    const lost = Math.max(0, decoded - flushed);
+    // What the dead worker handed to the sinks but had not seen flushed everywhere.
+    const lost = this.#ring.settleExitedConsumer();
     this.lostInFlight += lost;
-    storeCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH, decoded);
     if (performance.now() - this.#upSince >= WORKER_STABLE_MS) this.#consecutiveFailures = 0;
     this.#consecutiveFailures++;
     const text = describe(reason);
@@ -278,7 +281,7 @@ export class WorkerSupervisor {
       { restarts: this.restarts, reason, max_worker_restarts: this.#options.maxWorkerRestarts },
       'dispatcher worker keeps dying: no more restarts; records are now dropped and counted',
     );
-    for (const p of this.#pending.values()) p.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone'));
+    for (const p of this.#pending.values()) p.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone', ERROR_CODES.WORKER_GONE));
     this.#pending.clear();
     this.#releaseHold();
     void this.#pool.destroy().catch(() => undefined);
@@ -350,16 +353,4 @@ function takeStartMessage(port: MessagePort): WorkerStartMessage | undefined {
     if (!('id' in message)) return message;
   }
   return undefined;
-}
-
-/** Rebuild an error the worker sent across the port. */
-export function deserializeError(error: SerializedError): Error {
-  if (error.sinkName !== undefined) {
-    const prefix = `ringtrace: sink ${JSON.stringify(error.sinkName)}: `;
-    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-    return new SinkError(error.sinkName, message);
-  }
-  if (error.name === 'RangeError') return new RangeError(error.message);
-  if (error.name === 'TypeError') return new TypeError(error.message);
-  return new Error(error.message);
 }

@@ -7,6 +7,7 @@ import type { EventRecord, Fields, TraceRecord } from '../src/record/trace-recor
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
+import { readRing, ringKinds } from './fixtures/ring-records.js';
 
 const IDS: IdWords = { t0: 0x0af76519, t1: 0x16cd43dd, t2: 0x8448eb21, t3: 0x1c80319c, s0: 0xb7ad6b71, s1: 0x69203331 };
 const TRACE_HEX = '0af7651916cd43dd8448eb211c80319c';
@@ -26,28 +27,9 @@ function pipeline(options: { capacity?: number; strings?: StringTable; maxString
   const encoder = new RecordEncoder(writer, options);
   const decoder = new RecordDecoder(reader.bytes, { maxOpenSpans: options.maxOpenSpans });
   /** Every record in the ring, kinds included (string definitions as 'def'). */
-  const read = (): (TraceRecord | typeof ORPHAN)[] => {
-    const out: (TraceRecord | typeof ORPHAN)[] = [];
-    const end = reader.available();
-    let pos = reader.position;
-    while (pos < end) {
-      const off = pos & reader.mask;
-      const size = decoder.sizeAt(off);
-      if (decoder.kindAt(off) !== F.KIND_PAD) {
-        const r = decoder.decode(off);
-        if (r !== undefined) out.push(r);
-      }
-      pos += size;
-    }
-    reader.release(pos);
-    return out;
-  };
+  const read = (): (TraceRecord | typeof ORPHAN)[] => readRing(reader, decoder);
   /** Kinds of the records in the ring, not consumed. */
-  const kinds = (): number[] => {
-    const out: number[] = [];
-    for (let pos = reader.position; pos < reader.available(); pos += decoder.sizeAt(pos & reader.mask)) out.push(decoder.kindAt(pos & reader.mask));
-    return out;
-  };
+  const kinds = (): number[] => ringKinds(reader);
   const fieldsOf = (fields: object | undefined, enc = encoder): Fields => {
     if (!enc.event(3, 1, 'values', '', fields, null)) throw new Error('event not written');
     const [r] = read();

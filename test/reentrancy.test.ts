@@ -7,7 +7,6 @@ import { LevelHint } from '../src/filter/level-hint.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import { RecordDecoder } from '../src/record/record-decoder.js';
 import { RecordEncoder } from '../src/record/record-encoder.js';
-import * as F from '../src/record/format.js';
 import type { EventRecord, SpanStartRecord, TraceRecord } from '../src/record/trace-record.js';
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';
@@ -16,6 +15,7 @@ import { resolveOptions } from '../src/options.js';
 import { RingTracerProvider } from '../src/capture/ring-tracer-provider.js';
 import { createPinoDestination } from '../src/capture/pino-destination.js';
 import { EventLogger } from '../src/capture/event-logger.js';
+import { readRing } from './fixtures/ring-records.js';
 
 function producer() {
   const sab = allocateRing(MIN_CAPACITY);
@@ -27,21 +27,7 @@ function producer() {
   hint.update([TargetFilter.parse('trace')]);
   const o = resolveOptions({});
   const provider = new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs);
-  const read = (): TraceRecord[] => {
-    const out: TraceRecord[] = [];
-    let pos = reader.position;
-    const end = reader.available();
-    while (pos < end) {
-      const off = pos & reader.mask;
-      if (decoder.kindAt(off) !== F.KIND_PAD) {
-        const r = decoder.decode(off);
-        if (r !== undefined && typeof r === 'object') out.push(r);
-      }
-      pos += decoder.sizeAt(off);
-    }
-    reader.release(pos);
-    return out;
-  };
+  const read = (): TraceRecord[] => readRing(reader, decoder).filter((r): r is TraceRecord => typeof r === 'object');
   return { writer, encoder, hint, provider, read };
 }
 

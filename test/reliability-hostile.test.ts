@@ -22,7 +22,6 @@ import { pino } from 'pino';
 import { types } from 'node:util';
 import { isAttributeValue } from '@opentelemetry/core';
 import { TraceDispatcher } from '../src/index.js';
-import * as F from '../src/record/format.js';
 import { ORPHAN, RecordDecoder, pinoLineToEvent } from '../src/record/record-decoder.js';
 import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/record/record-encoder.js';
 import { StringTable } from '../src/record/string-table.js';
@@ -31,6 +30,7 @@ import { allocateRing } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';
+import { readRing } from './fixtures/ring-records.js';
 
 // ── hostile values ────────────────────────────────────────────────────────
 
@@ -343,26 +343,7 @@ function pipeline(capacity = 1 << 22) {
   const reader = new RingReader(sab);
   const encoder = new RecordEncoder(writer, { maxStringLength: MAX_STRING, strings: new StringTable(64) });
   const decoder = new RecordDecoder(reader.bytes);
-  const read = (): (TraceRecord | typeof ORPHAN)[] => {
-    const out: (TraceRecord | typeof ORPHAN)[] = [];
-    const end = reader.available();
-    let pos = reader.position;
-    while (pos < end) {
-      const off = pos & reader.mask;
-      const size = decoder.sizeAt(off);
-      if (size < 8 || (size & 7) !== 0) {
-        reader.release(end);
-        throw new Error(`corrupt ring: record size ${size} at ${off}`);
-      }
-      if (decoder.kindAt(off) !== F.KIND_PAD) {
-        const r = decoder.decode(off);
-        if (r !== undefined) out.push(r);
-      }
-      pos += size;
-    }
-    reader.release(pos);
-    return out;
-  };
+  const read = (): (TraceRecord | typeof ORPHAN)[] => readRing(reader, decoder);
   return { writer, encoder, read };
 }
 

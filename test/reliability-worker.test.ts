@@ -105,13 +105,16 @@ for (const how of ['throw', 'exit', 'oom'] as const) {
       final: { offered: number; written: number; dropped: number; oversize: number; decoded: number };
     };
     t.equal(restarts, 1, 'one restart counted');
-    t.type(lostInFlight, 'number', 'lostInFlight is reported');
+    // Everything before 'die' was flushed by every sink (flush() resolved), so at most 'die' itself was in flight.
+    t.ok(lostInFlight >= 0 && lostInFlight <= 1, `lostInFlight ${lostInFlight}: at most the record the worker died on`);
     const notice = mem.find((e) => e.target === 'ringtrace' && e.message === 'dispatcher worker died and was restarted');
     t.ok(notice, 'an error event on target ringtrace says what happened');
     t.match(notice?.fields, { restarts: 1, lost_in_flight: lostInFlight, reason: how === 'oom' ? /memory limit/ : how === 'exit' ? /exited with code 7/ : /sink blew up outside any call/ });
     // 'after' and 'later' use the target and messages interned before the death: the re-seeded string table decodes them.
     const seqs = (m: string): number[] => mem.filter((e) => e.target === 'app' && e.message === m).map((e) => e.seq!);
     t.same(seqs('after'), Array.from({ length: 99 }, (_, i) => 101 + i), 'records written while the worker was dead all reached the new sinks');
+    t.same(seqs('before'), [], 'records the dead worker had delivered are not delivered again');
+    t.same(seqs('die'), [], 'nor the one it died on');
     t.same(seqs('later'), Array.from({ length: 100 }, (_, i) => 200 + i), 'and later ones');
     t.equal(final.offered, final.written + final.dropped + final.oversize, 'offered == written + dropped + oversize');
     t.equal(final.decoded, final.written, 'decoded == written');
@@ -143,14 +146,20 @@ t.test('a sink module that fails to load: a SinkError from start() and addSink()
 t.test('a sink whose flush never settles: timed out, counted, reported; the others keep flowing; shutdown ends', async (t) => {
   const o = outcome.get('hang-flush')!;
   if (!ok(t, o)) return;
-  const byName = Object.fromEntries((o.out.sinks as { name: string }[]).map((s) => [s.name, s])) as unknown as Record<string, { delivered: number; flushFailures: number }>;
-  t.ok(byName['hang']!.flushFailures >= 2, 'both flushes timed out (flushFailures)');
+  const byName = Object.fromEntries((o.out.sinks as { name: string }[]).map((s) => [s.name, s])) as unknown as Record<
+    string,
+    { delivered: number; flushFailures: number; skippedFlushes: number }
+  >;
+  t.equal(byName['hang']!.flushFailures, 1, 'the first flush timed out (flushFailures)');
+  t.ok(byName['hang']!.skippedFlushes >= 1, 'later flushes were skipped while it was still pending: calls never overlap');
   t.equal(byName['mem']!.flushFailures, 0);
   t.equal(byName['mem']!.delivered, 20, 'the healthy sinks got every record');
   t.equal(byName['file']!.delivered, 20);
   const notice = (o.out.mem as { target: string; message: string; fields: Record<string, unknown> }[]).find((e) => e.target === 'ringtrace' && e.message === 'sink flush failed');
   t.match(notice?.fields, { sink: 'hang', error: /flush did not settle within 200 ms/ }, 'a diagnostic event on target ringtrace');
-  t.ok(o.out.shutdownMs < 20_000, 'shutdown() resolved (generous bound)');
+  // The final flush is skipped and close waits one sinkTimeoutMs (200) for the pending flush, then retires the sink.
+  t.ok(o.out.shutdownMs >= 190 && o.out.shutdownMs < 3000, `shutdown() took ${o.out.shutdownMs} ms: one sink timeout, bounded`);
+  t.match(o.stderr, /sink retired without close/);
   t.equal(o.out.final.decoded, o.out.final.written);
 });
 
@@ -158,7 +167,7 @@ t.test('a sink whose close never settles: timed out and reported; shutdown ends'
   const o = outcome.get('hang-close')!;
   if (!ok(t, o)) return;
   t.match(o.stderr, /close did not settle within 200 ms/, 'reported');
-  t.ok(o.out.shutdownMs < 20_000, 'shutdown() resolved (generous bound)');
+  t.ok(o.out.shutdownMs >= 190 && o.out.shutdownMs < 3000, `shutdown() took ${o.out.shutdownMs} ms: one sink timeout, bounded`);
   t.equal(o.out.final.decoded, o.out.final.written);
 });
 

@@ -26,16 +26,76 @@ function slot(sink: TraceSink, options: { timeoutMs?: number; diagnostics?: Diag
 
 const never = () => new Promise<void>(() => {});
 
-t.test('a flush that never settles is abandoned after the timeout, counted and reported', async (t) => {
-  const { slot: s, diagnostics } = slot({ consume() {}, flush: never, close: never }, { timeoutMs: 20 });
-  await s.flush();
+t.test('a flush that never settles is abandoned after the timeout, counted and reported; the sink is retired without close', async (t) => {
+  let closes = 0;
+  const { slot: s, diagnostics } = slot({ consume() {}, flush: never, close: () => void closes++ }, { timeoutMs: 20 });
+  t.equal(await s.flush(), true, 'the flush was made (and timed out)');
   t.match(s.stats, { flushes: 1, flushFailures: 1 });
   t.match(diagnostics.pending, [{ target: DIAGNOSTIC_TARGET, level: 'error', message: 'sink flush failed', fields: { sink: 's', error: 'Error: flush did not settle within 20 ms' } }]);
+  t.equal(await s.flush(), false, 'no second flush while the first is still pending in the sink');
   await s.close();
   t.equal(s.stats.closed, true);
-  t.match(diagnostics.pending.at(-1), { message: 'sink close failed', fields: { error: 'Error: close did not settle within 20 ms' } });
-  t.equal(s.stats.flushFailures, 2, 'the final flush timed out too; a failed close is not a flush failure');
+  t.equal(closes, 0, 'close is never called while the abandoned flush is pending');
+  t.match(s.stats, { flushes: 1, flushFailures: 1, skippedFlushes: 2 }, 'the final flush was skipped too');
+  t.match(diagnostics.pending.at(-1), { message: 'sink retired without close: an earlier call that timed out never settled' });
   t.equal(new SinkSlot('d', TargetFilter.parse('info'), new RecordingSink(), 2, diagnostics).timeoutMs, DEFAULT_SINK_TIMEOUT_MS);
+});
+
+t.test('calls never overlap after a timeout: a sink that resolves late is skipped until it settles, then flushed and closed', async (t) => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const calls: string[] = [];
+  const late = (name: string, ms: number) => () => {
+    calls.push(name);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        inFlight--;
+        resolve();
+      }, ms),
+    );
+  };
+  let flushes = 0;
+  const sink: TraceSink = {
+    consume() {},
+    flush: () => late(`flush${++flushes}`, flushes === 1 ? 90 : 1)(),
+    close: late('close', 1),
+  };
+  const { slot: s } = slot(sink, { timeoutMs: 30 });
+  await s.flush();
+  t.equal(s.stats.flushFailures, 1, 'the first flush timed out');
+  s.flushIfIdle();
+  t.equal(await s.flush(), false, 'skipped: the sink is still busy');
+  await new Promise((resolve) => setTimeout(resolve, 90));
+  t.equal(await s.flush(), true, 'once the late flush settled, flushes run again');
+  await s.close();
+  t.same(calls, ['flush1', 'flush2', 'flush3', 'close']);
+  t.equal(maxInFlight, 1, 'never two calls in flight at once');
+  t.equal(s.stats.skippedFlushes, 2);
+});
+
+t.test('close waits for a late call to settle within one more timeout, then closes', async (t) => {
+  const calls: string[] = [];
+  let release!: () => void;
+  const sink: TraceSink = {
+    consume() {},
+    flush: () => {
+      calls.push('flush');
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+    close: () => void calls.push('close'),
+  };
+  const { slot: s } = slot(sink, { timeoutMs: 40 });
+  await s.flush();
+  setTimeout(() => {
+    calls.push('settled');
+    release();
+  }, 10);
+  await s.close();
+  t.same(calls, ['flush', 'settled', 'close']);
 });
 
 t.test('throwing consume, flush and close: counted, reported, the slot keeps working', async (t) => {

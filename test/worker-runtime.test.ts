@@ -5,13 +5,11 @@
  * sink context, shutdown.
  */
 import t from 'tap';
-import { SinkError } from '../src/errors.js';
 import type { EventRecord } from '../src/record/trace-record.js';
 import type { DispatcherHealth } from '../src/sinks/dispatcher-health.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';
 import { MAX_SINKS } from '../workers/fan-out.js';
 import type { SinkStats } from '../workers/sink-slot.js';
-import { serializeError } from '../workers/worker-runtime.js';
 import type { WorkerStats } from '../workers/control-protocol.js';
 import runDispatcher from '../workers/dispatcher-worker.js';
 import type { CountingSummary } from './fixtures/counting-sink.js';
@@ -203,8 +201,3 @@ t.test('shutdown called in the worker itself ends run() too', async (t) => {
   await h.app.closed;
 });
 
-t.test('serializeError keeps what crosses the port', async (t) => {
-  t.same(serializeError(new SinkError('s', 'bad')), { name: 'SinkError', message: 'ringtrace: sink "s": bad', sinkName: 's' });
-  t.same(serializeError(new RangeError('out')), { name: 'RangeError', message: 'out' });
-  t.same(serializeError('plain'), { name: 'Error', message: 'plain' });
-});

@@ -3,6 +3,7 @@
  * the control MessagePort. Requests carry an id; each gets one reply.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '../src/errors.js';
 import type { SinkStats } from './sink-slot.js';
 import type { DrainStats } from './drain-loop.js';
 
@@ -42,12 +43,7 @@ export type ControlRequest =
   | { id: number; type: 'inspect'; name: string }
   | { id: number; type: 'shutdown'; position: number };
 
-/** An error as it crosses the port. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  sinkName?: string;
-}
+export type { SerializedError };
 
 export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
 
@@ -56,4 +52,23 @@ export type WorkerStartMessage = { type: 'ready' } | { type: 'startFailed'; erro
 
 export interface WorkerStats extends DrainStats {
   sinks: SinkStats[];
+}
+
+/** The worker's counts before it has reported any (an inert dispatcher's, or a worker that never came up). */
+export function emptyWorkerStats(): WorkerStats {
+  return {
+    decoded: 0,
+    corrupt: 0,
+    corruptBytes: 0,
+    corruptNotices: 0,
+    orphaned: 0,
+    evictedSpans: 0,
+    openSpans: 0,
+    dropNotices: 0,
+    droppedReported: 0,
+    oversizeReported: 0,
+    queueHighWaterBytes: 0,
+    prefaultedBytes: 0,
+    sinks: [],
+  };
 }

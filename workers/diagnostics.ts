@@ -50,6 +50,13 @@ export class Diagnostics {
     return true;
   }
 
+  /** Log to stderr and queue for the sinks, without rate limiting (the caller limits how often). */
+  notice(message: string, fields: Fields): void {
+    this.#logger.error({ ...fields }, message);
+    this.emit('error', message, fields);
+    this.reported++;
+  }
+
   /** Queue a `ringtrace` event for the sinks, without logging it to stderr. */
   emit(level: EventRecord['level'], message: string, fields: Fields): void {
     this.pending.push({

@@ -5,27 +5,24 @@
  * the records between the read and write positions are whole, and the
  * producer never touches them, so walking their headers is safe here.
  */
-import { KIND_PAD, KIND_STRING_DEF } from '../src/record/format.js';
-import type { RecordDecoder } from '../src/record/record-decoder.js';
-import { DROPPED, HEADER_BYTES, OVERSIZE } from '../src/ring/layout.js';
+import { KIND_STRING_DEF } from '../src/record/format.js';
+import { RecordWalker } from '../src/ring/framing.js';
 import type { RingReader } from '../src/ring/ring-reader.js';
 import type { DispatcherHealth } from '../src/sinks/dispatcher-health.js';
 import type { DrainLoop } from './drain-loop.js';
 import type { FanOut } from './fan-out.js';
 
 export class DispatcherHealthReader {
-  readonly #header: Int32Array;
+  readonly #walker: RecordWalker;
 
   constructor(
-    ring: SharedArrayBuffer,
     readonly reader: RingReader,
-    readonly decoder: RecordDecoder,
     readonly loop: DrainLoop,
     readonly fanOut: FanOut,
     /** Worker replacements so far, from the seed of a respawned worker. */
     readonly workerRestarts: () => number,
   ) {
-    this.#header = new Int32Array(ring, 0, HEADER_BYTES / 4);
+    this.#walker = new RecordWalker(reader.bytes);
   }
 
   read(): DispatcherHealth {
@@ -33,16 +30,17 @@ export class DispatcherHealthReader {
     const start = this.reader.position;
     const end = this.reader.available();
     const queueRecords = this.#countRecords(start, end);
-    const written = drain.decoded + queueRecords;
+    const written = drain.decoded + drain.corrupt + queueRecords;
     // The header counters are the producer's totals mod 2^32.
-    const dropped = Atomics.load(this.#header, DROPPED) >>> 0;
-    const oversize = Atomics.load(this.#header, OVERSIZE) >>> 0;
+    const { dropped, oversize } = this.reader.dropTotals();
     return {
       offered: written + dropped + oversize,
       written,
       dropped,
       oversize,
       decoded: drain.decoded,
+      corrupt: drain.corrupt,
+      corruptBytes: drain.corruptBytes,
       queueRecords,
       queueBytes: end - start,
       queueHighWaterBytes: Math.max(drain.queueHighWaterBytes, end - start),
@@ -64,15 +62,20 @@ export class DispatcherHealthReader {
     };
   }
 
-  /** Records in [start, end) that count as written (not padding, not string definitions). */
+  /**
+   * Records in [start, end) that count as written (not padding, not string
+   * definitions), through the same guarded walker as the drain loop: past
+   * unsound framing it stops counting (the drain loop will skip and count
+   * those bytes) rather than trust a size.
+   */
   #countRecords(start: number, end: number): number {
-    const mask = this.reader.mask;
+    const walker = this.#walker;
     let n = 0;
     for (let pos = start; pos < end; ) {
-      const offset = pos & mask;
-      const kind = this.decoder.kindAt(offset);
-      pos += this.decoder.sizeAt(offset);
-      if (kind !== KIND_PAD && kind !== KIND_STRING_DEF) n++;
+      const size = walker.sizeAt(pos, end);
+      if (size === 0) break;
+      if (!walker.isPad(pos) && walker.kindAt(pos) !== KIND_STRING_DEF) n++;
+      pos += size;
     }
     return n;
   }

@@ -4,6 +4,8 @@
  *        ┌────────────── loop ─────────────────────────────────────────────┐
  *        │ 1. priority drop channel ─► drop notice (≤ 1 per flush interval) │
  *        │ 2. up to `batchRecords` records: decode once ─► FanOut           │
+ *        │    (a record that will not decode: skipped, counted `corrupt`;   │
+ *        │    unsound framing: resync at the next sound record)            │
  *        │ 3. until the whole ring is: prefault pages ahead of the producer │
  *        │ 4. flush every `flushIntervalMs` / `flushEveryRecords`           │
  *        │ 5. ring empty: poll IDLE_POLLS_BEFORE_SLEEP turns, then flush    │
@@ -16,10 +18,10 @@
  * applied between batches, never in the middle of one.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { KIND_PAD } from '../src/record/format.js';
-import type { RecordDecoder } from '../src/record/record-decoder.js';
+import { KIND_STRING_DEF } from '../src/record/format.js';
+import { RecordDecoder } from '../src/record/record-decoder.js';
 import type { ExitHandshake } from '../src/ring/exit-handshake.js';
-import { RECORD_ALIGN } from '../src/ring/layout.js';
+import { RecordWalker } from '../src/ring/framing.js';
 import type { RingReader } from '../src/ring/ring-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { FanOut } from './fan-out.js';
@@ -35,9 +37,20 @@ export interface DrainLoopOptions {
   now?: () => number;
 }
 
-/** Worker-side counts. At quiescence `decoded` equals the producer's `written`. */
+/**
+ * Worker-side counts. At quiescence `decoded + corrupt` equals the producer's
+ * `written` (while `corruptBytes` is 0: bytes skipped where the framing was
+ * unsound held records that cannot be counted one by one).
+ */
 export interface DrainStats {
+  /** Records decoded and handed to the fan-out. */
   decoded: number;
+  /** Records that could not be decoded: skipped, counted and reported, never delivered. */
+  corrupt: number;
+  /** Bytes skipped where the ring's framing was unsound, so records could not be told apart. */
+  corruptBytes: number;
+  /** Reports of corrupt records delivered to the sinks (at most one per flush interval). */
+  corruptNotices: number;
   /** Span records whose span start was dropped or evicted (filtered for every sink). */
   orphaned: number;
   evictedSpans: number;
@@ -79,6 +92,7 @@ interface PositionWaiter {
 
 export class DrainLoop {
   readonly #reader: RingReader;
+  readonly #walker: RecordWalker;
   readonly #decoder: RecordDecoder;
   readonly #fanOut: FanOut;
   readonly #diagnostics: Diagnostics;
@@ -97,6 +111,14 @@ export class DrainLoop {
   #droppedReported = 0;
   #oversizeReported = 0;
   #queueHighWater = 0;
+  #corrupt: number;
+  #corruptBytes: number;
+  #corruptNotices = 0;
+  /** Corrupt records and bytes not yet reported, and the first reason among them. */
+  #pendingCorrupt = 0;
+  #pendingCorruptBytes = 0;
+  #corruptReason = '';
+  #lastCorruptNotice = -Infinity;
   /** Which PREFAULT_STEP_BYTES chunks of the ring are prefaulted (1), and their bytes. */
   readonly #prefaultDone: Uint8Array;
   #prefaulted = 0;
@@ -107,6 +129,7 @@ export class DrainLoop {
 
   constructor(reader: RingReader, decoder: RecordDecoder, fanOut: FanOut, diagnostics: Diagnostics, options: DrainLoopOptions) {
     this.#reader = reader;
+    this.#walker = new RecordWalker(reader.bytes);
     this.#decoder = decoder;
     this.#fanOut = fanOut;
     this.#diagnostics = diagnostics;
@@ -117,6 +140,9 @@ export class DrainLoop {
     this.#now = options.now ?? (() => performance.now());
     this.#lastFlush = this.#now();
     this.#decoded = reader.decodedSoFar();
+    const corrupt = reader.corruptSoFar();
+    this.#corrupt = corrupt.records;
+    this.#corruptBytes = corrupt.bytes;
     this.#prefaultDone = new Uint8Array(Math.ceil(reader.capacity / PREFAULT_STEP_BYTES));
   }
 
@@ -149,52 +175,102 @@ export class DrainLoop {
    */
   drainBatch(limit: number): number {
     const reader = this.#reader;
+    const walker = this.#walker;
     const decoder = this.#decoder;
     const fanOut = this.#fanOut;
     const mask = reader.mask;
     const end = reader.available();
-    let pos = reader.position;
+    const from = reader.position;
+    let pos = from;
     if (end - pos > this.#queueHighWater) this.#queueHighWater = end - pos;
     let n = 0;
-    let decoded = 0;
+    const decodedBefore = this.#decoded;
     while (pos < end && n < limit) {
-      const offset = pos & mask;
-      const size = decoder.sizeAt(offset);
-      if (size < RECORD_ALIGN || (size & (RECORD_ALIGN - 1)) !== 0 || size > end - pos) {
-        // The encoder never writes this (records are whole, 8-byte aligned, at
-        // least a header); trusting it, a size of 0 spun this loop forever.
-        pos = this.#skipCorrupt(pos, end, size);
-        break;
+      const size = walker.sizeAt(pos, end);
+      if (size === 0) {
+        // The encoder never frames a record like this; trusting it, a size
+        // of 0 once spun this loop forever.
+        pos = this.#resync(pos, end);
+        continue;
       }
-      if (decoder.kindAt(offset) === KIND_PAD) {
+      if (walker.isPad(pos)) {
         pos += size;
         continue;
       }
-      const record = decoder.decode(offset);
+      let record;
+      try {
+        record = decoder.decode(pos & mask);
+      } catch (error) {
+        pos += size;
+        n++;
+        this.#countCorrupt(error, walker.kindAt(pos - size), size);
+        continue;
+      }
       pos += size;
       n++;
       // String definitions ride in the same reservation as the record that
-      // first uses them: only that record counts, so decoded == written.
+      // first uses them: only that record counts, so decoded + corrupt == written.
       if (record !== undefined) {
-        decoded++;
+        this.#decoded++;
+        // Before the sinks see it: a successor of this worker must not hand it out again.
+        reader.take(pos, this.#decoded);
         fanOut.deliver(record);
       }
     }
-    this.#decoded += decoded;
-    if (pos !== reader.position) reader.release(pos, this.#decoded);
-    this.#sinceFlush += decoded;
+    if (pos !== from) reader.release(pos, this.#decoded);
+    this.#sinceFlush += this.#decoded - decodedBefore;
+    if (this.#pendingCorrupt + this.#pendingCorruptBytes !== 0) this.checkCorrupt();
     return n;
   }
 
   /**
-   * A record size that cannot be right: nothing after it can be framed, so
-   * skip what is published and say so. Returns the position to release.
+   * The framing at `pos` is unsound: skip to where sound framing resumes
+   * (the next record the decoder would recognise), counting the bytes.
    */
-  #skipCorrupt(pos: number, end: number, size: number): number {
-    const fields = Object.assign(Object.create(null) as Record<string, number>, { size, offset: pos & this.#reader.mask, skipped_bytes: end - pos });
-    this.#diagnostics.emit('error', 'queue corrupt: a record with an impossible size; the records after it were skipped', fields);
+  #resync(pos: number, end: number): number {
+    const walker = this.#walker;
+    const next = walker.resync(pos, end, (p) => RecordDecoder.knowsKind(walker.kindAt(p)));
+    this.#corruptBytes += next - pos;
+    this.#pendingCorruptBytes += next - pos;
+    if (this.#corruptReason === '') this.#corruptReason = `unsound record framing at offset ${pos & this.#reader.mask}`;
+    this.#reader.storeCorrupt(this.#corrupt, this.#corruptBytes);
+    return next;
+  }
+
+  /**
+   * A record whose framing is sound but that will not decode. A string
+   * definition is not a record of its own (it rides with the record that
+   * uses it, which then fails too), so it counts in bytes.
+   */
+  #countCorrupt(error: unknown, kind: number, size: number): void {
+    if (kind === KIND_STRING_DEF) {
+      this.#corruptBytes += size;
+      this.#pendingCorruptBytes += size;
+    } else {
+      this.#corrupt++;
+      this.#pendingCorrupt++;
+    }
+    if (this.#corruptReason === '') this.#corruptReason = error instanceof Error ? error.message : String(error);
+    this.#reader.storeCorrupt(this.#corrupt, this.#corruptBytes);
+  }
+
+  /** Deliver a report of corrupt records if one is due (at most one per flush interval). */
+  checkCorrupt(force = false): void {
+    if (this.#pendingCorrupt + this.#pendingCorruptBytes === 0) return;
+    const now = this.#now();
+    if (!force && now - this.#lastCorruptNotice < this.#flushIntervalMs) return;
+    this.#lastCorruptNotice = now;
+    const fields = Object.assign(Object.create(null) as Record<string, number | string>, {
+      corrupt_count: this.#pendingCorrupt,
+      corrupt_bytes: this.#pendingCorruptBytes,
+      reason: this.#corruptReason,
+    });
+    this.#pendingCorrupt = 0;
+    this.#pendingCorruptBytes = 0;
+    this.#corruptReason = '';
+    this.#corruptNotices++;
+    this.#diagnostics.notice('records skipped: the worker could not decode them', fields);
     this.#fanOut.deliverDiagnostics();
-    return end;
   }
 
   /** Read the priority drop channel and deliver a notice if one is due. */
@@ -226,6 +302,7 @@ export class DrainLoop {
     while (true) {
       if (this.#exit?.requested) await this.#exitDrain();
       this.checkDrops();
+      this.checkCorrupt();
       const n = this.drainBatch(this.#batchRecords);
       this.#settleWaiters();
       // A prefault step every turn, busy or not, until the ring is done.
@@ -276,7 +353,9 @@ export class DrainLoop {
       return;
     }
     const mark = this.#decoded;
-    void Promise.all(slots.map((s) => s.flush())).then(() => this.#reader.markFlushed(mark));
+    void this.#fanOut.flushAll().then((all) => {
+      if (all) this.#reader.markFlushed(mark);
+    });
   }
 
   /**
@@ -289,10 +368,9 @@ export class DrainLoop {
   async #exitDrain(): Promise<void> {
     while (this.drainBatch(this.#batchRecords) !== 0);
     this.checkDrops(true);
+    this.checkCorrupt(true);
     this.#settleWaiters();
-    const mark = this.#decoded;
-    await this.#fanOut.flushAll();
-    this.#reader.markFlushed(mark);
+    await this.flushAll();
     this.#exit!.acknowledge();
   }
 
@@ -302,13 +380,22 @@ export class DrainLoop {
     const wake = new Promise<void>((resolve) => {
       this.#wake = resolve;
     });
-    // A pending drop notice must go out when its interval is up, so sleep no longer than that.
-    const pendingNotice = this.#pendingDropped + this.#pendingOversize > 0;
-    const timeout = pendingNotice
-      ? Math.max(1, this.#flushIntervalMs - (this.#now() - this.#lastNotice))
-      : this.#flushIntervalMs;
+    // A pending drop or corrupt notice must go out when its interval is up, so sleep no longer than that.
+    const now = this.#now();
+    let timeout = this.#flushIntervalMs;
+    if (this.#pendingDropped + this.#pendingOversize > 0) timeout = Math.min(timeout, Math.max(1, this.#flushIntervalMs - (now - this.#lastNotice)));
+    if (this.#pendingCorrupt + this.#pendingCorruptBytes > 0) timeout = Math.min(timeout, Math.max(1, this.#flushIntervalMs - (now - this.#lastCorruptNotice)));
     await Promise.race([this.#reader.sleep(seen, timeout), wake]);
     this.#wake = null;
+  }
+
+  /**
+   * Flush every sink now (a `flush` request) and, when every one flushed,
+   * mark the records decoded before it as flushed (see `#flushIdle`).
+   */
+  async flushAll(): Promise<void> {
+    const mark = this.#decoded;
+    if (await this.#fanOut.flushAll()) this.#reader.markFlushed(mark);
   }
 
   /** Cut a sleep short (a control message arrived). */
@@ -343,11 +430,15 @@ export class DrainLoop {
   /** Deliver any drop notice still pending, regardless of the interval (at shutdown). */
   finalNotice(): void {
     this.checkDrops(true);
+    this.checkCorrupt(true);
   }
 
   stats(): DrainStats {
     return {
       decoded: this.#decoded,
+      corrupt: this.#corrupt,
+      corruptBytes: this.#corruptBytes,
+      corruptNotices: this.#corruptNotices,
       orphaned: this.#decoder.orphaned,
       evictedSpans: this.#decoder.evictedSpans,
       openSpans: this.#decoder.openSpans,

@@ -113,9 +113,9 @@ export class FanOut {
     for (const slot of this.#slots) slot.flushIfIdle();
   }
 
-  /** Flush every sink and wait for all of them. */
-  async flushAll(): Promise<void> {
-    await Promise.all(this.#slots.map((s) => s.flush()));
+  /** Flush every sink and wait for all of them; resolves to whether every one flushed (none was skipped). */
+  async flushAll(): Promise<boolean> {
+    return (await Promise.all(this.#slots.map((s) => s.flush()))).every(Boolean);
   }
 
   /** Flush and close every sink. */

@@ -27,6 +27,11 @@ export interface SinkStats {
   /** Time spent in the last flush, and in all flushes, in milliseconds. */
   lastFlushMs: number;
   totalFlushMs: number;
+  /**
+   * Flushes not started because an earlier flush or close that timed out
+   * had still not settled (calls to one sink never overlap).
+   */
+  skippedFlushes: number;
   closed: boolean;
 }
 
@@ -36,6 +41,12 @@ export const DEFAULT_SINK_TIMEOUT_MS = 5000;
 export class SinkSlot {
   readonly stats: SinkStats;
   #flushing: Promise<void> | null = null;
+  /**
+   * The sink's own promise from a flush or close that outlived `timeoutMs`:
+   * the slot stopped waiting for it, but the sink is still busy, so no
+   * other flush or close is started until it settles.
+   */
+  #abandoned: Promise<unknown> | null = null;
 
   constructor(
     readonly name: string,
@@ -57,6 +68,7 @@ export class SinkSlot {
       flushFailures: 0,
       lastFlushMs: 0,
       totalFlushMs: 0,
+      skippedFlushes: 0,
       closed: false,
     };
   }
@@ -90,10 +102,18 @@ export class SinkSlot {
     if (this.#flushing === null && !this.stats.closed) void this.flush();
   }
 
-  /** Flush now, after any pending flush settles. Never rejects. */
-  async flush(): Promise<void> {
+  /**
+   * Flush now, after any pending flush settles. Never rejects. Resolves to
+   * false when no flush was made: the sink is closed, or still busy with a
+   * call that timed out.
+   */
+  async flush(): Promise<boolean> {
     while (this.#flushing !== null) await this.#flushing;
-    if (this.stats.closed) return;
+    if (this.stats.closed) return false;
+    if (this.#abandoned !== null) {
+      this.stats.skippedFlushes++;
+      return false;
+    }
     const run = this.#call('flush');
     this.#flushing = run;
     try {
@@ -101,14 +121,36 @@ export class SinkSlot {
     } finally {
       this.#flushing = null;
     }
+    return true;
   }
 
-  /** Final flush, then close. Never rejects. */
+  /**
+   * Final flush, then close. Never rejects. A sink still busy with a call
+   * that timed out gets one more `timeoutMs` to settle it; if it does not,
+   * it is retired without its `close` (counted and reported), so that
+   * shutdown stays bounded and the calls still never overlap.
+   */
   async close(): Promise<void> {
     if (this.stats.closed) return;
     await this.flush();
     this.stats.closed = true;
+    if (this.#abandoned !== null && !(await this.#settlesWithin(this.#abandoned))) {
+      this.diagnostics.report(`close:${this.name}`, 'sink retired without close: an earlier call that timed out never settled', { sink: this.name });
+      return;
+    }
     if (typeof this.sink.close === 'function') await this.#call('close');
+  }
+
+  async #settlesWithin(promise: Promise<unknown>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMs, false);
+    });
+    try {
+      return await Promise.race([promise.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #call(method: 'flush' | 'close'): Promise<void> {
@@ -121,6 +163,14 @@ export class SinkSlot {
           timer = setTimeout(resolve, this.timeoutMs, 'timeout');
         });
         if ((await Promise.race([result, timeout])) === 'timeout') {
+          const busy: Promise<unknown> = Promise.resolve(result).then(
+            () => undefined,
+            () => undefined,
+          );
+          this.#abandoned = busy;
+          void busy.then(() => {
+            if (this.#abandoned === busy) this.#abandoned = null;
+          });
           throw new Error(`${method} did not settle within ${this.timeoutMs} ms`);
         }
       }

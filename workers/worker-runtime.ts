@@ -5,12 +5,12 @@
  * batches, and on shutdown drains, flushes and closes every sink.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { SinkError } from '../src/errors.js';
+import { SinkError, serializeError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import { RecordDecoder } from '../src/record/record-decoder.js';
 import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
-import type { ControlReply, ControlRequest, ResolvedSinkSpec, SerializedError, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
+import type { ControlReply, ControlRequest, ResolvedSinkSpec, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
 import { DispatcherHealthReader } from './dispatcher-health-reader.js';
 import { Diagnostics } from './diagnostics.js';
 import { DrainLoop } from './drain-loop.js';
@@ -51,7 +51,7 @@ export class WorkerRuntime {
       exit: new ExitHandshake(seed.ring),
     });
     const restarts = seed.restart?.restarts ?? 0;
-    this.health = new DispatcherHealthReader(seed.ring, this.reader, this.decoder, this.loop, this.fanOut, () => restarts);
+    this.health = new DispatcherHealthReader(this.reader, this.loop, this.fanOut, () => restarts);
   }
 
   /** Load the first sinks, report ready, and drain until shutdown. Resolves with the final stats. */
@@ -100,7 +100,8 @@ export class WorkerRuntime {
       case 'flush':
         await this.loop.reach(request.position);
         this.loop.checkDrops();
-        await this.fanOut.flushAll();
+        this.loop.checkCorrupt(true);
+        await this.loop.flushAll();
         return undefined;
       case 'stats':
         return this.stats();
@@ -149,10 +150,4 @@ export class WorkerRuntime {
   stats(): WorkerStats {
     return { ...this.loop.stats(), sinks: this.fanOut.stats() };
   }
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof SinkError) return { name: error.name, message: error.message, sinkName: error.sinkName };
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'Error', message: String(error) };
 }

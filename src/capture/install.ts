@@ -11,6 +11,7 @@
  */
 import { context, propagation, trace, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ERROR_CODES } from '../errors.js';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 
 export interface InstallOptions {
@@ -26,7 +27,7 @@ export interface Installation {
 }
 
 /** The warning code for installation conflicts (`process.on('warning')`). */
-export const INSTALL_WARNING_CODE = 'RINGTRACE_INSTALL';
+export const INSTALL_WARNING_CODE = ERROR_CODES.INSTALL;
 
 let installed: TracerProvider | undefined;
 

@@ -42,13 +42,12 @@
  * about 0.25 µs at today's dates.
  */
 
-export const RECORD_SIZE_OFFSET = 0;
-export const RECORD_KIND_OFFSET = 4;
+// Size, kind offset and PAD are the ring's framing (src/ring/framing.ts); the rest of a record is ours.
+export { KIND_PAD, RECORD_ALIGN, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../ring/framing.js';
 export const RECORD_LEVEL_OFFSET = 5;
 export const RECORD_FLAGS_OFFSET = 6;
 export const RECORD_HEADER_BYTES = 8;
 
-export const KIND_PAD = 0;
 export const KIND_STRING_DEF = 1;
 export const KIND_SPAN_START = 2;
 export const KIND_SPAN_ATTRS = 3;

@@ -13,6 +13,7 @@ import * as F from './format.js';
 import { emptyFields } from './fields.js';
 import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
+import { CorruptRecordError } from '../errors.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
@@ -38,6 +39,7 @@ const {
   RECORD_KIND_OFFSET,
   RECORD_LEVEL_OFFSET,
   RECORD_SIZE_OFFSET,
+  STR_INLINE,
   STR_REF,
   VALUE_ARRAY,
   VALUE_BIGINT,
@@ -66,6 +68,12 @@ export const DEFAULT_MAX_OPEN_SPANS = 100_000;
 /** Target of pino lines whose logger has no `name`. */
 export const DEFAULT_PINO_TARGET = 'pino';
 
+/** The fewest bytes an attribute takes: a key (tag and u32) and a value tag. */
+const MIN_PAIR_BYTES = 6;
+
+/** What `bigint.toString()` writes. */
+const BIGINT_DIGITS = /^-?[0-9]+$/;
+
 /** Strings up to this many bytes are decoded by hand when they are ASCII. */
 const SHORT_ASCII_BYTES = 8;
 
@@ -89,6 +97,8 @@ export class RecordDecoder {
   readonly #buf: Buffer;
   readonly #ids: IdHex;
   #p = 0;
+  /** End of the record being decoded: no read may pass it. */
+  #end = 0;
 
   constructor(region: Uint8Array, options: RecordDecoderOptions = {}) {
     this.#view = new DataView(region.buffer, region.byteOffset, region.byteLength);
@@ -99,13 +109,9 @@ export class RecordDecoder {
     this.#strings = options.strings === undefined ? [] : [...options.strings];
   }
 
-  /** Size in bytes of the record at `offset` (PAD: the rest of the region). */
-  sizeAt(offset: number): number {
-    return this.#view.getUint32(offset + RECORD_SIZE_OFFSET, true);
-  }
-
-  kindAt(offset: number): number {
-    return this.#view.getUint8(offset + RECORD_KIND_OFFSET);
+  /** Whether `kind` is a record kind this decoder reads (for the ring walker's resynchronisation). */
+  static knowsKind(kind: number): boolean {
+    return kind >= KIND_STRING_DEF && kind <= KIND_LOG_LINE;
   }
 
   /** Spans currently open. */
@@ -124,9 +130,12 @@ export class RecordDecoder {
   }
 
   /**
-   * Decode the record at `offset`. Returns the record, ORPHAN for a span
-   * record of an unknown span, or undefined for bookkeeping records (string
-   * definitions) that sinks never see.
+   * Decode the record at `offset`, whose framing the ring walker has checked.
+   * Returns the record, ORPHAN for a span record of an unknown span, or
+   * undefined for bookkeeping records (string definitions) that sinks never
+   * see. Throws CorruptRecordError for anything the encoder cannot have
+   * written (an unknown kind, tag or string, a read past the record's end);
+   * the tables are changed only by a record that decoded whole.
    */
   decode(offset: number): TraceRecord | typeof ORPHAN | undefined {
     const v = this.#view;
@@ -134,10 +143,15 @@ export class RecordDecoder {
     const level = v.getUint8(offset + RECORD_LEVEL_OFFSET);
     const flags = v.getUint16(offset + RECORD_FLAGS_OFFSET, true);
     this.#p = offset + RECORD_HEADER_BYTES;
+    this.#end = offset + v.getUint32(offset + RECORD_SIZE_OFFSET, true);
     switch (kind) {
       case KIND_STRING_DEF: {
         const id = this.#u32();
-        this.#strings[id] = this.#utf8();
+        const text = this.#utf8();
+        // Ids are handed out in order, so a definition is the next id or (after a respawn's seed) a known one.
+        if (id > this.#strings.length) throw new CorruptRecordError(`string definition ${id} out of order (${this.#strings.length} known)`);
+        this.#whole();
+        this.#strings[id] = text;
         return undefined;
       }
       case KIND_EVENT: {
@@ -147,19 +161,40 @@ export class RecordDecoder {
         const target = this.#str();
         const message = this.#str();
         const fields = this.#attributes();
+        this.#whole();
         return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
       }
       case KIND_LOG_LINE: {
         const time = this.#f64();
         const traceId = flags & FLAG_HAS_CONTEXT ? this.#traceId() : undefined;
         const spanId = traceId === undefined ? undefined : this.#spanId();
-        return pinoLineToEvent(this.#str(), time, traceId, spanId);
+        const line = this.#str();
+        this.#whole();
+        return pinoLineToEvent(line, time, traceId, spanId);
       }
       case KIND_SPAN_START:
         return this.#spanStart(level, flags);
-      default:
+      case KIND_SPAN_ATTRS:
+      case KIND_SPAN_EVENT:
+      case KIND_SPAN_LINK:
+      case KIND_SPAN_STATUS:
+      case KIND_SPAN_NAME:
+      case KIND_SPAN_END:
         return this.#spanRecord(kind, flags);
+      default:
+        throw new CorruptRecordError(`unknown record kind ${kind}`);
     }
+  }
+
+  /** The record was read to its end: what is left is its padding, less than 8 bytes. */
+  #whole(): void {
+    const left = this.#end - this.#p;
+    if (left < 0 || left >= 8) throw new CorruptRecordError(`record body ${left < 0 ? 'runs past' : 'stops short of'} its size by ${Math.abs(left)} bytes`);
+  }
+
+  /** `n` more bytes are within the record. */
+  #within(n: number): void {
+    if (n > this.#end - this.#p) throw new CorruptRecordError(`a length of ${n} runs past the record's end`);
   }
 
   #spanStart(level: number, flags: number): TraceRecord {
@@ -175,6 +210,7 @@ export class RecordDecoder {
     const target = this.#str();
     const traceState = flags & FLAG_HAS_TRACE_STATE ? this.#str() : '';
     const attributes = this.#attributes();
+    this.#whole();
     const info: SpanInfo = {
       traceId,
       spanId,
@@ -202,43 +238,49 @@ export class RecordDecoder {
       this.lastSpan = undefined;
       return ORPHAN;
     }
-    this.lastSpan = entry;
     const span = entry.info;
+    let record: TraceRecord;
     switch (kind) {
       case KIND_SPAN_ATTRS:
-        return { kind: 'spanAttributes', span, attributes: this.#attributes() };
+        record = { kind: 'spanAttributes', span, attributes: this.#attributes() };
+        break;
       case KIND_SPAN_EVENT: {
         const time = this.#f64();
         const name = this.#str();
-        return { kind: 'spanEvent', span, time, name, attributes: this.#attributes() };
+        record = { kind: 'spanEvent', span, time, name, attributes: this.#attributes() };
+        break;
       }
       case KIND_SPAN_LINK: {
         const traceId = this.#traceId();
         const spanId = this.#spanId();
         const traceFlags = this.#view.getUint8(this.#p++);
-        return { kind: 'spanLink', span, traceId, spanId, traceFlags, attributes: this.#attributes() };
+        record = { kind: 'spanLink', span, traceId, spanId, traceFlags, attributes: this.#attributes() };
+        break;
       }
       case KIND_SPAN_STATUS: {
         const code = this.#view.getUint8(this.#p++);
-        return { kind: 'spanStatus', span, code, message: this.#str() };
+        record = { kind: 'spanStatus', span, code, message: this.#str() };
+        break;
       }
       case KIND_SPAN_NAME: {
-        const name = this.#str();
-        span.name = name;
-        return { kind: 'spanName', span, name };
+        record = { kind: 'spanName', span, name: this.#str() };
+        break;
       }
-      case KIND_SPAN_END: {
+      default: {
         const time = this.#f64();
         const drops = (flags & FLAG_HAS_DROPS) !== 0;
         const droppedAttributesCount = drops ? this.#u32() : 0;
         const droppedEventsCount = drops ? this.#u32() : 0;
         const droppedLinksCount = drops ? this.#u32() : 0;
-        this.#spans.delete(handle);
-        return { kind: 'spanEnd', span, time, droppedAttributesCount, droppedEventsCount, droppedLinksCount };
+        record = { kind: 'spanEnd', span, time, droppedAttributesCount, droppedEventsCount, droppedLinksCount };
       }
-      default:
-        throw new RangeError(`ringtrace: unknown record kind ${kind}`);
     }
+    this.#whole();
+    // Only a record read whole changes the span.
+    if (record.kind === 'spanName') span.name = record.name;
+    else if (record.kind === 'spanEnd') this.#spans.delete(handle);
+    this.lastSpan = entry;
+    return record;
   }
 
   // ── primitives ─────────────────────────────────────────────────────────
@@ -270,6 +312,7 @@ export class RecordDecoder {
   #utf8(): string {
     const n = this.#view.getUint32(this.#p, true);
     const start = this.#p + 4;
+    if (n > this.#end - start) throw new CorruptRecordError(`a string of ${n} bytes runs past the record's end`);
     this.#p = start + n;
     if (n <= SHORT_ASCII_BYTES) {
       // Short ASCII ('GET', 'ok', 'msg') is common and a Buffer decode call costs ~60 ns whatever the length.
@@ -288,14 +331,19 @@ export class RecordDecoder {
   #str(): string {
     const tag = this.#view.getUint8(this.#p++);
     if (tag === STR_REF) {
-      const s = this.#strings[this.#u32()];
-      return s === undefined ? '' : s;
+      const id = this.#u32();
+      const s = this.#strings[id];
+      if (s === undefined) throw new CorruptRecordError(`string reference ${id} was never defined`);
+      return s;
     }
+    if (tag !== STR_INLINE) throw new CorruptRecordError(`unknown string tag ${tag}`);
     return this.#utf8();
   }
 
   #attributes(): Fields {
     const n = this.#u32();
+    // Each pair takes at least MIN_PAIR_BYTES, so a count that cannot fit is caught before the loop.
+    this.#within(n * MIN_PAIR_BYTES);
     const out = emptyFields();
     for (let i = 0; i < n; i++) {
       const key = this.#str();
@@ -316,19 +364,23 @@ export class RecordDecoder {
       case VALUE_INT:
       case VALUE_FLOAT:
         return this.#f64();
-      case VALUE_BIGINT:
-        return BigInt(this.#utf8());
+      case VALUE_BIGINT: {
+        const digits = this.#utf8();
+        if (!BIGINT_DIGITS.test(digits)) throw new CorruptRecordError(`a BigInt value reads ${JSON.stringify(digits.slice(0, 40))}`);
+        return BigInt(digits);
+      }
       case VALUE_STRING:
       case VALUE_OTHER:
         return this.#utf8();
       case VALUE_ARRAY: {
         const n = this.#u32();
+        this.#within(n);
         const out: FieldPrimitive[] = new Array<FieldPrimitive>(n);
         for (let i = 0; i < n; i++) out[i] = this.#value() as FieldPrimitive;
         return out;
       }
       default:
-        throw new RangeError(`ringtrace: unknown value tag ${tag}`);
+        throw new CorruptRecordError(`unknown value tag ${tag}`);
     }
   }
 }

@@ -972,8 +972,10 @@ export class RecordEncoder {
     this.#ensure(1);
     const buf = this.#buf;
     if (typeof v === 'bigint') {
-      buf[this.#pos++] = VALUE_BIGINT;
-      this.#utf8(v.toString());
+      const digits = v.toString();
+      // Cut digits are not a number: past the limit the value travels as a (cut) string.
+      buf[this.#pos++] = digits.length > this.maxStringLength ? VALUE_STRING : VALUE_BIGINT;
+      this.#utf8(digits);
       return;
     }
     if (v === undefined || v === null) {

@@ -9,7 +9,9 @@
  *   │ line 2  DROPPED, OVERSIZE       priority drop channel (producer writes) │
  *   │ line 3  CONSUMER_STATE, *_REPORTED            (consumer writes)         │
  *   │ line 4  EXIT_REQUEST                          (producer writes)         │
- *   │ line 5  EXIT_ACK, DECODED_*, FLUSHED_*        (consumer writes)         │
+ *   │ line 5  EXIT_ACK, DECODED_*, FLUSHED_*,       (consumer writes; the     │
+ *   │         TAKEN_INDEX, CORRUPT_*                 supervisor only once the │
+ *   │                                                consumer has exited)     │
  *   ├──────────── data: `capacity` bytes, a power of two ─────────────────────┤
  *   │ records … | PAD to the end | wrapped records …                          │
  *   └──────────────────────────────────────────────────────────────────────────┘
@@ -60,6 +62,23 @@ export const DECODED_HIGH = 5 * INT32_PER_LINE + 2;
  */
 export const FLUSHED_LOW = 5 * INT32_PER_LINE + 3;
 export const FLUSHED_HIGH = 5 * INT32_PER_LINE + 4;
+/**
+ * Int32 slot: low 32 bits of the position up to which records have been
+ * handed to the sinks, stored (plainly) before each record is delivered. It
+ * runs ahead of READ_INDEX, which is published once per batch; a respawned
+ * consumer resumes here, so no record reaches a sink twice. Read by another
+ * thread only after the writing worker has exited.
+ */
+export const TAKEN_INDEX = 5 * INT32_PER_LINE + 5;
+/**
+ * Int32 slots: records the consumers could not decode (low, high), and bytes
+ * skipped where the framing itself was unsound so records could not be told
+ * apart (low, high). Like DECODED, they outlive a worker.
+ */
+export const CORRUPT_LOW = 5 * INT32_PER_LINE + 6;
+export const CORRUPT_HIGH = 5 * INT32_PER_LINE + 7;
+export const CORRUPT_BYTES_LOW = 5 * INT32_PER_LINE + 8;
+export const CORRUPT_BYTES_HIGH = 5 * INT32_PER_LINE + 9;
 
 /** Header size in bytes; the data region starts here. */
 export const HEADER_BYTES = 6 * CACHE_LINE_BYTES;
@@ -79,9 +98,6 @@ export function storeCount(header: Int32Array, low: number, high: number, value:
 export const CONSUMER_RUNNING = 0;
 /** The consumer waits on WRITE_INDEX; the producer wakes it after a write. */
 export const CONSUMER_SLEEPING = 1;
-
-/** Records start and end on 8-byte boundaries. */
-export const RECORD_ALIGN = 8;
 
 /** Smallest, largest and default data capacity in bytes. */
 export const MIN_CAPACITY = 64 * 1024;

@@ -17,6 +17,10 @@ import {
   CONSUMER_RUNNING,
   CONSUMER_SLEEPING,
   CONSUMER_STATE,
+  CORRUPT_BYTES_HIGH,
+  CORRUPT_BYTES_LOW,
+  CORRUPT_HIGH,
+  CORRUPT_LOW,
   DECODED_HIGH,
   DECODED_LOW,
   DROPPED,
@@ -27,6 +31,7 @@ import {
   OVERSIZE,
   OVERSIZE_REPORTED,
   READ_INDEX,
+  TAKEN_INDEX,
   WRITE_INDEX,
   loadCount,
   ringCapacity,
@@ -64,8 +69,14 @@ export class RingReader {
     this.bytes = new Uint8Array(sab, HEADER_BYTES, this.capacity);
     this.view = new DataView(sab, HEADER_BYTES, this.capacity);
     this.#words = new Int32Array(sab, HEADER_BYTES, this.capacity / 4);
-    // A new reader (for instance a respawned worker) resumes at the shared read index.
-    this.#read = Atomics.load(this.#header, READ_INDEX) >>> 0;
+    // A new reader (for instance a respawned worker) resumes after the last
+    // record an earlier one handed to the sinks, which may be past the read
+    // index that reader published last.
+    const read = Atomics.load(this.#header, READ_INDEX) >>> 0;
+    const taken = widen(Atomics.load(this.#header, TAKEN_INDEX), read);
+    const write = widen(Atomics.load(this.#header, WRITE_INDEX), read);
+    this.#read = taken > read && taken <= write ? taken : read;
+    if (this.#read !== read) Atomics.store(this.#header, READ_INDEX, this.#read | 0);
     // Drops already reported by an earlier reader are not reported again.
     this.#droppedSeen = Atomics.load(this.#header, DROPPED_REPORTED);
     this.#oversizeSeen = Atomics.load(this.#header, OVERSIZE_REPORTED);
@@ -89,7 +100,32 @@ export class RingReader {
   release(position: number, decoded?: number): void {
     this.#read = position;
     if (decoded !== undefined) storeCount(this.#header, DECODED_LOW, DECODED_HIGH, decoded);
+    this.#header[TAKEN_INDEX] = position | 0;
     Atomics.store(this.#header, READ_INDEX, position | 0);
+  }
+
+  /**
+   * Note that the records before `position` (`decoded` of them so far) are
+   * being handed to the sinks, before they are: a successor of this reader
+   * never hands them out again. Plain stores, one record at a time: only a
+   * reader made after this thread has exited reads them.
+   */
+  take(position: number, decoded: number): void {
+    const header = this.#header;
+    header[TAKEN_INDEX] = position | 0;
+    header[DECODED_LOW] = decoded % 2 ** 32 | 0;
+    header[DECODED_HIGH] = Math.floor(decoded / 2 ** 32) | 0;
+  }
+
+  /** Records no consumer of this ring could decode, and bytes skipped where records could not be told apart. */
+  corruptSoFar(): { records: number; bytes: number } {
+    return { records: loadCount(this.#header, CORRUPT_LOW, CORRUPT_HIGH), bytes: loadCount(this.#header, CORRUPT_BYTES_LOW, CORRUPT_BYTES_HIGH) };
+  }
+
+  /** Publish the running corrupt counts (see `corruptSoFar`). */
+  storeCorrupt(records: number, bytes: number): void {
+    storeCount(this.#header, CORRUPT_LOW, CORRUPT_HIGH, records);
+    storeCount(this.#header, CORRUPT_BYTES_LOW, CORRUPT_BYTES_HIGH, bytes);
   }
 
   /**
@@ -118,6 +154,11 @@ export class RingReader {
   /** The last `markFlushed` count. */
   flushedSoFar(): number {
     return loadCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH);
+  }
+
+  /** The producer's drop counters as they stand (totals mod 2^32), without taking them. */
+  dropTotals(): DropNotice {
+    return { dropped: Atomics.load(this.#header, DROPPED) >>> 0, oversize: Atomics.load(this.#header, OVERSIZE) >>> 0 };
   }
 
   /**

@@ -22,7 +22,7 @@ import {
   ringCapacity,
   widen,
 } from './layout.js';
-import { KIND_PAD, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../record/format.js';
+import { KIND_PAD, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from './framing.js';
 
 /**
  * Producer-side counts, in records (a reservation may carry several: a span

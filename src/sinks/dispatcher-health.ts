@@ -41,6 +41,10 @@ export interface DispatcherHealth {
   readonly oversize: number;
   /** Records the worker has decoded and fanned out. */
   readonly decoded: number;
+  /** Records the worker could not decode: skipped and reported (`decoded + corrupt + queueRecords == written`). */
+  readonly corrupt: number;
+  /** Bytes skipped where the ring's framing was unsound, so records could not be told apart (0 unless memory was damaged). */
+  readonly corruptBytes: number;
   /** Records waiting in the ring now. */
   readonly queueRecords: number;
   /** Bytes waiting in the ring now (WRITE_INDEX − READ_INDEX). */

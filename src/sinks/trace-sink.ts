@@ -26,9 +26,20 @@ import type { DispatcherHealth } from './dispatcher-health.js';
  *   sink is removed or the dispatcher shuts down. Release files and sockets here.
  * - **`inspect()`** (optional) answers `dispatcher.inspectSink(name)` with a
  *   structured-cloneable value (the memory sink returns its records).
+ * - **Timeouts.** A `flush` or `close` whose promise has not settled within
+ *   `sinkTimeoutMs` is counted as failed and reported, and the worker stops
+ *   waiting for it, but the sink is still busy: until that promise settles
+ *   no other `flush` is called (each one skipped is counted in
+ *   `skippedFlushes`), and `close` waits one more `sinkTimeoutMs` for it;
+ *   a sink that still has not settled then is retired without `close`.
+ *   `consume` keeps being called meanwhile, as during any pending flush.
  * - **Errors.** A throw (or rejected promise) from any method is counted in
  *   the sink's `failed` stats and reported; the record is not retried and the
  *   other sinks are not disturbed.
+ * - **Worker death.** If the worker dies (a sink calling `process.exit()`,
+ *   say), its successor resumes after the last record handed to `consume`:
+ *   no record reaches a sink twice. Records consumed since the last flush
+ *   every sink completed may be lost; they are counted in `lostInFlight`.
  */
 export interface TraceSink {
   consume(record: TraceRecord): void;
