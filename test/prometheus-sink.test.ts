@@ -130,6 +130,20 @@ t.test('serves span histograms, event counts and dispatcher health on /metrics',
   t.ok(value(m, 'ringtrace_queue_high_water_bytes')! > 0, 'high-water mark saw the records');
   t.equal(value(m, 'ringtrace_queue_capacity_bytes'), d.options.queueCapacity);
   t.equal(value(m, 'ringtrace_worker_restarts_total'), 0);
+  t.equal(value(m, 'ringtrace_records_corrupt_total'), 0);
+
+  // A record no encoder writes (kind 77): skipped by the worker and counted here.
+  const bad = new Uint8Array(16);
+  new DataView(bad.buffer).setUint32(0, 16, true);
+  bad[4] = 77;
+  t.ok(d.writer.write(bad, 16));
+  await d.flush();
+  // Past the sink's 50 ms snapshot of the health counts.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  const after = await scrape(url);
+  t.equal(value(after, 'ringtrace_records_corrupt_total'), 1, 'the corrupt record is counted');
+  t.equal(value(after, 'ringtrace_corrupt_bytes_total'), 0, 'its framing was sound');
+  t.equal(value(after, 'ringtrace_records_decoded_total')! + 1, value(after, 'ringtrace_records_written_total'), 'decoded + corrupt == written');
 
   const stats = await d.stats();
   const mem = stats.sinks.find((s) => s.name === 'mem')!;

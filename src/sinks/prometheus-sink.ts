@@ -251,6 +251,8 @@ export class PrometheusSink implements TraceSink {
     total('records_dropped_total', 'Records dropped because the ring was full', (h) => h.dropped);
     total('records_oversize_total', 'Records dropped because they could never fit in the ring', (h) => h.oversize);
     total('records_decoded_total', 'Records decoded and fanned out by the worker', (h) => h.decoded);
+    total('records_corrupt_total', 'Records the worker could not decode: skipped and reported (decoded + corrupt == written)', (h) => h.corrupt);
+    total('corrupt_bytes_total', 'Bytes skipped where the ring framing was unsound', (h) => h.corruptBytes);
     gauge('queue_records', 'Records waiting in the ring', (h) => h.queueRecords);
     gauge('queue_bytes', 'Bytes waiting in the ring', (h) => h.queueBytes);
     gauge('queue_high_water_bytes', 'Most bytes seen waiting in the ring', (h) => h.queueHighWaterBytes);
