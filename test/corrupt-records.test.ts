@@ -21,6 +21,7 @@ import type { EventRecord, FieldValue, TraceRecord } from '../src/record/trace-r
 import { RecordWalker, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../src/ring/framing.js';
 import { HEADER_BYTES } from '../src/ring/layout.js';
 import { RecordingSink, loopParts } from './fixtures/worker-harness.js';
+import { DispatcherHealthReader } from '../workers/dispatcher-health-reader.js';
 
 const RECORDS_PER_RUN = 40;
 
@@ -289,4 +290,20 @@ t.test('a BigInt longer than maxStringLength travels as a cut string, not a brok
   p.loop.drainBatch(10);
   t.same({ ...(sink.records[0] as EventRecord).fields }, { v: `1234567890123456${TRUNCATION_MARKER}4]`, w: 1234567890123456n });
   t.equal(p.loop.stats().corrupt, 0);
+});
+
+t.test('SinkContext.stats() walks the ring through the guarded walker: a record whose size reads 0 cannot spin it', async (t) => {
+  const p = loopParts();
+  const health = new DispatcherHealthReader(p.reader, p.loop, p.fanOut, () => 0);
+  p.event('one');
+  const at = p.writer.writePosition;
+  p.event('two');
+  p.event('three');
+  t.equal(health.read().queueRecords, 3);
+  new DataView(p.ring, HEADER_BYTES).setUint32(at, 0, true);
+  const started = performance.now();
+  const h = health.read();
+  t.ok(performance.now() - started < 1000, 'it returned');
+  t.equal(h.queueRecords, 1, 'it counts up to the unsound record and stops there');
+  t.equal(h.written, 1, 'written is rebuilt from what can be counted');
 });
