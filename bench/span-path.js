@@ -18,7 +18,9 @@
  * resolves: `cp -r dist dist-before`), rounds alternating, and the ratio
  * taken round by round, so that the machine's slow stretches hit both alike.
  *
- *   node bench/span-path.js [--rounds N] [--active] [--against path/to/other/dist]
+ * With `--capture` as well, both candidates run over the stub encoder.
+ *
+ *   node bench/span-path.js [--rounds N] [--active] [--against path/to/other/dist [--capture]]
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -51,7 +53,13 @@ async function candidate(dist, withEncoder) {
   }
   // Every target enabled, default limits and sampler, level info, never published by time.
   const hint = { generation: 1, enabled: () => true };
-  const provider = new RingTracerProvider(encoder, hint, resolveSpanLimits(undefined, {}), resolveSampler(undefined, undefined, {}), 3, 1e9);
+  const limits = resolveSpanLimits(undefined, {});
+  const sampler = resolveSampler(undefined, undefined, {});
+  // Builds from before the provider took one options object took them one by one.
+  const provider =
+    RingTracerProvider.length > 1
+      ? new RingTracerProvider(encoder, hint, limits, sampler, 3, 1e9)
+      : new RingTracerProvider({ encoder, hint, limits, sampler, spanLevel: 3, publishAfterMs: 1e9 });
   return { loop: new Function('tracer', 'options', LOOP)(provider.getTracer('bench'), START_OPTIONS), between, ns: [] };
 }
 
@@ -94,8 +102,10 @@ if (against === undefined) {
     ),
   );
 } else {
-  const other = await candidate(against, true);
-  const mine = await candidate(DIST, true);
+  // --capture: both over the stub encoder, to see what the capture layer alone changed.
+  const withEncoder = !args.includes('--capture');
+  const other = await candidate(against, withEncoder);
+  const mine = await candidate(DIST, withEncoder);
   run([other, mine], rounds);
   const ratios = other.ns.map((x, i) => x / mine.ns[i]);
   console.log(

@@ -81,7 +81,14 @@ export class TraceDispatcher {
       strings: new StringTable(options.maxInternedStrings),
     });
     this.resource = Object.freeze({ ...options.resource });
-    this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel, options.flushIntervalMs);
+    this.tracerProvider = new RingTracerProvider({
+      encoder: this.encoder,
+      hint: this.levelHint,
+      limits: options.spanLimits,
+      sampler: options.sampler,
+      spanLevel: options.spanLevel,
+      publishAfterMs: options.flushIntervalMs,
+    });
     // An inert dispatcher has no sinks, so its level hint turns every record away before it is encoded.
     if (inert === undefined) {
       for (const s of sinks) {

@@ -11,7 +11,7 @@ import { MAX_CACHED_LOGGERS, TraceDispatcher } from '../src/dispatcher.js';
 
 t.test('tracers: one per (name, version), at most MAX_CACHED_TRACERS cached', async (t) => {
   const o = resolveOptions({});
-  const provider = new RingTracerProvider(new RecordEncoder(new RingWriter(allocateRing(MIN_CAPACITY))), new LevelHint(), o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs);
+  const provider = new RingTracerProvider({ encoder: new RecordEncoder(new RingWriter(allocateRing(MIN_CAPACITY))), hint: new LevelHint(), limits: o.spanLimits, sampler: o.sampler, spanLevel: o.spanLevel, publishAfterMs: o.flushIntervalMs });
   t.equal(provider.getTracer('a', '1'), provider.getTracer('a', '1'), 'the same tracer for the same name and version');
   t.not(provider.getTracer('a', '1'), provider.getTracer('a', '2'), 'another version, another tracer');
   for (let i = 0; i < MAX_CACHED_TRACERS; i++) provider.getTracer(`t${i}`);

@@ -34,7 +34,7 @@ function writeMix(encoder: RecordEncoder, writer: { writePosition: number }, seq
   const hint = new LevelHint();
   hint.update([TargetFilter.parse('trace')]);
   const o = resolveOptions({});
-  const provider = new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs);
+  const provider = new RingTracerProvider({ encoder: encoder, hint: hint, limits: o.spanLimits, sampler: o.sampler, spanLevel: o.spanLevel, publishAfterMs: o.flushIntervalMs });
   const tracer = provider.getTracer('fuzz');
   for (let i = 0; i < count; i++) {
     const seq = seqStart + i;

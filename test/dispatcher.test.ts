@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { DispatcherStateError, FilterSyntaxError, SinkError, TraceDispatcher, type DispatcherStats, type MemorySinkContents } from '../src/index.js';
 import type { IdWords } from '../src/record/record-encoder.js';
 import { payloadFor, type CountingSummary } from './fixtures/counting-sink.js';
+import { spanStartOf } from './fixtures/span-start.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const COUNTING = fixture('counting-sink.ts');
@@ -149,12 +150,12 @@ t.test('addSink and removeSink at run time', async (t) => {
   t.notOk(log.isEnabled('info'), 'the level hint follows the sinks');
 
   // A span opens before sink b exists.
-  t.ok(d.encoder.spanStart(1, 0, IDS, null, false, 1, 0, 3, 'op', 'svc', '', { x: 1 }, 128));
+  t.ok(d.encoder.spanStart(spanStartOf({ handle: 1, startTime: 0, ids: IDS, parent: null, parentRemote: false, traceFlags: 1, spanKind: 0, level: 3, name: 'op', target: 'svc', traceState: '', attributes: { x: 1 }, maxAttributes: 128 })));
   await d.flush();
   await d.addSink({ name: 'b', module: COUNTING, filter: 'trace', options: { file: bFile } });
   t.ok(log.isEnabled('info'), 'a new sink widens the hint');
   d.encoder.spanAttribute(1, 'y', 2);
-  d.encoder.spanEnd(1, 1, 0, 0, 0);
+  d.encoder.spanEnd({ handle: 1, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 });
   log.info('after add', { seq: 0 });
   await d.flush();
   const a = await d.inspectSink<CountingSummary>('a');

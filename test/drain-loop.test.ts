@@ -19,12 +19,13 @@ import { FanOut, MAX_SINKS } from '../workers/fan-out.js';
 import createSlowFlushSink from './fixtures/slow-flush-sink.js';
 import { FakeClock, IDS, RecordingSink, loopParts, silentLogger, until } from './fixtures/worker-harness.js';
 import { cannotCountPageFaults, threadFaults } from './fixtures/page-faults.js';
+import { spanStartOf } from './fixtures/span-start.js';
 
 const INFO = 3;
 const kinds = (records: TraceRecord[]) => records.map((r) => r.kind);
 
 function spanStart(p: ReturnType<typeof loopParts>, handle: number, target = 'svc', level = INFO): boolean {
-  return p.encoder.spanStart(handle, 0, IDS, null, false, 1, 0, level, `op${handle}`, target, '', undefined, 128);
+  return p.encoder.spanStart(spanStartOf({ handle: handle, startTime: 0, ids: IDS, parent: null, parentRemote: false, traceFlags: 1, spanKind: 0, level: level, name: `op${handle}`, target: target, traceState: '', attributes: undefined, maxAttributes: 128 }));
 }
 
 t.test('each record is decoded once and offered to every sink by its filter', async (t) => {
@@ -81,7 +82,7 @@ t.test('a sink gets whole spans only: the bit set at span start decides later re
   const late = new RecordingSink();
   p.add('late', 'trace', late);
   t.ok(p.encoder.spanStatus(1, 2, 'boom'));
-  t.ok(p.encoder.spanEnd(1, 2, 0, 0, 0));
+  t.ok(p.encoder.spanEnd({ handle: 1, endTime: 2, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   p.loop.drainBatch(100);
   t.same(kinds(svc.records), ['spanStart', 'spanAttributes', 'spanEvent', 'spanStatus', 'spanEnd']);
   t.same(warn.records, [], 'an info span is filtered, start to end, by a warn sink');
@@ -105,12 +106,12 @@ t.test('span records whose start was dropped or evicted are filtered for every s
   t.notOk(spanStart(p, 7), 'the span start is dropped: ring full');
   p.loop.drainBatch(1_000_000);
   t.ok(p.encoder.spanAttribute(7, 'k', 1));
-  t.ok(p.encoder.spanEnd(7, 1, 0, 0, 0));
+  t.ok(p.encoder.spanEnd({ handle: 7, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   // Evicted: with room for one open span, a second start evicts the first.
   t.ok(spanStart(p, 8));
   t.ok(spanStart(p, 9));
-  t.ok(p.encoder.spanEnd(8, 1, 0, 0, 0));
-  t.ok(p.encoder.spanEnd(9, 1, 0, 0, 0));
+  t.ok(p.encoder.spanEnd({ handle: 8, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
+  t.ok(p.encoder.spanEnd({ handle: 9, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   p.loop.drainBatch(1_000_000);
   const stats = p.loop.stats();
   t.equal(stats.orphaned, 3, 'two records of the dropped span, the end of the evicted one');
@@ -136,7 +137,7 @@ t.test("a removed sink's bit is cleared from open spans before it is reused", as
   const reused = new RecordingSink();
   const reusedSlot = p.add('reused', 'trace', reused);
   t.equal(reusedSlot.bit, firstSlot.bit, 'the freed bit is handed out again');
-  t.ok(p.encoder.spanEnd(1, 1, 0, 0, 0));
+  t.ok(p.encoder.spanEnd({ handle: 1, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   p.loop.drainBatch(10);
   t.same(kinds(keeper.records), ['spanStart', 'spanEnd']);
   t.same(reused.records, [], 'the new owner of the bit does not inherit the old sink’s span');

@@ -23,7 +23,7 @@ function bare(publishAfterMs = 60_000): { provider: RingTracerProvider; writer: 
   const encoder = new RecordEncoder(writer);
   const hint = new LevelHint();
   hint.update([TargetFilter.parse('trace')]);
-  return { provider: new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, publishAfterMs), writer, encoder };
+  return { provider: new RingTracerProvider({ encoder: encoder, hint: hint, limits: o.spanLimits, sampler: o.sampler, spanLevel: o.spanLevel, publishAfterMs: publishAfterMs }), writer, encoder };
 }
 
 t.test('a held span writes nothing until its end, then its records as one reservation', async (t) => {

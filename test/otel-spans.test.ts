@@ -81,7 +81,7 @@ function bareProvider(options: DispatcherOptions): { provider: RingTracerProvide
   const encoder = new RecordEncoder(writer, { maxStringLength: o.maxStringLength, strings: new StringTable(o.maxInternedStrings) });
   const hint = new LevelHint();
   hint.update([TargetFilter.parse('trace')]);
-  return { provider: new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs), writer };
+  return { provider: new RingTracerProvider({ encoder: encoder, hint: hint, limits: o.spanLimits, sampler: o.sampler, spanLevel: o.spanLevel, publishAfterMs: o.flushIntervalMs }), writer };
 }
 
 /** Set environment variables for the duration of `fn` (read when a dispatcher starts). */

@@ -8,6 +8,9 @@ import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import { readRing, ringKinds } from './fixtures/ring-records.js';
+import { spanStartOf } from './fixtures/span-start.js';
+import * as S from '../src/record/schema.js';
+import { RecordWalker } from '../src/ring/framing.js';
 
 const IDS: IdWords = { t0: 0x0af76519, t1: 0x16cd43dd, t2: 0x8448eb21, t3: 0x1c80319c, s0: 0xb7ad6b71, s1: 0x69203331 };
 const TRACE_HEX = '0af7651916cd43dd8448eb211c80319c';
@@ -55,15 +58,15 @@ t.test('event round trip, with and without the active span ids', async (t) => {
 
 t.test('every span record kind round trips and carries its span', async (t) => {
   const p = pipeline();
-  t.ok(p.encoder.spanStart(7, 100.5, IDS, PARENT, true, 1, 2, 2, 'GET /cart', 'http', 'k=v', { 'http.method': 'GET', n: 3 }, 128));
+  t.ok(p.encoder.spanStart(spanStartOf({ handle: 7, startTime: 100.5, ids: IDS, parent: PARENT, parentRemote: true, traceFlags: 1, spanKind: 2, level: 2, name: 'GET /cart', target: 'http', traceState: 'k=v', attributes: { 'http.method': 'GET', n: 3 }, maxAttributes: 128 })));
   t.ok(p.encoder.spanAttributes(7, { a: 1, b: 'x' }, 128));
   t.ok(p.encoder.spanAttribute(7, 'single', true));
   t.ok(p.encoder.spanEvent(7, 101.25, 'cache miss', { key: 'k1' }, 128));
   t.ok(p.encoder.spanLink(7, IDS, 0, { why: 'retry' }, 128));
   t.ok(p.encoder.spanStatus(7, 2, 'boom'));
   t.ok(p.encoder.spanName(7, 'GET /cart/:id'));
-  t.ok(p.encoder.spanEnd(7, 110.75, 1, 2, 3));
-  t.ok(p.encoder.spanStart(8, 200, IDS, null, false, 0, 0, 3, 'root', 'db', '', undefined, 128));
+  t.ok(p.encoder.spanEnd({ handle: 7, endTime: 110.75, droppedAttributes: 1, droppedEvents: 2, droppedLinks: 3 }));
+  t.ok(p.encoder.spanStart(spanStartOf({ handle: 8, startTime: 200, ids: IDS, parent: null, parentRemote: false, traceFlags: 0, spanKind: 0, level: 3, name: 'root', target: 'db', traceState: '', attributes: undefined, maxAttributes: 128 })));
   const recs = p.read() as TraceRecord[];
   t.same(
     recs.map((r) => r.kind),
@@ -104,7 +107,7 @@ t.test('every span record kind round trips and carries its span', async (t) => {
 
 t.test('a span record whose start never arrived is an orphan', async (t) => {
   const p = pipeline();
-  t.ok(p.encoder.spanEnd(99, 1, 0, 0, 0));
+  t.ok(p.encoder.spanEnd({ handle: 99, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   t.ok(p.encoder.spanName(99, 'x'));
   t.same(p.read(), [ORPHAN, ORPHAN]);
   t.equal(p.decoder.orphaned, 2);
@@ -113,9 +116,9 @@ t.test('a span record whose start never arrived is an orphan', async (t) => {
 
 t.test('the open span table is bounded: the oldest is evicted and counted', async (t) => {
   const p = pipeline({ maxOpenSpans: 2 });
-  for (const h of [1, 2, 3]) p.encoder.spanStart(h, 0, IDS, null, false, 0, 0, 3, `s${h}`, 't', '', undefined, 128);
-  p.encoder.spanEnd(1, 1, 0, 0, 0);
-  p.encoder.spanEnd(3, 1, 0, 0, 0);
+  for (const h of [1, 2, 3]) p.encoder.spanStart(spanStartOf({ handle: h, startTime: 0, ids: IDS, parent: null, parentRemote: false, traceFlags: 0, spanKind: 0, level: 3, name: `s${h}`, target: 't', traceState: '', attributes: undefined, maxAttributes: 128 }));
+  p.encoder.spanEnd({ handle: 1, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 });
+  p.encoder.spanEnd({ handle: 3, endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 });
   const recs = p.read();
   t.equal(recs[3], ORPHAN, 'span 1 was evicted');
   t.equal((recs[4] as TraceRecord).kind, 'spanEnd');
@@ -276,7 +279,7 @@ t.test('anything else becomes a bounded, safe string; nothing throws into the ca
 
 t.test('attribute count limit cuts and counts', async (t) => {
   const p = pipeline();
-  p.encoder.spanStart(1, 0, IDS, null, false, 0, 0, 3, 's', 't', '', { a: 1, b: 2, c: 3, d: 4 }, 2);
+  p.encoder.spanStart(spanStartOf({ handle: 1, startTime: 0, ids: IDS, parent: null, parentRemote: false, traceFlags: 0, spanKind: 0, level: 3, name: 's', target: 't', traceState: '', attributes: { a: 1, b: 2, c: 3, d: 4 }, maxAttributes: 2 }));
   t.equal(p.encoder.lastDroppedAttributes, 2);
   const inherited = Object.create({ fromProto: 1 }) as Record<string, number>;
   inherited['own'] = 2;
@@ -408,7 +411,7 @@ t.test('a new decoder is seeded with the strings already defined', async (t) => 
 
 t.test('unknown kinds and value tags are decoder errors, not silent garbage', async (t) => {
   const p = pipeline();
-  p.encoder.spanStart(1, 0, IDS, null, false, 0, 0, 3, 's', 't', '', undefined, 8);
+  p.encoder.spanStart(spanStartOf({ handle: 1, startTime: 0, ids: IDS, parent: null, parentRemote: false, traceFlags: 0, spanKind: 0, level: 3, name: 's', target: 't', traceState: '', attributes: undefined, maxAttributes: 8 }));
   p.read();
   p.encoder.spanName(1, 's'); // 's' is already defined: one record, no definition ahead of it
   const off = p.reader.position & p.reader.mask;
@@ -533,16 +536,16 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
       const label = `${what}, drops ${a}/${e}/${l}`;
       // Reference: a fresh encoder, whose first call always takes the general path.
       const ref = pipeline();
-      t.ok(ref.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l));
+      t.ok(ref.encoder.spanComplete({ ...span, statusCode: 0, statusMessage: '', endTime: 1_700_000_000_456.5, droppedAttributes: a, droppedEvents: e, droppedLinks: l }));
       t.equal(ref.encoder.fastSpans, 0);
       const refFrames = frames(ref);
       const expected = ref.read();
       // Warm: the first call fills the slot cache, the second may take the fast path.
       const p = pipeline();
-      p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l);
+      p.encoder.spanComplete({ ...span, statusCode: 0, statusMessage: '', endTime: 1_700_000_000_456.5, droppedAttributes: a, droppedEvents: e, droppedLinks: l });
       p.read();
       const before = p.writer.counts();
-      t.ok(p.encoder.spanComplete(span, 0, '', 1_700_000_000_456.5, a, e, l));
+      t.ok(p.encoder.spanComplete({ ...span, statusCode: 0, statusMessage: '', endTime: 1_700_000_000_456.5, droppedAttributes: a, droppedEvents: e, droppedLinks: l }));
       const isFast = fast.some(([w]) => w === what);
       t.equal(p.encoder.fastSpans, isFast ? 1 : 0, `${label}: ${isFast ? 'fast' : 'general'} path`);
       t.equal(p.writer.counts().written - before.written, 2, `${label}: two records`);
@@ -555,11 +558,11 @@ t.test("spanComplete: the fast path writes what the general path writes, and fal
   }
   // A status goes the general path (three records).
   const s = pipeline();
-  s.encoder.spanComplete(source([]), 0, '', 1, 0, 0, 0); // cold: general
-  s.encoder.spanComplete(source([]), 0, '', 1, 0, 0, 0); // warm: fast
+  s.encoder.spanComplete({ ...source([]), statusCode: 0, statusMessage: '', endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }); // cold: general
+  s.encoder.spanComplete({ ...source([]), statusCode: 0, statusMessage: '', endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }); // warm: fast
   t.equal(s.encoder.fastSpans, 1);
   s.read();
-  t.ok(s.encoder.spanComplete(source([]), 2, 'boom', 1, 0, 0, 0));
+  t.ok(s.encoder.spanComplete({ ...source([]), statusCode: 2, statusMessage: 'boom', endTime: 1, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   t.equal(s.encoder.fastSpans, 1, 'the span with a status took the general path');
   t.same(
     s.read().map((r) => (r === ORPHAN ? 'orphan' : r.kind)),
@@ -591,7 +594,7 @@ t.test('optional parts of span records: drop counts only when a count is not 0, 
   ] as const) {
     const p = pipeline();
     const [da, de, dl] = drops;
-    for (let i = 0; i < 2; i++) t.ok(p.encoder.spanComplete(span(traceState), 0, '', 2, da, de, dl), 'cold, then warm (the fast path where it applies)');
+    for (let i = 0; i < 2; i++) t.ok(p.encoder.spanComplete({ ...span(traceState), statusCode: 0, statusMessage: '', endTime: 2, droppedAttributes: da, droppedEvents: de, droppedLinks: dl }), 'cold, then warm (the fast path where it applies)');
     const f = frames(p);
     const [start, end] = [f.at(-2)!, f.at(-1)!];
     t.equal(start[0], F.KIND_SPAN_START);
@@ -644,4 +647,67 @@ t.test('event: the fast path writes what the general path writes, and falls back
     t.equal(p.encoder.fastEvents, isFast ? 1 : 0, `${what}: ${isFast ? 'fast' : 'general'} path`);
     t.same(p.read(), expected, `${what}: the same record`);
   }
+});
+
+t.test('schema: every fixed offset it declares is where the encoder writes that field and the decoder reads it', async (t) => {
+  t.same(S.SPAN_START.at, { handle: 8, startTime: 12, traceId: 20, spanId: 36, parentSpanId: 44 });
+  t.same(S.SPAN_END.at, { handle: 8, endTime: 12, droppedAttributes: 20, droppedEvents: 24, droppedLinks: 28 });
+  t.same(S.EVENT.at, { time: 8, traceId: 16, spanId: 32 });
+  t.same(S.LOG_LINE.at, { time: 8, traceId: 16, spanId: 32 });
+  t.same(S.STRING_DEF.at, { id: 8 });
+  t.same([S.SPAN_END_BYTES, S.SPAN_END_WITH_DROPS_BYTES], [24, 32]);
+  t.same(
+    S.SCHEMAS.map((k) => k.kind),
+    [F.KIND_STRING_DEF, F.KIND_SPAN_START, F.KIND_SPAN_ATTRS, F.KIND_SPAN_EVENT, F.KIND_SPAN_LINK, F.KIND_SPAN_STATUS, F.KIND_SPAN_NAME, F.KIND_SPAN_END, F.KIND_EVENT, F.KIND_LOG_LINE],
+  );
+  // Bytes at the declared offsets, from both of the encoder's paths (cold: general, warm: fast).
+  for (const round of ['general', 'fast']) {
+    const p = pipeline();
+    const span = {
+      ...spanStartOf({ handle: 77, startTime: 1234.5, ids: IDS, parent: PARENT, parentRemote: false, traceFlags: 1, spanKind: 1, level: 3, name: 'n', target: 't', traceState: '', attributes: undefined, maxAttributes: 8 }),
+      statusCode: 0,
+      statusMessage: '',
+      endTime: 2345.5,
+      droppedAttributes: 1,
+      droppedEvents: 2,
+      droppedLinks: 3,
+    };
+    if (round === 'fast') {
+      p.encoder.spanComplete(span);
+      p.read();
+    }
+    const at = p.writer.writePosition;
+    t.ok(p.encoder.spanComplete(span));
+    t.equal(p.encoder.fastSpans, round === 'fast' ? 1 : 0, round);
+    const walker = new RecordWalker(p.reader.bytes);
+    let pos = at;
+    while (walker.kindAt(pos) !== F.KIND_SPAN_START) pos += walker.sizeAt(pos, p.writer.writePosition);
+    const v = new DataView(p.reader.bytes.buffer, p.reader.bytes.byteOffset);
+    const off = pos & p.reader.mask;
+    t.equal(v.getUint32(off + S.SPAN_START.at.handle, true), 77, `${round}: handle`);
+    t.equal(v.getFloat64(off + S.SPAN_START.at.startTime, true), 1234.5, `${round}: start time`);
+    t.equal(v.getUint32(off + S.SPAN_START.at.traceId), IDS.t0 >>> 0, `${round}: trace id`);
+    t.equal(v.getUint32(off + S.SPAN_START.at.spanId), IDS.s0 >>> 0, `${round}: span id`);
+    t.equal(v.getUint32(off + S.SPAN_START.at.parentSpanId), PARENT.s0 >>> 0, `${round}: parent span id`);
+    const end = off + walker.sizeAt(pos, p.writer.writePosition);
+    t.equal(v.getUint8(end + F.RECORD_KIND_OFFSET), F.KIND_SPAN_END);
+    t.equal(v.getFloat64(end + S.SPAN_END.at.endTime, true), 2345.5, `${round}: end time`);
+    t.same([v.getUint32(end + S.SPAN_END.at.droppedAttributes, true), v.getUint32(end + S.SPAN_END.at.droppedEvents, true), v.getUint32(end + S.SPAN_END.at.droppedLinks, true)], [1, 2, 3], `${round}: drop counts`);
+    const records = p.read();
+    t.match(records.at(-2), { kind: 'spanStart', time: 1234.5 });
+    t.match(records.at(-1), { kind: 'spanEnd', time: 2345.5, droppedAttributesCount: 1, droppedEventsCount: 2, droppedLinksCount: 3 });
+  }
+});
+
+t.test('an integer value that is not an integer is corrupt: the INT and FLOAT tags mean what they say', async (t) => {
+  const p = pipeline();
+  const at = p.writer.writePosition;
+  t.ok(p.encoder.event(3, 1, 'x'.repeat(300), '', { n: 7 }, null));
+  const v = new DataView(p.reader.bytes.buffer, p.reader.bytes.byteOffset);
+  // The value is the record's last 9 bytes before padding: find the INT tag followed by 7.0.
+  let found = -1;
+  for (let i = at; i < p.writer.writePosition - 8; i++) if (v.getUint8(i) === F.VALUE_INT && v.getFloat64(i + 1, true) === 7) found = i;
+  t.ok(found > 0);
+  v.setFloat64(found + 1, 7.5, true);
+  t.throws(() => p.read(), /an integer value reads 7.5/);
 });

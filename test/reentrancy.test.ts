@@ -26,7 +26,7 @@ function producer() {
   const hint = new LevelHint();
   hint.update([TargetFilter.parse('trace')]);
   const o = resolveOptions({});
-  const provider = new RingTracerProvider(encoder, hint, o.spanLimits, o.sampler, o.spanLevel, o.flushIntervalMs);
+  const provider = new RingTracerProvider({ encoder: encoder, hint: hint, limits: o.spanLimits, sampler: o.sampler, spanLevel: o.spanLevel, publishAfterMs: o.flushIntervalMs });
   const read = (): TraceRecord[] => readRing(reader, decoder).filter((r): r is TraceRecord => typeof r === 'object');
   return { writer, encoder, hint, provider, read };
 }

@@ -31,6 +31,7 @@ import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';
 import { readRing } from './fixtures/ring-records.js';
+import { spanStartOf } from './fixtures/span-start.js';
 
 // ── hostile values ────────────────────────────────────────────────────────
 
@@ -369,7 +370,7 @@ t.test('in-process: any event, span and link record round-trips, and the ring st
             ok = p.encoder.event(3, 1, str, str, fields as object, null);
             break;
           case 'span':
-            ok = p.encoder.spanStart(++handle, 1, IDS, null, false, 1, 0, 3, str, 'tgt', '', fields as object, 128);
+            ok = p.encoder.spanStart(spanStartOf({ handle: ++handle, startTime: 1, ids: IDS, parent: null, parentRemote: false, traceFlags: 1, spanKind: 0, level: 3, name: str, target: 'tgt', traceState: '', attributes: fields as object, maxAttributes: 128 }));
             break;
           case 'link':
             ok = p.encoder.spanLink(handle, IDS, 1, fields as object, 128);

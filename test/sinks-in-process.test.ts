@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { ChromeTraceSinkInspection } from '../src/sinks/chrome-trace-sink.js';
 import { IDS, builtinSpec, runtimeHarness } from './fixtures/worker-harness.js';
+import { spanStartOf } from './fixtures/span-start.js';
 
 const INFO = 3;
 const WARN = 4;
@@ -18,13 +19,13 @@ const CHILD = { ...IDS, s0: 0x11111111, s1: 0x22222222 };
 function writeScenario(t: Test, h: ReturnType<typeof runtimeHarness>): void {
   const e = h.encoder;
   const t0 = 1_700_000_000_000;
-  t.ok(e.spanStart(1, t0, IDS, null, false, 1, 1, INFO, 'GET /cart', 'http', '', { 'http.method': 'GET' }, 128));
-  t.ok(e.spanStart(2, t0 + 1, CHILD, IDS, false, 1, 0, WARN, 'db query', 'db', '', { rows: 3 }, 128));
+  t.ok(e.spanStart(spanStartOf({ handle: 1, startTime: t0, ids: IDS, parent: null, parentRemote: false, traceFlags: 1, spanKind: 1, level: INFO, name: 'GET /cart', target: 'http', traceState: '', attributes: { 'http.method': 'GET' }, maxAttributes: 128 })));
+  t.ok(e.spanStart(spanStartOf({ handle: 2, startTime: t0 + 1, ids: CHILD, parent: IDS, parentRemote: false, traceFlags: 1, spanKind: 0, level: WARN, name: 'db query', target: 'db', traceState: '', attributes: { rows: 3 }, maxAttributes: 128 })));
   t.ok(e.event(WARN, t0 + 2, 'db', 'slow query', { ms: 12.5, big: 2n ** 70n, tags: ['a', 'b'] }, CHILD));
   t.ok(e.spanStatus(2, 2, 'timeout'));
-  t.ok(e.spanEnd(2, t0 + 3, 0, 0, 0));
+  t.ok(e.spanEnd({ handle: 2, endTime: t0 + 3, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   t.ok(e.spanStatus(1, 1, ''));
-  t.ok(e.spanEnd(1, t0 + 4.5, 0, 0, 0));
+  t.ok(e.spanEnd({ handle: 1, endTime: t0 + 4.5, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 }));
   t.ok(e.event(INFO, t0 + 5, 'checkout', 'charged', { amount: 12 }, null));
 }
 
@@ -108,8 +109,8 @@ t.test('chrome-trace sink: complete events per span, instant events, metadata, u
   await h.runtime.started;
   writeScenario(t, h);
   // Left open at shutdown: written as unfinished.
-  t.ok(h.encoder.spanStart(3, 1_700_000_000_006, { ...IDS, s0: 3, s1: 3 }, null, false, 1, 0, INFO, 'open at exit', 'jobs', '', undefined, 128));
-  t.ok(h.encoder.spanStart(4, 1_700_000_000_007, { ...IDS, s0: 4, s1: 4 }, null, false, 1, 0, INFO, 'also open', 'jobs', '', undefined, 128));
+  t.ok(h.encoder.spanStart(spanStartOf({ handle: 3, startTime: 1_700_000_000_006, ids: { ...IDS, s0: 3, s1: 3 }, parent: null, parentRemote: false, traceFlags: 1, spanKind: 0, level: INFO, name: 'open at exit', target: 'jobs', traceState: '', attributes: undefined, maxAttributes: 128 })));
+  t.ok(h.encoder.spanStart(spanStartOf({ handle: 4, startTime: 1_700_000_000_007, ids: { ...IDS, s0: 4, s1: 4 }, parent: null, parentRemote: false, traceFlags: 1, spanKind: 0, level: INFO, name: 'also open', target: 'jobs', traceState: '', attributes: undefined, maxAttributes: 128 })));
   await h.app.call({ type: 'flush', position: h.writer.writePosition });
   const mid = await h.app.call<ChromeTraceSinkInspection>({ type: 'inspect', name: 'trace' });
   t.equal(mid.path, byTrace);

@@ -29,7 +29,7 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { types } from 'node:util';
-import type { AttributeList, IdWords, RecordEncoder, SpanSource } from '../record/record-encoder.js';
+import type { AttributeList, EndedSpan, IdWords, RecordEncoder } from '../record/record-encoder.js';
 import { safeString } from '../record/safe-string.js';
 import type { ResolvedSpanLimits } from './span-config.js';
 import { timeInputMs } from './clock.js';
@@ -43,6 +43,21 @@ export interface SpanHost {
   readonly open: OpenSpans;
   /** Numeric level of every span. */
   readonly spanLevel: number;
+}
+
+/** What a new span is made from (RingTracer.startSpan makes one per span; see there). */
+export interface SpanInit extends IdWords {
+  handle: number;
+  hasParent: boolean;
+  parentS0: number;
+  parentS1: number;
+  parentRemote: boolean;
+  name: string;
+  startTime: number;
+  traceFlags: number;
+  traceState: SpanContext['traceState'];
+  spanKind: number;
+  target: string;
 }
 
 /** State bits of a RingSpan. */
@@ -66,7 +81,7 @@ interface SpanCounts {
   droppedLinks: number;
 }
 
-export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
+export class RingSpan implements Span, HasIdWords, EndedSpan, HeldSpan {
   // The record fields (SpanSource), read by the encoder; the ids are words
   // on the span itself, so a span is one object. `declare`d: set once, in
   // the constructor, rather than also defined as undefined before it runs.
@@ -110,15 +125,18 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   attributeList: AttributeList = [];
   /** @internal index in OpenSpans while held, else -1. */
   heldAt = -1;
+  /** @internal the end time, once ended (epoch ms). */
+  endTime = 0;
   /** @internal the W3C trace state, inherited by children. */
   declare readonly traceState: SpanContext['traceState'];
   readonly #host: SpanHost;
   #context: SpanContext | undefined;
   /** PUBLISHED, ENDED, OK_STATUS. */
   #state = 0;
-  /** Status set while held (0: none). */
-  #statusCode = 0;
-  #statusMessage = '';
+  /** @internal the status set while held (0: none), written with the span (EndedSpan). */
+  statusCode = 0;
+  /** @internal */
+  statusMessage = '';
   /**
    * The attribute count limit counts distinct keys. While fewer attributes
    * have been set than the limit (overwrites included) no key can be over
@@ -129,46 +147,42 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
   #counts: SpanCounts | undefined;
 
   /** @internal made by RingTracer.startSpan, which then holds it. */
-  constructor(
-    host: SpanHost,
-    handle: number,
-    t0: number,
-    t1: number,
-    t2: number,
-    t3: number,
-    s0: number,
-    s1: number,
-    hasParent: boolean,
-    parentS0: number,
-    parentS1: number,
-    parentRemote: boolean,
-    name: string,
-    startTime: number,
-    traceFlags: number,
-    traceState: SpanContext['traceState'],
-    spanKind: number,
-    target: string,
-  ) {
+  constructor(host: SpanHost, init: SpanInit) {
     this.#host = host;
     this.level = host.spanLevel;
-    this.handle = handle;
-    this.t0 = t0;
-    this.t1 = t1;
-    this.t2 = t2;
-    this.t3 = t3;
-    this.s0 = s0;
-    this.s1 = s1;
-    this.hasParent = hasParent;
-    this.parentS0 = parentS0;
-    this.parentS1 = parentS1;
-    this.parentRemote = parentRemote;
-    this.name = name;
-    this.startTime = startTime;
-    this.traceFlags = traceFlags;
-    this.traceState = traceState;
+    this.handle = init.handle;
+    this.t0 = init.t0;
+    this.t1 = init.t1;
+    this.t2 = init.t2;
+    this.t3 = init.t3;
+    this.s0 = init.s0;
+    this.s1 = init.s1;
+    this.hasParent = init.hasParent;
+    this.parentS0 = init.parentS0;
+    this.parentS1 = init.parentS1;
+    this.parentRemote = init.parentRemote;
+    this.name = init.name;
+    this.startTime = init.startTime;
+    this.traceFlags = init.traceFlags;
+    this.spanKind = init.spanKind;
+    this.target = init.target;
+    const traceState = (this.traceState = init.traceState);
     this.traceStateText = traceState === undefined ? '' : traceState.serialize();
-    this.spanKind = spanKind;
-    this.target = target;
+  }
+
+  /** @internal attributes cut by the count limit. */
+  get droppedAttributes(): number {
+    return this.#counts === undefined ? 0 : this.#counts.droppedAttributes;
+  }
+
+  /** @internal events cut by the count limit. */
+  get droppedEvents(): number {
+    return this.#counts === undefined ? 0 : this.#counts.droppedEvents;
+  }
+
+  /** @internal links cut by the count limit. */
+  get droppedLinks(): number {
+    return this.#counts === undefined ? 0 : this.#counts.droppedLinks;
   }
 
   /** @internal the span's ids as words (HasIdWords): the span itself. */
@@ -349,8 +363,8 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     if ((this.#state & PUBLISHED) !== 0) {
       this.#host.encoder.spanStatus(this.handle, status.code, message);
     } else {
-      this.#statusCode = status.code;
-      this.#statusMessage = message;
+      this.statusCode = status.code;
+      this.statusMessage = message;
     }
     return this;
   }
@@ -369,18 +383,15 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
       return;
     }
     this.#state = state | ENDED | PUBLISHED;
-    const time = timeInputMs(endTime);
-    const c = this.#counts;
-    const droppedAttributes = c === undefined ? 0 : c.droppedAttributes;
-    const droppedEvents = c === undefined ? 0 : c.droppedEvents;
-    const droppedLinks = c === undefined ? 0 : c.droppedLinks;
+    this.endTime = timeInputMs(endTime);
     const host = this.#host;
+    // The span hands itself to the encoder, which reads what it writes (SpanEnding, EndedSpan).
     if ((state & PUBLISHED) !== 0) {
-      host.encoder.spanEnd(this.handle, time, droppedAttributes, droppedEvents, droppedLinks);
+      host.encoder.spanEnd(this);
       return;
     }
     host.open.release(this);
-    host.encoder.spanComplete(this, this.#statusCode, this.#statusMessage, time, droppedAttributes, droppedEvents, droppedLinks);
+    host.encoder.spanComplete(this);
     this.attributeList = EMPTY;
   }
 
@@ -405,7 +416,7 @@ export class RingSpan implements Span, HasIdWords, SpanSource, HeldSpan {
     this.#state |= PUBLISHED;
     this.#host.open.release(this);
     this.#host.encoder.spanOpened(this);
-    if (this.#statusCode !== 0) this.#host.encoder.spanStatus(this.handle, this.#statusCode, this.#statusMessage);
+    if (this.statusCode !== 0) this.#host.encoder.spanStatus(this.handle, this.statusCode, this.statusMessage);
     this.attributeList = EMPTY;
   }
 

@@ -10,6 +10,18 @@ import { OpenSpans } from './open-spans.js';
 import { RingTracer, type TracerShared } from './ring-tracer.js';
 import type { ResolvedSpanLimits, SamplerConfig } from './span-config.js';
 
+/** @internal What a provider is made with. */
+export interface RingTracerProviderOptions {
+  encoder: RecordEncoder;
+  hint: LevelHint;
+  limits: ResolvedSpanLimits;
+  sampler: SamplerConfig;
+  /** Numeric level of every span. */
+  spanLevel: number;
+  /** Spans held longer than this are published (see RingSpan). */
+  publishAfterMs: number;
+}
+
 /** Tracers cached per (name, version); past this they are made per call. */
 export const MAX_CACHED_TRACERS = 1024;
 
@@ -17,11 +29,9 @@ export class RingTracerProvider implements TracerProvider {
   readonly #shared: TracerShared;
   readonly #tracers = new Map<string, RingTracer>();
 
-  /**
-   * @internal made by TraceDispatcher. Spans held longer than
-   * `publishAfterMs` are published (see RingSpan).
-   */
-  constructor(encoder: RecordEncoder, hint: LevelHint, limits: ResolvedSpanLimits, sampler: SamplerConfig, spanLevel: number, publishAfterMs: number) {
+  /** @internal made by TraceDispatcher. */
+  constructor(options: RingTracerProviderOptions) {
+    const { encoder, hint, limits, sampler, spanLevel, publishAfterMs } = options;
     this.#shared = { encoder, hint, limits, sampler, spanLevel, nextHandle: 0, open: new OpenSpans(publishAfterMs) };
   }
 

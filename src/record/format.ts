@@ -11,25 +11,10 @@
  *   5  u8  level   LEVEL_* for records that carry one, else 0
  *   6  u16 flags   FLAG_* (kind-specific)
  *
- * Body by kind ("str" is a string slot, "value" a field value, both below;
- * "handle" is the producer's u32 number for an open span, unique while open):
- *
- *   STRING_DEF   u32 id, u32 byteLength, utf8 bytes
- *   SPAN_START   handle, f64 startTime, u32×4 traceId, u32×2 spanId,
- *                [u32×2 parentSpanId if FLAG_HAS_PARENT], u8 traceFlags, u8 spanKind,
- *                str name, str target, [str traceState if FLAG_HAS_TRACE_STATE], attributes
- *   SPAN_ATTRS   handle, attributes
- *   SPAN_EVENT   handle, f64 time, str name, attributes
- *   SPAN_LINK    handle, u32×4 traceId, u32×2 spanId, u8 traceFlags, attributes
- *   SPAN_STATUS  handle, u8 code, str message
- *   SPAN_NAME    handle, str name
- *   SPAN_END     handle, f64 endTime,
- *                [u32 droppedAttributes, u32 droppedEvents, u32 droppedLinks if FLAG_HAS_DROPS]
- *   EVENT        f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str target,
- *                str message, attributes
- *   LOG_LINE     f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str line
- *                (a pino JSON line, parsed on the worker)
- *   PAD          nothing: the rest of the data region up to its end is padding
+ * The body of each kind is declared in schema.ts: its fields in order, their
+ * types, the flags that make some present, and the offsets that follow.
+ * "handle" is the producer's u32 number for an open span, unique while
+ * open. PAD (the ring's) has no body. The variable-size field types:
  *
  *   str          u8 STR_REF, u32 id  |  u8 STR_INLINE, u32 byteLength, utf8 bytes
  *   attributes   u32 count, then count × (str key, value)
@@ -42,40 +27,45 @@
  * about 0.25 µs at today's dates.
  */
 
-// Size, kind offset and PAD are the ring's framing (src/ring/framing.ts); the rest of a record is ours.
-export { KIND_PAD, RECORD_ALIGN, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../ring/framing.js';
-export const RECORD_LEVEL_OFFSET = 5;
-export const RECORD_FLAGS_OFFSET = 6;
-export const RECORD_HEADER_BYTES = 8;
-
-export const KIND_STRING_DEF = 1;
-export const KIND_SPAN_START = 2;
-export const KIND_SPAN_ATTRS = 3;
-export const KIND_SPAN_EVENT = 4;
-export const KIND_SPAN_LINK = 5;
-export const KIND_SPAN_STATUS = 6;
-export const KIND_SPAN_NAME = 7;
-export const KIND_SPAN_END = 8;
-export const KIND_EVENT = 9;
-export const KIND_LOG_LINE = 10;
-
-/** SPAN_START: a parent span id follows the span id. */
-export const FLAG_HAS_PARENT = 1;
-/** SPAN_START: the parent came from another process (a propagated context). */
-export const FLAG_PARENT_REMOTE = 2;
-/** SPAN_START: a W3C trace state follows the target (most spans have none, and skip its bytes). */
-export const FLAG_HAS_TRACE_STATE = 4;
-/** SPAN_END: the span dropped attributes, events or links; the three counts follow the end time. */
-export const FLAG_HAS_DROPS = 1;
-/** EVENT, LOG_LINE: trace and span ids of the active span follow the time. */
-export const FLAG_HAS_CONTEXT = 1;
+// Size, kind offset and PAD are the ring's framing (src/ring/framing.ts); the
+// header's other fields, the kinds, flags and every kind's fields are
+// declared once in schema.ts.
+export { KIND_PAD, RECORD_ALIGN } from '../ring/framing.js';
+export {
+  RECORD_SIZE_OFFSET,
+  RECORD_KIND_OFFSET,
+  RECORD_LEVEL_OFFSET,
+  RECORD_FLAGS_OFFSET,
+  RECORD_HEADER_BYTES,
+  KIND_STRING_DEF,
+  KIND_SPAN_START,
+  KIND_SPAN_ATTRS,
+  KIND_SPAN_EVENT,
+  KIND_SPAN_LINK,
+  KIND_SPAN_STATUS,
+  KIND_SPAN_NAME,
+  KIND_SPAN_END,
+  KIND_EVENT,
+  KIND_LOG_LINE,
+  FLAG_HAS_PARENT,
+  FLAG_PARENT_REMOTE,
+  FLAG_HAS_TRACE_STATE,
+  FLAG_HAS_DROPS,
+  FLAG_HAS_CONTEXT,
+} from './schema.js';
 
 export const STR_REF = 1;
 export const STR_INLINE = 2;
+/** A string slot: its tag, then a u32 (the id of an interned string, or the byte length of inline bytes). */
+export const STR_TAG_BYTES = 1;
+export const STR_REF_BYTES = STR_TAG_BYTES + 4;
+/** A u32 count (attributes, array values) or byte length. */
+export const COUNT_BYTES = 4;
 
 export const VALUE_NULL = 0;
 export const VALUE_FALSE = 1;
 export const VALUE_TRUE = 2;
+/** A number that is an integer (`Number.isInteger`), as f64: it decodes as a number all the same, and sinks that tell ints from doubles (OTLP) can. */
 export const VALUE_INT = 3;
 export const VALUE_FLOAT = 4;
 export const VALUE_BIGINT = 5;
@@ -83,3 +73,5 @@ export const VALUE_STRING = 6;
 export const VALUE_ARRAY = 7;
 /** Anything else (objects, symbols, functions, …) as a bounded, safe string. */
 export const VALUE_OTHER = 8;
+/** A value's tag. */
+export const VALUE_TAG_BYTES = 1;

@@ -203,9 +203,8 @@ export class RecordDecoder {
     const traceId = this.#traceId();
     const spanId = this.#spanId();
     const parentSpanId = flags & FLAG_HAS_PARENT ? this.#spanId() : undefined;
-    const traceFlags = this.#view.getUint8(this.#p);
-    const spanKind = this.#view.getUint8(this.#p + 1);
-    this.#p += 2;
+    const traceFlags = this.#u8();
+    const spanKind = this.#u8();
     const name = this.#str();
     const target = this.#str();
     const traceState = flags & FLAG_HAS_TRACE_STATE ? this.#str() : '';
@@ -253,12 +252,12 @@ export class RecordDecoder {
       case KIND_SPAN_LINK: {
         const traceId = this.#traceId();
         const spanId = this.#spanId();
-        const traceFlags = this.#view.getUint8(this.#p++);
+        const traceFlags = this.#u8();
         record = { kind: 'spanLink', span, traceId, spanId, traceFlags, attributes: this.#attributes() };
         break;
       }
       case KIND_SPAN_STATUS: {
-        const code = this.#view.getUint8(this.#p++);
+        const code = this.#u8();
         record = { kind: 'spanStatus', span, code, message: this.#str() };
         break;
       }
@@ -284,6 +283,10 @@ export class RecordDecoder {
   }
 
   // ── primitives ─────────────────────────────────────────────────────────
+
+  #u8(): number {
+    return this.#view.getUint8(this.#p++);
+  }
 
   #u32(): number {
     const x = this.#view.getUint32(this.#p, true);
@@ -361,7 +364,12 @@ export class RecordDecoder {
         return false;
       case VALUE_TRUE:
         return true;
-      case VALUE_INT:
+      case VALUE_INT: {
+        // The same f64 as FLOAT; the tag says the producer saw an integer, which it must be.
+        const n = this.#f64();
+        if (!Number.isInteger(n)) throw new CorruptRecordError(`an integer value reads ${n}`);
+        return n;
+      }
       case VALUE_FLOAT:
         return this.#f64();
       case VALUE_BIGINT: {
