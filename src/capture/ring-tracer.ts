@@ -24,7 +24,8 @@ import {
 } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
 import { timeInputMs } from './clock.js';
-import { RingSpan, text, type SpanHost } from './ring-span.js';
+import { text } from './attribute-values.js';
+import { RingSpan, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
 import { contextWithSpan } from './span-context.js';
 import { spanIdHex, traceIdHex, wordsFromContext } from './span-ids.js';
