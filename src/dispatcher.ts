@@ -78,6 +78,7 @@ export class TraceDispatcher {
     this.writer = new RingWriter(ring);
     this.encoder = new RecordEncoder(this.writer, {
       maxStringLength: options.maxStringLength,
+      maxArrayLength: options.maxArrayLength,
       strings: new StringTable(options.maxInternedStrings),
     });
     this.resource = Object.freeze({ ...options.resource });

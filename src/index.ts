@@ -9,18 +9,21 @@
  * @packageDocumentation
  */
 export { TraceDispatcher, type DispatcherStats } from './dispatcher.js';
+export { type DispatcherOptions, BUILTIN_SINKS } from './options.js';
 export {
-  type DispatcherOptions,
-  BUILTIN_SINKS,
   DEFAULT_QUEUE_CAPACITY,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_FLUSH_EVERY_RECORDS,
   DEFAULT_SINK_TIMEOUT_MS,
+  DEFAULT_EXIT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_WORKER_RESTARTS,
   DEFAULT_SINK_FILTER,
   DEFAULT_MAX_STRING_LENGTH,
+  DEFAULT_MAX_ARRAY_LENGTH,
   DEFAULT_MAX_INTERNED_STRINGS,
   DEFAULT_MAX_OPEN_SPANS,
-} from './options.js';
+  DEFAULT_SPAN_COUNT_LIMIT,
+} from './defaults.js';
 export { EventLogger, type EventFields } from './capture/event-logger.js';
 export { RingTracerProvider } from './capture/ring-tracer-provider.js';
 export { RingTracer } from './capture/ring-tracer.js';
@@ -57,7 +60,7 @@ export type {
   FieldValue,
   FieldPrimitive,
 } from './record/trace-record.js';
-export { MIN_CAPACITY as MIN_QUEUE_CAPACITY, MAX_CAPACITY as MAX_QUEUE_CAPACITY } from './ring/layout.js';
+export { MIN_QUEUE_CAPACITY, MAX_QUEUE_CAPACITY } from './defaults.js';
 export type { MemorySinkContents, MemorySinkOptions } from './sinks/memory-sink.js';
 export type { NdjsonSinkOptions } from './sinks/ndjson-sink.js';
 export type { PrometheusSinkOptions, PrometheusSinkInspection } from './sinks/prometheus-sink.js';

@@ -17,25 +17,26 @@ import {
   type SamplerName,
   type SpanLimits,
 } from './capture/span-config.js';
-import { DEFAULT_MAX_OPEN_SPANS } from './record/record-decoder.js';
-import { DEFAULT_MAX_STRING_LENGTH } from './record/record-encoder.js';
-import { DEFAULT_MAX_INTERNED_STRINGS } from './record/string-table.js';
-import { DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY } from './ring/layout.js';
+import {
+  DEFAULT_EXIT_DRAIN_TIMEOUT_MS,
+  DEFAULT_FLUSH_EVERY_RECORDS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_MAX_ARRAY_LENGTH,
+  DEFAULT_MAX_INTERNED_STRINGS,
+  DEFAULT_MAX_OPEN_SPANS,
+  DEFAULT_MAX_STRING_LENGTH,
+  DEFAULT_MAX_WORKER_RESTARTS,
+  DEFAULT_QUEUE_CAPACITY as DEFAULT_CAPACITY,
+  DEFAULT_SINK_FILTER,
+  DEFAULT_SINK_TIMEOUT_MS,
+  MAX_QUEUE_CAPACITY as MAX_CAPACITY,
+  MIN_QUEUE_CAPACITY as MIN_CAPACITY,
+} from './defaults.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import { BUILTIN_SINKS } from './sinks/builtin-sinks.js';
 import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
 import type { WorkerResourceLimits } from './worker-supervisor.js';
 
-export { DEFAULT_CAPACITY as DEFAULT_QUEUE_CAPACITY };
-export const DEFAULT_FLUSH_INTERVAL_MS = 100;
-export const DEFAULT_FLUSH_EVERY_RECORDS = 1000;
-export const DEFAULT_SINK_TIMEOUT_MS = 5000;
-/** How long an exiting process waits, at most, for the worker's final drain and flush. */
-export const DEFAULT_EXIT_DRAIN_TIMEOUT_MS = 2000;
-/** Consecutive worker deaths after which the dispatcher stops respawning it. */
-export const DEFAULT_MAX_WORKER_RESTARTS = 5;
-export const DEFAULT_SINK_FILTER = 'info';
-export { DEFAULT_MAX_STRING_LENGTH, DEFAULT_MAX_INTERNED_STRINGS, DEFAULT_MAX_OPEN_SPANS };
 
 export { BUILTIN_SINKS };
 
@@ -54,6 +55,8 @@ export interface DispatcherOptions {
   flushEveryRecords?: number;
   /** Longer string values are truncated with a `…[truncated N]` marker. Default 16384. */
   maxStringLength?: number;
+  /** Array values are cut to this many elements. Default 1024. */
+  maxArrayLength?: number;
   /** Cap on interned strings; past it strings travel inline. Default 16384. */
   maxInternedStrings?: number;
   /** Cap on spans open at once in the worker; the oldest is evicted. Default 100,000. */
@@ -96,6 +99,7 @@ export interface ResolvedOptions {
   flushIntervalMs: number;
   flushEveryRecords: number;
   maxStringLength: number;
+  maxArrayLength: number;
   maxInternedStrings: number;
   maxOpenSpans: number;
   sinkTimeoutMs: number;
@@ -167,6 +171,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     flushIntervalMs: positiveNumber('flushIntervalMs', o.flushIntervalMs, DEFAULT_FLUSH_INTERVAL_MS),
     flushEveryRecords: integerAtLeast('flushEveryRecords', o.flushEveryRecords, DEFAULT_FLUSH_EVERY_RECORDS, 1),
     maxStringLength: integerAtLeast('maxStringLength', o.maxStringLength, DEFAULT_MAX_STRING_LENGTH, 16),
+    maxArrayLength: integerAtLeast('maxArrayLength', o.maxArrayLength, DEFAULT_MAX_ARRAY_LENGTH, 1),
     maxInternedStrings: integerAtLeast('maxInternedStrings', o.maxInternedStrings, DEFAULT_MAX_INTERNED_STRINGS, 0),
     maxOpenSpans: integerAtLeast('maxOpenSpans', o.maxOpenSpans, DEFAULT_MAX_OPEN_SPANS, 1),
     sinkTimeoutMs: positiveNumber('sinkTimeoutMs', o.sinkTimeoutMs, DEFAULT_SINK_TIMEOUT_MS),

@@ -264,6 +264,8 @@ t.test('every invalid option of start() is a clear error naming the option and v
     [{ flushEveryRecords: 0 }, RangeError, /flushEveryRecords must be an integer >= 1, got 0/],
     [{ flushEveryRecords: 2.5 }, RangeError, /flushEveryRecords.*got 2.5/],
     [{ maxStringLength: 8 }, RangeError, /maxStringLength must be an integer >= 16, got 8/],
+    [{ maxArrayLength: 0 }, RangeError, /maxArrayLength must be an integer >= 1, got 0/],
+    [{ maxArrayLength: '8' }, TypeError, /maxArrayLength must be an integer, got "8"/],
     [{ maxInternedStrings: -1 }, RangeError, /maxInternedStrings.*got -1/],
     [{ maxOpenSpans: 0 }, RangeError, /maxOpenSpans.*got 0/],
     [{ sinkTimeoutMs: -1 }, RangeError, /sinkTimeoutMs.*got -1/],
@@ -294,7 +296,18 @@ t.test('every invalid option of start() is a clear error naming the option and v
     );
     t.ok(err instanceof type, `${String(message)}: ${type.name}`);
     t.match((err as Error | undefined)?.message, message);
+    t.equal((err as { code?: string } | undefined)?.code, type === FilterSyntaxError ? 'RINGTRACE_FILTER_SYNTAX' : 'RINGTRACE_INVALID_OPTION', `${String(message)}: its code`);
   }
+});
+
+t.test('maxArrayLength reaches the encoder: array values are cut there', async (t) => {
+  const d = await TraceDispatcher.start({ maxArrayLength: 3, sinks: [{ name: 'm', sink: 'memory', filter: 'trace' }] });
+  d.logger('app').info('arrays', { list: [1, 2, 3, 4, 5] });
+  await d.flush();
+  const { records } = await d.inspectSink<{ records: { kind: string; fields: Record<string, unknown> }[] }>('m');
+  t.same(records.find((r) => r.kind === 'event')?.fields['list'], [1, 2, 3]);
+  t.equal(d.options.maxArrayLength, 3);
+  await d.shutdown();
 });
 
 t.test('a sink that fails to load or construct makes start() reject with a SinkError naming it', async (t) => {

@@ -13,7 +13,8 @@ import type { EventRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import { Diagnostics, DIAGNOSTIC_TARGET } from '../workers/diagnostics.js';
 import { BUILTIN_SINK_MODULES, builtinExtension, loadSink } from '../workers/sink-loader.js';
-import { DEFAULT_SINK_TIMEOUT_MS, SinkSlot } from '../workers/sink-slot.js';
+import { DEFAULT_SINK_TIMEOUT_MS } from '../src/defaults.js';
+import { SinkSlot } from '../workers/sink-slot.js';
 import createThrowingSink from './fixtures/throwing-sink.js';
 import { FakeClock, RecordingSink, builtinSpec, loopParts, moduleSpec, silentLogger } from './fixtures/worker-harness.js';
 

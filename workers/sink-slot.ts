@@ -8,6 +8,7 @@ import type { TargetFilter } from '../src/filter/target-filter.js';
 import type { TraceRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import type { Diagnostics } from './diagnostics.js';
+import { DEFAULT_SINK_TIMEOUT_MS } from '../src/defaults.js';
 
 /** Per-sink counts. For records from the ring, `delivered + filtered + failed == decoded`. */
 export interface SinkStats {
@@ -35,8 +36,6 @@ export interface SinkStats {
   closed: boolean;
 }
 
-/** Flushes and closes slower than this are abandoned and counted as failures. */
-export const DEFAULT_SINK_TIMEOUT_MS = 5000;
 
 export class SinkSlot {
   readonly stats: SinkStats;

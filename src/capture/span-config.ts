@@ -15,6 +15,7 @@
  *
  * An option wins over its environment variable.
  */
+import { DEFAULT_SPAN_COUNT_LIMIT } from '../defaults.js';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 
 export interface SpanLimits {
@@ -47,7 +48,6 @@ export const SAMPLER_NAMES: readonly SamplerName[] = [
 ];
 
 export const DEFAULT_SAMPLER: SamplerName = 'parentbased_always_on';
-export const DEFAULT_SPAN_COUNT_LIMIT = 128;
 
 type Env = Record<string, string | undefined>;
 

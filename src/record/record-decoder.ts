@@ -13,6 +13,7 @@ import * as F from './format.js';
 import { emptyFields } from './fields.js';
 import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
+import { DEFAULT_MAX_OPEN_SPANS } from '../defaults.js';
 import { CorruptRecordError } from '../errors.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
 
@@ -62,8 +63,6 @@ export interface SpanEntry {
   sinkMask: number;
 }
 
-/** Default bound on spans open at once in the worker. */
-export const DEFAULT_MAX_OPEN_SPANS = 100_000;
 
 /** Target of pino lines whose logger has no `name`. */
 export const DEFAULT_PINO_TARGET = 'pino';

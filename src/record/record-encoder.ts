@@ -17,8 +17,8 @@ import { IN_PLACE_MIN, SLOTS_PER_KIND, writeHeader, writeIds, type IdWords } fro
 import * as S from './schema.js';
 import { ValueWriter, type AttributeList, type ValueWriterOptions } from './value-writer.js';
 
-export { DEFAULT_MAX_STRING_LENGTH, TRUNCATION_MARKER, type IdWords } from './record-framing.js';
-export { DEFAULT_MAX_ARRAY_LENGTH, type AttributeList } from './value-writer.js';
+export { TRUNCATION_MARKER, type IdWords } from './record-framing.js';
+export type { AttributeList } from './value-writer.js';
 
 // Module-local copies of the format's and schema's constants (see record-framing.ts).
 const { COUNT_BYTES, RECORD_SIZE_OFFSET, STR_INLINE, STR_REF, STR_REF_BYTES, STR_TAG_BYTES, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_STRING, VALUE_TAG_BYTES, VALUE_TRUE } = F;

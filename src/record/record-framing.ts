@@ -18,6 +18,7 @@
  * Subclasses add the value writer (ValueWriter) and the record kinds
  * (RecordEncoder); the fields here are theirs to write through.
  */
+import { DEFAULT_MAX_STRING_LENGTH } from '../defaults.js';
 import type { RingWriter } from '../ring/ring-writer.js';
 import * as F from './format.js';
 import * as S from './schema.js';
@@ -42,8 +43,6 @@ const {
 } = F;
 const { align, FIELD_BYTES, STRING_DEF } = S;
 
-/** Default limit on one string value, in UTF-16 code units, before truncation. */
-export const DEFAULT_MAX_STRING_LENGTH = 16 * 1024;
 /** Appended to a truncated string, followed by the count of cut code units and `]`. */
 export const TRUNCATION_MARKER = '…[truncated ';
 

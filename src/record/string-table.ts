@@ -9,8 +9,8 @@
  * `maxInternedLength`, strings travel inline in each record instead.
  */
 
-/** Default cap on interned strings; the worker's table is bounded by the same number. */
-export const DEFAULT_MAX_INTERNED_STRINGS = 16_384;
+import { DEFAULT_MAX_INTERNED_STRINGS } from '../defaults.js';
+
 /** Strings longer than this (in UTF-16 units) are never interned. */
 export const MAX_INTERNED_LENGTH = 256;
 

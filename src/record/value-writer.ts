@@ -7,6 +7,7 @@
  * a cut string (cut digits are no number). Only the control signals of the
  * framing (RETRY, OVERSIZE) pass through a guard.
  */
+import { DEFAULT_MAX_ARRAY_LENGTH } from '../defaults.js';
 import type { RingWriter } from '../ring/ring-writer.js';
 import * as F from './format.js';
 import { RecordFraming, isControl, type RecordFramingOptions } from './record-framing.js';
@@ -17,8 +18,6 @@ import * as S from './schema.js';
 const { COUNT_BYTES, VALUE_ARRAY, VALUE_BIGINT, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL, VALUE_OTHER, VALUE_STRING, VALUE_TAG_BYTES, VALUE_TRUE } = F;
 const { FIELD_BYTES } = S;
 
-/** Default limit on array elements in one value; the rest are cut. */
-export const DEFAULT_MAX_ARRAY_LENGTH = 1024;
 
 /** Attributes as a flat list: key, value, key, value… A later pair overwrites an earlier one with the same key. */
 export type AttributeList = unknown[];

@@ -99,14 +99,8 @@ export const CONSUMER_RUNNING = 0;
 /** The consumer waits on WRITE_INDEX; the producer wakes it after a write. */
 export const CONSUMER_SLEEPING = 1;
 
-/** Smallest, largest and default data capacity in bytes. */
-export const MIN_CAPACITY = 64 * 1024;
-export const MAX_CAPACITY = 1024 * 1024 * 1024;
-/**
- * 16 MiB: a typical event or span record is 64 to 160 bytes, so the default
- * holds well over 100,000 of them (the reference system's queue depth).
- */
-export const DEFAULT_CAPACITY = 16 * 1024 * 1024;
+/** Smallest, largest and default data capacity in bytes (see src/defaults.ts). */
+export { MIN_QUEUE_CAPACITY as MIN_CAPACITY, MAX_QUEUE_CAPACITY as MAX_CAPACITY, DEFAULT_QUEUE_CAPACITY as DEFAULT_CAPACITY } from '../defaults.js';
 
 /** Allocate a ring buffer (header + data) for `capacity` data bytes. */
 export function allocateRing(capacity: number): SharedArrayBuffer {
