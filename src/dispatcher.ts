@@ -20,7 +20,13 @@ import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import type { SinkStats } from '../workers/sink-slot.js';
-import { emptyWorkerStats, type ResolvedSinkSpec, type WorkerStats } from '../workers/control-protocol.js';
+import {
+  emptyWorkerStats,
+  type ControlReplies,
+  type ControlRequestBody,
+  type ResolvedSinkSpec,
+  type WorkerStats,
+} from '../workers/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
 import { inertReason } from './worker-identity.js';
 
@@ -196,7 +202,7 @@ export class TraceDispatcher {
 
   /** Unregister a sink, after flushing and closing it. Resolves with its final counts. */
   async removeSink(name: string): Promise<SinkStats> {
-    const stats = (await this.#request({ type: 'removeSink', name })) as SinkStats;
+    const stats = await this.#request({ type: 'removeSink', name });
     this.#specs.delete(name);
     this.#filters.delete(name);
     this.#updateHint();
@@ -213,7 +219,7 @@ export class TraceDispatcher {
 
   /** Counts from the producer and the worker. */
   async stats(): Promise<DispatcherStats> {
-    const worker = (await this.#request({ type: 'stats' }, () => this.#lastWorkerStats())) as WorkerStats;
+    const worker = await this.#request({ type: 'stats' }, () => this.#lastWorkerStats());
     return this.#combine(worker);
   }
 
@@ -224,6 +230,7 @@ export class TraceDispatcher {
 
   /** What a sink's `inspect()` returns (the memory sink: its records). */
   async inspectSink<T = unknown>(name: string): Promise<T> {
+    // What the sink's inspect() returned; the caller names its type.
     return (await this.#request({ type: 'inspect', name })) as T;
   }
 
@@ -239,7 +246,7 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
-      const worker = (await this.#request({ type: 'shutdown', position }, () => this.#lastWorkerStats())) as WorkerStats;
+      const worker = await this.#request({ type: 'shutdown', position }, () => this.#lastWorkerStats());
       await this.#supervisor?.stop();
       return this.#combine(worker);
     })();
@@ -255,7 +262,7 @@ export class TraceDispatcher {
     this.levelHint.update([...this.#filters.values()]);
   }
 
-  #request(body: Parameters<WorkerSupervisor['request']>[0], fallback?: () => unknown): Promise<unknown> {
+  #request<B extends ControlRequestBody>(body: B, fallback?: () => ControlReplies[B['type']]): Promise<ControlReplies[B['type']]> {
     if (this.#final !== null && body.type !== 'shutdown') {
       return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher is shut down', ERROR_CODES.SHUT_DOWN));
     }

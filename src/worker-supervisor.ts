@@ -38,7 +38,13 @@ import { ExitHandshake } from './ring/exit-handshake.js';
 import { workerExecArgv } from './worker-exec-argv.js';
 import { DISPATCHER_WORKER_DATA } from './worker-identity.js';
 import { RingControl } from './ring/ring-control.js';
-import { emptyWorkerStats, type ControlReply, type ControlRequest, type WorkerSeed, type WorkerStartMessage, type WorkerStats } from '../workers/control-protocol.js';
+import {
+  emptyWorkerStats,
+  type ControlReplies,
+  type ControlReply,
+  type ControlRequest,
+  type ControlRequestBody,
+  type WorkerSeed, type WorkerStartMessage, type WorkerStats } from '../workers/control-protocol.js';
 
 /** A respawned worker that stays up this long resets the consecutive failure count. */
 export const WORKER_STABLE_MS = 10_000;
@@ -79,8 +85,7 @@ export interface WorkerResourceLimits {
   stackSizeMb?: number;
 }
 
-type Body = DistributiveOmit<ControlRequest, 'id'>;
-type Pending = { body: Body; resolve: (value: unknown) => void; reject: (error: Error) => void };
+type Pending = { body: ControlRequestBody; resolve: (value: unknown) => void; reject: (error: Error) => void };
 type State = 'running' | 'dead' | 'givenUp' | 'stopped';
 
 export class WorkerSupervisor {
@@ -154,14 +159,16 @@ export class WorkerSupervisor {
    * worker is being replaced the request waits for the new one; once
    * respawning has stopped it is answered from `fallback` (or rejected).
    */
-  request(body: Body, fallback?: () => unknown): Promise<unknown> {
+  request<B extends ControlRequestBody>(body: B, fallback?: () => ControlReplies[B['type']]): Promise<ControlReplies[B['type']]> {
     if (this.#state === 'givenUp' || this.#state === 'stopped') {
       if (fallback !== undefined) return Promise.resolve(fallback());
       return Promise.reject(new DispatcherStateError('ringtrace: the dispatcher worker is gone', ERROR_CODES.WORKER_GONE));
     }
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { body, resolve, reject: fallback === undefined ? reject : () => resolve(fallback()) });
+    return new Promise<ControlReplies[B['type']]>((resolve, reject) => {
+      // The reply's value is the worker's answer to a request of this type (ControlReplies).
+      const settle = resolve as (value: unknown) => void;
+      this.#pending.set(id, { body, resolve: settle, reject: fallback === undefined ? reject : () => resolve(fallback()) });
       if (this.#state === 'running') this.#post(id, body);
       else this.#holdWhileWaiting();
     });
@@ -304,7 +311,7 @@ export class WorkerSupervisor {
 
   // ── control port ───────────────────────────────────────────────────────
 
-  #post(id: number, body: Body): void {
+  #post(id: number, body: ControlRequestBody): void {
     // Keep the process alive only while a request is outstanding. The worker
     // too: should it die meanwhile, its unref'd handle would let the process
     // end before its 'exit' event, with the request never answered.
@@ -338,8 +345,6 @@ export class WorkerSupervisor {
     this.#exit.request(this.#options.exitDrainTimeoutMs);
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function describe(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}${reason.cause instanceof Error ? ` (${reason.cause.message})` : ''}`;

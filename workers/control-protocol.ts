@@ -43,6 +43,24 @@ export type ControlRequest =
   | { id: number; type: 'inspect'; name: string }
   | { id: number; type: 'shutdown'; position: number };
 
+/** What the worker answers to each request type. */
+export interface ControlReplies {
+  addSink: undefined;
+  /** The removed sink's final counts. */
+  removeSink: SinkStats;
+  flush: undefined;
+  stats: WorkerStats;
+  /** What the sink's `inspect()` returned (structured-cloned). */
+  inspect: unknown;
+  /** The final counts. */
+  shutdown: WorkerStats;
+}
+
+export type ControlRequestType = ControlRequest['type'];
+
+/** A request as the application thread makes it: the supervisor adds the id. */
+export type ControlRequestBody<K extends ControlRequestType = ControlRequestType> = K extends unknown ? Omit<Extract<ControlRequest, { type: K }>, 'id'> : never;
+
 export type { SerializedError };
 
 export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
