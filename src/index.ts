@@ -24,17 +24,18 @@ export {
   DEFAULT_MAX_OPEN_SPANS,
   DEFAULT_SPAN_COUNT_LIMIT,
 } from './defaults.js';
-export { EventLogger, type EventFields } from './capture/event-logger.js';
-export { RingTracerProvider } from './capture/ring-tracer-provider.js';
-export { RingTracer } from './capture/ring-tracer.js';
-export { RingSpan } from './capture/ring-span.js';
+// Made by the dispatcher (their constructors are internal): published as types.
+export type { EventLogger, EventFields } from './capture/event-logger.js';
+export type { RingTracerProvider } from './capture/ring-tracer-provider.js';
+export type { RingTracer } from './capture/ring-tracer.js';
+export type { RingSpan } from './capture/ring-span.js';
 export { INSTALL_WARNING_CODE, type InstallOptions } from './capture/install.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
 export { TargetFilter, type TargetDirective } from './filter/target-filter.js';
 export type { LevelName, FilterLevelName } from './filter/levels.js';
-export { FilterSyntaxError, SinkError, DispatcherStateError } from './errors.js';
+export { FilterSyntaxError, SinkError, DispatcherStateError, ERROR_CODES, type RingtraceErrorCode } from './errors.js';
 export type {
   TraceSink,
   SinkFactory,

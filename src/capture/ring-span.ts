@@ -44,7 +44,7 @@ export interface SpanHost {
   readonly spanLevel: number;
 }
 
-/** What a new span is made from (RingTracer.startSpan makes one per span; see there). */
+/** @internal What a new span is made from (RingTracer.startSpan makes one per span; see there). */
 export interface SpanInit extends IdWords {
   handle: number;
   hasParent: boolean;
@@ -80,7 +80,10 @@ interface SpanCounts {
   droppedLinks: number;
 }
 
-export class RingSpan implements Span, HasIdWords, EndedSpan, HeldSpan {
+// The record-path interfaces it meets (HasIdWords, EndedSpan, HeldSpan) are
+// checked where the span is handed over, not declared here: their members are
+// internal and left out of the published types.
+export class RingSpan implements Span {
   // The record fields (SpanSource), read by the encoder; the ids are words
   // on the span itself, so a span is one object. `declare`d: set once, in
   // the constructor, rather than also defined as undefined before it runs.
@@ -497,3 +500,11 @@ const hasOwnProperty = Object.prototype.hasOwnProperty;
 
 /** The attribute list of a span that has written its attributes: never pushed to. */
 const EMPTY: AttributeList = Object.freeze([]) as unknown as AttributeList;
+
+/** `A`, which must extend `B`: a compile-time check. */
+type Extending<A extends B, B> = A;
+/**
+ * @internal RingSpan is what the encoder and the registry take, checked here
+ * rather than in an `implements` clause whose members the published types leave out.
+ */
+export type RingSpanMeets = [Extending<RingSpan, EndedSpan>, Extending<RingSpan, HeldSpan>, Extending<RingSpan, HasIdWords>];
