@@ -27,8 +27,9 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
-import type { FieldValue, Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import type { Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
 import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
+import { copyJsonFields } from './json-fields.js';
 
 export interface ChromeTraceSinkOptions {
   /** File to write (truncated when the sink opens). Required. */
@@ -97,21 +98,6 @@ function resolveChromeTraceOptions(options: ChromeTraceSinkOptions | undefined):
   return { path, mkdir, lanes, processName, maxOpenSpans };
 }
 
-/** JSON has no bigint, NaN or Infinity: give them as strings. */
-function jsonValue(v: FieldValue): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
-  if (Array.isArray(v)) return v.map((x) => jsonValue(x));
-  return v;
-}
-
-function copyFields(into: Record<string, unknown>, fields: Fields): void {
-  for (const key of Object.keys(fields)) {
-    // defineProperty: a `__proto__` key stays an ordinary property.
-    Object.defineProperty(into, key, { value: jsonValue(fields[key]!), enumerable: true, writable: true, configurable: true });
-  }
-}
-
 /** Epoch milliseconds to microseconds, kept to the nanosecond. */
 function micros(ms: number): number {
   return Math.round(ms * 1e6) / 1e3;
@@ -152,14 +138,14 @@ export class ChromeTraceSink implements TraceSink {
       case 'spanStart': {
         if (this.#open.size >= this.#maxOpenSpans) this.#evictOldest();
         const attributes: Record<string, unknown> = {};
-        copyFields(attributes, record.attributes);
+        copyJsonFields(attributes, record.attributes);
         this.#open.set(record.span, { info: record.span, attributes, events: [], droppedEvents: 0, status: 0, statusMessage: '' });
         this.#seen(record.time);
         return;
       }
       case 'spanAttributes': {
         const s = this.#open.get(record.span);
-        if (s !== undefined) copyFields(s.attributes, record.attributes);
+        if (s !== undefined) copyJsonFields(s.attributes, record.attributes);
         return;
       }
       case 'spanEvent': {
@@ -195,7 +181,7 @@ export class ChromeTraceSink implements TraceSink {
           args.trace_id = record.traceId;
           args.span_id = record.spanId;
         }
-        copyFields(args, record.fields);
+        copyJsonFields(args, record.fields);
         this.#event({ ph: 'i', s: 't', name: record.message, cat: record.target, ts: micros(record.time), pid: PID, tid, args });
         return;
       }
@@ -256,7 +242,7 @@ export class ChromeTraceSink implements TraceSink {
     this.#event({ ph: 'X', name: info.name, cat: info.target, ts, dur: Math.max(0, micros(end) - ts), pid: PID, tid, args });
     for (const e of s.events) {
       const eventArgs: Record<string, unknown> = { span_id: info.spanId };
-      copyFields(eventArgs, e.attributes);
+      copyJsonFields(eventArgs, e.attributes);
       this.#event({ ph: 'i', s: 't', name: e.name, cat: info.target, ts: micros(e.time), pid: PID, tid, args: eventArgs });
     }
   }

@@ -24,8 +24,9 @@ import fastJson from 'fast-json-stringify';
 import sonicBoom from 'sonic-boom';
 import type { SonicBoom as SonicBoomStream, SonicBoomOpts } from 'sonic-boom';
 import { invalidOptionType } from '../errors.js';
-import type { FieldValue, Fields, TraceRecord } from '../record/trace-record.js';
+import type { TraceRecord } from '../record/trace-record.js';
 import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
+import { copyJsonFields } from './json-fields.js';
 
 export interface NdjsonSinkOptions {
   destination?: string;
@@ -69,23 +70,6 @@ const stringifyLine = fastJson(lineSchema);
 // sonic-boom's CommonJS default export is the class; its typings say otherwise under NodeNext.
 const SonicBoom = sonicBoom as unknown as new (options: SonicBoomOpts) => SonicBoomStream;
 
-/** Values JSON cannot carry, made JSON-safe (see the module comment). */
-function jsonValue(v: FieldValue): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
-  if (Array.isArray(v)) return v.map((x) => jsonValue(x));
-  return v;
-}
-
-function jsonFields(fields: Fields): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) {
-    // defineProperty: a `__proto__` key stays an ordinary property.
-    Object.defineProperty(out, key, { value: jsonValue(fields[key]!), enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
 /** The JSON line object for a record (exported for tests and other JSON sinks). */
 export function recordToJson(r: TraceRecord): Record<string, unknown> {
   if (r.kind === 'event') {
@@ -97,20 +81,20 @@ export function recordToJson(r: TraceRecord): Record<string, unknown> {
       message: r.message,
       traceId: r.traceId,
       spanId: r.spanId,
-      fields: jsonFields(r.fields),
+      fields: copyJsonFields({}, r.fields),
     };
   }
   const s = r.span;
   const base = { kind: r.kind, target: s.target, traceId: s.traceId, spanId: s.spanId, spanName: s.name };
   switch (r.kind) {
     case 'spanStart':
-      return { ...base, time: r.time, level: s.level, parentSpanId: s.parentSpanId, spanKind: s.spanKind, attributes: jsonFields(r.attributes) };
+      return { ...base, time: r.time, level: s.level, parentSpanId: s.parentSpanId, spanKind: s.spanKind, attributes: copyJsonFields({}, r.attributes) };
     case 'spanAttributes':
-      return { ...base, attributes: jsonFields(r.attributes) };
+      return { ...base, attributes: copyJsonFields({}, r.attributes) };
     case 'spanEvent':
-      return { ...base, time: r.time, name: r.name, attributes: jsonFields(r.attributes) };
+      return { ...base, time: r.time, name: r.name, attributes: copyJsonFields({}, r.attributes) };
     case 'spanLink':
-      return { ...base, linkTraceId: r.traceId, linkSpanId: r.spanId, linkTraceFlags: r.traceFlags, attributes: jsonFields(r.attributes) };
+      return { ...base, linkTraceId: r.traceId, linkSpanId: r.spanId, linkTraceFlags: r.traceFlags, attributes: copyJsonFields({}, r.attributes) };
     case 'spanStatus':
       return { ...base, code: r.code, message: r.message };
     case 'spanName':

@@ -21,8 +21,9 @@ import pinoPretty from 'pino-pretty';
 import sonicBoom from 'sonic-boom';
 import type { SonicBoom as SonicBoomStream, SonicBoomOpts } from 'sonic-boom';
 import { invalidOptionType } from '../errors.js';
-import type { FieldValue, Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import type { SpanInfo, TraceRecord } from '../record/trace-record.js';
 import type { SinkFactory, TraceSink } from './trace-sink.js';
+import { copyJsonFields } from './json-fields.js';
 
 export interface PinoSinkOptions {
   /** `'stdout'` (default), `'stderr'`, or a file path (appended to). */
@@ -45,18 +46,6 @@ const SonicBoom = sonicBoom as unknown as new (options: SonicBoomOpts) => SonicB
 const STATUS = ['unset', 'ok', 'error'];
 /** Bytes sonic-boom buffers before writing on its own, between flushes. */
 const MIN_WRITE_BYTES = 8 * 1024;
-
-function jsonValue(v: FieldValue): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v)) return v.map((x) => jsonValue(x));
-  return v;
-}
-
-function copyFields(into: Record<string, unknown>, fields: Fields): void {
-  for (const key of Object.keys(fields)) {
-    Object.defineProperty(into, key, { value: jsonValue(fields[key]!), enumerable: true, writable: true, configurable: true });
-  }
-}
 
 function resolvePinoOptions(options: PinoSinkOptions | undefined): Required<Omit<PinoSinkOptions, 'colorize' | 'base'>> & Pick<PinoSinkOptions, 'colorize' | 'base'> {
   const o = options ?? {};
@@ -108,7 +97,7 @@ export class PinoSink implements TraceSink {
           obj.trace_id = record.traceId;
           obj.span_id = record.spanId;
         }
-        copyFields(obj, record.fields);
+        copyJsonFields(obj, record.fields);
         this.logger[record.level](obj, record.message);
         return;
       }
