@@ -16,6 +16,8 @@ import { EventLogger } from './capture/event-logger.js';
 import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
 import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
 import { RingTracerProvider } from './capture/ring-tracer-provider.js';
+import { RingMeterProvider } from './metrics/ring-meter-provider.js';
+import { allocateMetricRegion } from './metric-region/layout.js';
 import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
@@ -54,6 +56,12 @@ export class TraceDispatcher {
    * it directly, or make it the global provider with `install()`.
    */
   readonly tracerProvider: RingTracerProvider;
+  /**
+   * The OpenTelemetry meter provider recording into this dispatcher's metrics
+   * region (shared memory the worker reads at each flush and scrape). Use it
+   * directly, or make it the global provider with `install()`.
+   */
+  readonly meterProvider: RingMeterProvider;
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
   #installation: Installation | undefined;
@@ -64,7 +72,7 @@ export class TraceDispatcher {
   readonly #loggers = new Map<string, EventLogger>();
   #final: Promise<DispatcherStats> | null = null;
 
-  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer) {
+  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, metricRegion: SharedArrayBuffer) {
     const { sinks, ...rest } = options;
     this.options = rest;
     this.writer = new RingWriter(ring);
@@ -74,6 +82,7 @@ export class TraceDispatcher {
     });
     this.resource = Object.freeze({ ...options.resource });
     this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel, options.flushIntervalMs);
+    this.meterProvider = new RingMeterProvider(metricRegion, options.metrics);
     for (const s of sinks) {
       this.#specs.set(s.name, s);
       this.#filters.set(s.name, TargetFilter.parse(s.filter));
@@ -89,7 +98,9 @@ export class TraceDispatcher {
   static async start(options?: DispatcherOptions): Promise<TraceDispatcher> {
     const resolved = resolveOptions(options);
     const ring = allocateRing(resolved.queueCapacity);
-    const dispatcher = new TraceDispatcher(resolved, ring);
+    // Made once, here: it outlives every worker, so a respawned one continues the counts.
+    const metricRegion = allocateMetricRegion(resolved.metrics.maxDescriptorBytes, resolved.metrics.maxCells);
+    const dispatcher = new TraceDispatcher(resolved, ring, metricRegion);
     dispatcher.#supervisor = await WorkerSupervisor.start({
       ring,
       workerUrl: WORKER_URL.href,
@@ -107,6 +118,7 @@ export class TraceDispatcher {
         maxOpenSpans: resolved.maxOpenSpans,
         sinkTimeoutMs: resolved.sinkTimeoutMs,
         resource: resolved.resource,
+        metricRegions: [metricRegion],
       }),
     });
     return dispatcher;
@@ -115,13 +127,14 @@ export class TraceDispatcher {
   /**
    * Install as the global OpenTelemetry tracer provider, with an
    * AsyncLocalStorage context manager and the W3C trace-context and baggage
-   * propagators, as the SDK's `NodeTracerProvider.register()` does. Every
-   * library calling `@opentelemetry/api` then records into this dispatcher.
+   * propagators, as the SDK's `NodeTracerProvider.register()` does, and as
+   * the global meter provider. Every library calling `@opentelemetry/api`
+   * then records into this dispatcher.
    * Globals another SDK registered are kept, with a warning, unless
    * `{ replace: true }`. Installing twice warns and changes nothing.
    */
   install(options?: InstallOptions): this {
-    const installation = installGlobals(this.tracerProvider, options);
+    const installation = installGlobals(this.tracerProvider, options, this.meterProvider);
     if (installation !== undefined) this.#installation = installation;
     return this;
   }
@@ -129,7 +142,7 @@ export class TraceDispatcher {
   /** Remove the globals `install()` registered (shutdown does this too). */
   uninstall(): void {
     if (this.#installation === undefined) return;
-    uninstallGlobals(this.tracerProvider, this.#installation);
+    uninstallGlobals(this.tracerProvider, this.#installation, this.meterProvider);
     this.#installation = undefined;
   }
 
@@ -178,6 +191,8 @@ export class TraceDispatcher {
     // With no worker left (it kept dying), there is nothing to wait for.
     // Spans still held are recorded too: write their opening records first.
     this.tracerProvider.publishOpenSpans();
+    // Observable instruments report now, so the flush carries their values.
+    await this.meterProvider.collect();
     await this.#request({ type: 'flush', position: this.writer.writePosition }, () => undefined);
   }
 
@@ -209,6 +224,9 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
+      // Last observations into the region (not the ring): the sinks' final flush reads them.
+      await this.meterProvider.collect();
+      this.meterProvider.close();
       const worker = (await this.#request({ type: 'shutdown', position }, () => this.#supervisor.lastStats())) as WorkerStats;
       await this.#supervisor.stop();
       return this.#combine(worker);

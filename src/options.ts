@@ -25,6 +25,7 @@ import type { SinkSpec } from './sinks/trace-sink.js';
 import { BUILTIN_SINKS } from './sinks/builtin-sinks.js';
 import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
 import type { WorkerResourceLimits } from './worker-supervisor.js';
+import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/metrics-config.js';
 
 export { DEFAULT_CAPACITY as DEFAULT_QUEUE_CAPACITY };
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
@@ -88,6 +89,8 @@ export interface DispatcherOptions {
   spanLimits?: SpanLimits;
   /** The level of every span, for sink filters and the level hint. Default `info`. */
   spanLevel?: LevelName;
+  /** The meter provider's limits and observable interval. See src/metrics/metrics-config.ts and docs/metrics.md. */
+  metrics?: MetricsOptions;
 }
 
 export interface ResolvedOptions {
@@ -106,6 +109,7 @@ export interface ResolvedOptions {
   sampler: SamplerConfig;
   spanLimits: ResolvedSpanLimits;
   spanLevel: number;
+  metrics: ResolvedMetricsOptions;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -177,6 +181,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     exitDrainTimeoutMs: integerAtLeast('exitDrainTimeoutMs', o.exitDrainTimeoutMs, DEFAULT_EXIT_DRAIN_TIMEOUT_MS, 0),
     maxWorkerRestarts: integerAtLeast('maxWorkerRestarts', o.maxWorkerRestarts, DEFAULT_MAX_WORKER_RESTARTS, 0),
     workerResourceLimits: validateResourceLimits(o.workerResourceLimits),
+    metrics: resolveMetricsOptions(o.metrics),
   };
 }
 

@@ -101,8 +101,12 @@ export type DescriptorEntry =
       /** Histogram bucket bounds; empty for other kinds. */
       boundaries: number[];
     }
-  /** A series: its first cell, its instrument and attributes (key/value pairs, keys sorted). */
-  | { t: 'series'; cell: number; instrument: number; attributes: [string, AttributeJson][] };
+  /**
+   * A series: its first cell, its instrument and attributes (key/value pairs,
+   * keys sorted). The overflow series is described with its instrument, so it
+   * always has room, and marked: the reader leaves it out while it is empty.
+   */
+  | { t: 'series'; cell: number; instrument: number; attributes: [string, AttributeJson][]; overflow?: true };
 
 /** An attribute value as JSON carries it: a primitive or a homogeneous array (non-finite numbers as strings). */
 export type AttributeJson = string | number | boolean | (string | number | boolean | null)[];

@@ -61,6 +61,8 @@ interface SeriesInfo {
   cell: number;
   key: string;
   attributes: Record<string, MetricAttributeValue>;
+  /** The overflow series: left out while nothing went there. */
+  overflow: boolean;
 }
 
 /** One region's parsed descriptors and views. */
@@ -140,7 +142,7 @@ class RegionView {
         }
         const attributes: Record<string, MetricAttributeValue> = {};
         for (const [k, v] of entry.attributes) attributes[k] = v;
-        instrument.series.push({ cell: entry.cell, key: JSON.stringify(entry.attributes), attributes });
+        instrument.series.push({ cell: entry.cell, key: JSON.stringify(entry.attributes), attributes, overflow: entry.overflow === true });
         return;
       }
       default:
@@ -222,6 +224,7 @@ export class MetricRegionReader {
     const existing = points.get(series.key);
     if (info.kind === 'histogram') {
       const read = region.readHistogram(series.cell, info.boundaries.length + 1);
+      if (series.overflow && read.count === 0) return;
       if (existing === undefined) {
         points.set(series.key, { attributes: series.attributes, ...read });
         return;
@@ -243,6 +246,7 @@ export class MetricRegionReader {
       else (existing as NumberPoint).value += value;
       return;
     }
+    if (series.overflow && value === 0) return;
     if (existing === undefined) points.set(series.key, { attributes: series.attributes, value });
     else (existing as NumberPoint).value += value;
   }

@@ -93,17 +93,23 @@ export class AttributeSetTable {
   /** Cell of the series without attributes, once made; -1 before. */
   emptyCell = -1;
   readonly #overflowCell: number;
-  #overflowDescribed = false;
+  readonly #usable: boolean;
 
-  /** Reserves the overflow series' cells up front, so a full region still has somewhere to count. Check `usable`. */
+  /**
+   * Reserves and describes the overflow series up front, so a full region
+   * still has somewhere to count (the reader leaves it out while it is
+   * empty). Check `usable`.
+   */
   constructor(options: AttributeSetTableOptions) {
     this.#o = options;
-    this.#overflowCell = options.writer.reserve(options.kind, options.cellsPerSeries);
+    const { writer, kind, cellsPerSeries, instrument } = options;
+    this.#overflowCell = writer.reserve(kind, cellsPerSeries);
+    this.#usable = this.#overflowCell >= 0 && writer.describe({ t: 'series', cell: this.#overflowCell, instrument, attributes: [[OVERFLOW_ATTRIBUTE, true]], overflow: true });
   }
 
   /** False when the region had no room even for the overflow series: the instrument must record nothing. */
   get usable(): boolean {
-    return this.#overflowCell >= 0;
+    return this.#usable;
   }
 
   /** Attribute sets with their own series (not counting overflow). */
@@ -162,10 +168,6 @@ export class AttributeSetTable {
   }
 
   #overflow(): number {
-    if (!this.#overflowDescribed) {
-      // The overflow series is described on first use only, so an instrument that never overflows exports no such series.
-      this.#overflowDescribed = this.#o.writer.describe({ t: 'series', cell: this.#overflowCell, instrument: this.#o.instrument, attributes: [[OVERFLOW_ATTRIBUTE, true]] });
-    }
     return this.#overflowCell;
   }
 }

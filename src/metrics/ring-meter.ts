@@ -126,9 +126,10 @@ export class RingMeter implements Meter {
       boundaries = advised !== undefined && problem === undefined ? [...advised] : [...DEFAULT_HISTOGRAM_BOUNDARIES];
     }
     const id = this.#shared.nextInstrumentId++;
-    const table = new AttributeSetTable({ writer, instrument: id, kind, cellsPerSeries: seriesCells(kind, boundaries.length), limit: this.#shared.cardinalityLimit });
     const valueType = o.valueType === ValueType.INT ? ValueType.INT : ValueType.DOUBLE;
-    if (!table.usable || !writer.describe({ t: 'instrument', id, scope: this.#scope, name, kind, unit, description, valueType, boundaries })) {
+    const described = writer.describe({ t: 'instrument', id, scope: this.#scope, name, kind, unit, description, valueType, boundaries });
+    const table = described ? new AttributeSetTable({ writer, instrument: id, kind, cellsPerSeries: seriesCells(kind, boundaries.length), limit: this.#shared.cardinalityLimit }) : undefined;
+    if (table === undefined || !table.usable) {
       writer.countSeriesDropped();
       warnMetrics(`the metrics region is full; ${kind} ${JSON.stringify(name)} records nothing (raise metrics.maxCells or metrics.maxDescriptorBytes)`);
       return undefined;
