@@ -71,5 +71,12 @@ export interface MetricsSnapshot {
   seriesDropped: number;
 }
 
+/**
+ * How often observable callbacks run and metrics are exported, in ms, unless
+ * `OTEL_METRIC_EXPORT_INTERVAL` says otherwise: the SDK's default. Shared by
+ * the recording side and the OTLP export.
+ */
+export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
+
 /** The attribute that marks an overflow series, as the OpenTelemetry SDK specification names it. */
 export const OVERFLOW_ATTRIBUTE = 'otel.metric.overflow';

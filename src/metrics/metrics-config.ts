@@ -5,11 +5,12 @@
  */
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_SLOT_CAPACITY } from '../metric-region/layout.js';
+import { DEFAULT_METRIC_EXPORT_INTERVAL_MS } from '../metric-region/metrics-snapshot.js';
 
 /** Attribute sets kept per instrument, the overflow series included: the SDK's default cardinality limit. */
 export const DEFAULT_CARDINALITY_LIMIT = 2000;
 /** How often observable callbacks run, in ms. Env `OTEL_METRIC_EXPORT_INTERVAL`. The SDK's default: 60000. */
-export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
+export { DEFAULT_METRIC_EXPORT_INTERVAL_MS };
 /** A callback's promise is waited for at most this long per collection. */
 export const OBSERVABLE_CALLBACK_TIMEOUT_MS = 5_000;
 /** The SDK's default explicit bucket boundaries. */

@@ -29,7 +29,7 @@ import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { AggregationTemporality, DataPointType, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
-import type { HistogramPoint, MetricSnapshotEntry, MetricsSnapshot, NumberPoint } from '../metric-region/metrics-snapshot.js';
+import { DEFAULT_METRIC_EXPORT_INTERVAL_MS, type HistogramPoint, type MetricSnapshotEntry, type MetricsSnapshot, type NumberPoint } from '../metric-region/metrics-snapshot.js';
 import { parseKeyValueList, type OtlpCompression, type OtlpProtocol } from './otlp-config.js';
 
 // The SDK's enum values, spelled here so that this module needs sdk-metrics for its types only (test/otlp-metrics checks them).
@@ -75,7 +75,6 @@ export interface OtlpMetricsConfig {
 }
 
 export const DEFAULT_OTLP_METRICS_ENDPOINT = 'http://localhost:4318/v1/metrics';
-export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
 export const DEFAULT_METRIC_EXPORT_TIMEOUT_MS = 30_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
