@@ -111,8 +111,12 @@ export type DescriptorEntry =
 /** An attribute value as JSON carries it: a primitive or a homogeneous array (non-finite numbers as strings). */
 export type AttributeJson = string | number | boolean | (string | number | boolean | null)[];
 
-/** Default region size: 256 KiB of descriptor log, 1 Mi cells (8 MiB). Pages never touched cost no memory. */
-export const DEFAULT_LOG_CAPACITY = 256 * 1024;
+/**
+ * Default region size: 4 MiB of descriptor log (a series' entry is about
+ * 100 bytes, so some 40,000 series), 1 Mi cells (8 MiB). Pages never touched
+ * cost no memory.
+ */
+export const DEFAULT_LOG_CAPACITY = 4 * 1024 * 1024;
 export const DEFAULT_SLOT_CAPACITY = 1024 * 1024;
 
 /** Allocate a region and write its fixed header. */

@@ -18,6 +18,7 @@ import {
   SLOTS_USED,
   holdsLastValue,
   slotAreaOffset,
+  type AttributeJson,
   type DescriptorEntry,
   type MetricKind,
 } from './layout.js';
@@ -59,14 +60,18 @@ export class MetricRegionWriter {
   }
 
   /**
-   * Reserve `count` cells for a series of `kind`, initialised (a last-value
-   * cell to NaN, "nothing yet"; a histogram's min/max to ±Infinity), or -1
-   * when the region is full. The cells mean nothing to the reader until
-   * `describe` publishes their series.
+   * Reserve the cells of a new series and describe it: both, or neither when
+   * the region (cells or log) is full; returns its first cell, or -1. The
+   * cells are initialised (a last-value cell to NaN, "nothing yet"; a
+   * histogram's min/max to ±Infinity) before the descriptor that gives them a
+   * meaning is published.
    */
-  reserve(kind: MetricKind, count: number): number {
+  addSeries(kind: MetricKind, count: number, instrument: number, attributes: [string, AttributeJson][], overflow = false): number {
     if (count > this.freeCells) return -1;
     const cell = this.#slotsUsed;
+    const entry: DescriptorEntry = overflow ? { t: 'series', cell, instrument, attributes, overflow: true } : { t: 'series', cell, instrument, attributes };
+    const bytes = encoder.encode(JSON.stringify(entry));
+    if (!this.#fits(bytes)) return -1;
     this.#slotsUsed += count;
     if (holdsLastValue(kind)) this.cells[cell] = Number.NaN;
     if (kind === 'histogram') {
@@ -74,20 +79,28 @@ export class MetricRegionWriter {
       this.cells[cell + HISTOGRAM_MAX] = Number.NEGATIVE_INFINITY;
     }
     Atomics.store(this.#header32, SLOTS_USED, this.#slotsUsed);
+    this.#append(bytes);
     return cell;
   }
 
   /** Append a descriptor and publish it; false when the log is full (nothing written). */
   describe(entry: DescriptorEntry): boolean {
     const bytes = encoder.encode(JSON.stringify(entry));
-    const size = LOG_ENTRY_HEADER_BYTES + Math.ceil(bytes.length / 4) * 4;
-    if (this.#logEnd + size > this.#log.length) return false;
+    if (!this.#fits(bytes)) return false;
+    this.#append(bytes);
+    return true;
+  }
+
+  #fits(bytes: Uint8Array): boolean {
+    return this.#logEnd + LOG_ENTRY_HEADER_BYTES + Math.ceil(bytes.length / 4) * 4 <= this.#log.length;
+  }
+
+  #append(bytes: Uint8Array): void {
     this.#logView.setUint32(this.#logEnd, bytes.length, true);
     this.#log.set(bytes, this.#logEnd + LOG_ENTRY_HEADER_BYTES);
-    this.#logEnd += size;
+    this.#logEnd += LOG_ENTRY_HEADER_BYTES + Math.ceil(bytes.length / 4) * 4;
     // The release: a reader that sees the new end sees the whole entry.
     Atomics.store(this.#header32, LOG_END, this.#logEnd);
-    return true;
   }
 
   /** Bytes of the descriptor log used. */

@@ -28,7 +28,7 @@ export interface MetricsOptions {
   exportIntervalMs?: number;
   /** Float64 cells of the region (a counter series is 1, a histogram series 5 + its bounds). Default 1 Mi (8 MiB, touched only as used). */
   maxCells?: number;
-  /** Bytes of the descriptor log (names, units, attribute sets). Default 256 KiB. */
+  /** Bytes of the descriptor log (names, units, attribute sets; about 100 bytes a series). Default 4 MiB (touched only as used). */
   maxDescriptorBytes?: number;
 }
 
