@@ -11,7 +11,7 @@ import { ValueType, type MetricAttributes } from '@opentelemetry/api';
 import { allocateMetricRegion } from '../src/metric-region/layout.js';
 import { MetricRegionReader } from '../src/metric-region/region-reader.js';
 import type { HistogramMetric, HistogramPoint, MetricsSnapshot, NumberMetric, NumberPoint } from '../src/metric-region/metrics-snapshot.js';
-import { canonicalAttributes } from '../src/metrics/attribute-set-table.js';
+import { canonicalAttributes, hashAttributes } from '../src/metrics/attribute-set-table.js';
 import { BucketPicker } from '../src/metrics/bucket-picker.js';
 import { DEFAULT_HISTOGRAM_BOUNDARIES, METRICS_WARNING_CODE, resolveMetricsOptions } from '../src/metrics/metrics-config.js';
 import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
@@ -136,6 +136,33 @@ t.test('the identity cache sees a changed value; equal objects share a series', 
   c.add(1, null as unknown as MetricAttributes);
   c.add(1, {});
   t.equal((point(reader.snapshot(), 'hits') as NumberPoint).value, 2, 'null and {} are the series without attributes');
+});
+
+t.test('two attribute sets with the same hash are still two series', async (t) => {
+  // Find a collision among { id: 'u<n>' }: a 32-bit hash collides within a few hundred thousand sets.
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let n = 0; pair === undefined && n < 3_000_000; n++) {
+    const id = `u${n}`;
+    const h = hashAttributes({ id });
+    const other = seen.get(h);
+    if (other !== undefined) pair = [other, id];
+    else seen.set(h, id);
+  }
+  t.ok(pair, 'a collision was found');
+  const [a, b] = pair!;
+  t.equal(hashAttributes({ id: a }), hashAttributes({ id: b }));
+  t.equal(hashAttributes({ x: 1, y: 'z' }), hashAttributes({ y: 'z', x: 1 }), 'key order does not change the hash');
+  const { meter, reader } = setup();
+  const c = meter.createCounter('collide');
+  c.add(1, { id: a });
+  c.add(2, { id: b });
+  c.add(3, { id: `${b}x` });
+  c.add(4, { id: a });
+  const s = reader.snapshot();
+  t.equal((point(s, 'collide', { id: a }) as NumberPoint).value, 5);
+  t.equal((point(s, 'collide', { id: b }) as NumberPoint).value, 2);
+  t.equal(metric(s, 'collide').points.length, 3);
 });
 
 t.test('past the cardinality limit measurements go to the otel.metric.overflow series, counted', async (t) => {

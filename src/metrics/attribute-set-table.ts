@@ -138,6 +138,33 @@ function hashValue(v: unknown): number {
   }
 }
 
+/** Set by `hashAttributes`: how many own keys, and how many valid pairs, the object had. */
+let hashedOwn = 0;
+let hashedValid = 0;
+
+/**
+ * The hash of an object's valid key/value pairs, the same whatever their
+ * order (pair hashes are added), in one pass; also sets `hashedOwn` and
+ * `hashedValid`. Exported for the test that makes two sets collide.
+ */
+export function hashAttributes(attributes: MetricAttributes): number {
+  let hash = 0;
+  let valids = 0;
+  let own = 0;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    own++;
+    const value = attributes[key];
+    if (key === '' || !valid(value)) continue;
+    const pair = Math.imul(hashString(key) ^ 0x5bd1e995, 31) + hashValue(value);
+    hash = (hash + Math.imul(pair ^ (pair >>> 15), 0x2c1b3c6d)) | 0;
+    valids++;
+  }
+  hashedOwn = own;
+  hashedValid = valids;
+  return hash;
+}
+
 export interface AttributeSetTableOptions {
   writer: MetricRegionWriter;
   instrument: number;
@@ -204,19 +231,9 @@ export class AttributeSetTable {
     if (typeof attributes !== 'object' || attributes === null) return this.empty();
     let remembered = this.#byIdentity.get(attributes);
     if (remembered === undefined || !unchanged(remembered, attributes)) {
-      // One pass over the object: the hash and count of its valid pairs.
-      let hash = 0;
-      let count = 0;
-      let own = 0;
-      for (const key in attributes) {
-        if (!Object.hasOwn(attributes, key)) continue;
-        own++;
-        const value = attributes[key];
-        if (key === '' || !valid(value)) continue;
-        const pair = Math.imul(hashString(key) ^ 0x5bd1e995, 31) + hashValue(value);
-        hash = (hash + Math.imul(pair ^ (pair >>> 15), 0x2c1b3c6d)) | 0;
-        count++;
-      }
+      const hash = hashAttributes(attributes);
+      const count = hashedValid;
+      const own = hashedOwn;
       const series = this.#seriesOf(hash, count, attributes);
       if (own === count && !series.overflow) {
         // Every key is valid: the series' own keys and values are what the object holds now.
