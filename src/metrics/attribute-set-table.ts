@@ -106,24 +106,33 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 const hashBits = new Float64Array(1);
 const hashWords = new Int32Array(hashBits.buffer);
-/** String hashes, cached: attribute keys and most values repeat. Cleared when it reaches this size. */
-const STRING_HASH_CACHE_LIMIT = 8192;
-const stringHashes = new Map<string, number>();
+/**
+ * Key hashes, cached: attribute keys repeat, and a Map finds a string by the
+ * hash V8 keeps on it. Values are hashed each time: a cache of values of high
+ * cardinality would only churn the old generation. Cleared at this size.
+ */
+const KEY_HASH_CACHE_LIMIT = 4096;
+const keyHashes = new Map<string, number>();
 
-function hashString(s: string): number {
-  let h = stringHashes.get(s);
-  if (h !== undefined) return h;
-  h = 0x811c9dc5;
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  if (stringHashes.size >= STRING_HASH_CACHE_LIMIT) stringHashes.clear();
-  stringHashes.set(s, h);
+  return h;
+}
+
+function hashKey(s: string): number {
+  let h = keyHashes.get(s);
+  if (h !== undefined) return h;
+  h = fnv(s);
+  if (keyHashes.size >= KEY_HASH_CACHE_LIMIT) keyHashes.clear();
+  keyHashes.set(s, h);
   return h;
 }
 
 function hashValue(v: unknown): number {
   switch (typeof v) {
     case 'string':
-      return hashString(v) ^ 0x1b873593;
+      return fnv(v) ^ 0x1b873593;
     case 'number':
       if (v !== v) return 0x7ff80000;
       hashBits[0] = v === 0 ? 0 : v; // -0 and 0 are one value in the export
@@ -156,7 +165,7 @@ export function hashAttributes(attributes: MetricAttributes): number {
     own++;
     const value = attributes[key];
     if (key === '' || !valid(value)) continue;
-    const pair = Math.imul(hashString(key) ^ 0x5bd1e995, 31) + hashValue(value);
+    const pair = Math.imul(hashKey(key) ^ 0x5bd1e995, 31) + hashValue(value);
     hash = (hash + Math.imul(pair ^ (pair >>> 15), 0x2c1b3c6d)) | 0;
     valids++;
   }
@@ -242,7 +251,8 @@ export class AttributeSetTable {
         const keys = Object.keys(attributes);
         remembered = { keys, values: keys.map((k) => attributes[k]), series };
       }
-      if (++this.#misses % IDENTITY_SAMPLE === 0) this.#byIdentity.set(attributes, remembered);
+      // Not for overflow: past the limit most objects are new ones, and each measurement is counted on this path anyway.
+      if (!series.overflow && ++this.#misses % IDENTITY_SAMPLE === 0) this.#byIdentity.set(attributes, remembered);
     }
     if (remembered.series.overflow) {
       this.#o.writer.countOverflowed();
