@@ -77,6 +77,7 @@ t.test('each synchronous instrument kind records exactly what was given', async 
   t.equal((point(s, 'temperature') as NumberPoint).value, -3.5, 'a gauge keeps the last value');
   const h = metric(s, 'latency') as HistogramMetric;
   t.same(h.boundaries, [0.1, 0.5, 1], "the advice's boundaries");
+  t.same((histogram as unknown as { boundaries: number[] }).boundaries, [0.1, 0.5, 1], 'and the instrument says so');
   const hp = point(s, 'latency', { route: '/a' }) as HistogramPoint;
   t.same(hp.buckets, [2, 2, 2, 1], 'bounds are inclusive upper bounds: (-inf,0.1], (0.1,0.5], (0.5,1], (1,+inf)');
   t.equal(hp.count, 7);
@@ -333,8 +334,11 @@ t.test('a full region: new series go to overflow, counted as dropped; an instrum
   t.equal(provider.stats().cellsUsed, 64);
   const seen = await warnings(() => {
     meter.createHistogram('nope').record(1);
+    meter.createHistogram('nope2').record(1);
   });
-  t.match(seen[0], /metrics region is full; histogram "nope" records nothing/);
+  t.equal(seen.length, 1, 'said once');
+  t.match(seen[0], /metrics region is full; histogram "nope" and instruments made after it record nothing/);
+  t.equal(provider.region.byteLength > 0, true, 'the provider exposes its region');
 });
 
 t.test('a full descriptor log refuses new series the same way', async (t) => {

@@ -46,7 +46,7 @@ export class RingMeterProvider implements MeterProvider {
   constructor(region: SharedArrayBuffer, options: Pick<ResolvedMetricsOptions, 'cardinalityLimit' | 'exportIntervalMs'>) {
     const writer = new MetricRegionWriter(region);
     this.#capacity = writer.cells.length;
-    this.#shared = { writer, collector: new ObservableCollector(options.exportIntervalMs), cardinalityLimit: options.cardinalityLimit, nextInstrumentId: 0 };
+    this.#shared = { writer, collector: new ObservableCollector(options.exportIntervalMs), cardinalityLimit: options.cardinalityLimit, nextInstrumentId: 0, warnedFull: false };
   }
 
   /** The region this provider records into. */

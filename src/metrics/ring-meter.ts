@@ -38,6 +38,8 @@ export interface MeterShared {
   collector: ObservableCollector;
   cardinalityLimit: number;
   nextInstrumentId: number;
+  /** The region-full warning is given once per provider: past that point every new instrument would repeat it. */
+  warnedFull: boolean;
 }
 
 type Instrument = RingCounter | RingUpDownCounter | RingGauge | RingHistogram | RingObservable;
@@ -131,7 +133,10 @@ export class RingMeter implements Meter {
     const table = described ? new AttributeSetTable({ writer, instrument: id, kind, cellsPerSeries: seriesCells(kind, boundaries.length), limit: this.#shared.cardinalityLimit }) : undefined;
     if (table === undefined || !table.usable) {
       writer.countSeriesDropped();
-      warnMetrics(`the metrics region is full; ${kind} ${JSON.stringify(name)} records nothing (raise metrics.maxCells or metrics.maxDescriptorBytes)`);
+      if (!this.#shared.warnedFull) {
+        this.#shared.warnedFull = true;
+        warnMetrics(`the metrics region is full; ${kind} ${JSON.stringify(name)} and instruments made after it record nothing (raise metrics.maxCells or metrics.maxDescriptorBytes)`);
+      }
       return undefined;
     }
     const state = new InstrumentState(name, kind, writer);
