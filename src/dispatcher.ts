@@ -16,6 +16,8 @@ import { EventLogger } from './capture/event-logger.js';
 import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
 import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
 import { RingTracerProvider } from './capture/ring-tracer-provider.js';
+import { RingMeterProvider } from './metrics/ring-meter-provider.js';
+import { allocateMetricRegion } from './metric-region/layout.js';
 import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
@@ -61,6 +63,12 @@ export class TraceDispatcher {
    * it directly, or make it the global provider with `install()`.
    */
   readonly tracerProvider: RingTracerProvider;
+  /**
+   * The OpenTelemetry meter provider recording into this dispatcher's metrics
+   * region (shared memory the worker reads at each flush and scrape). Use it
+   * directly, or make it the global provider with `install()`.
+   */
+  readonly meterProvider: RingMeterProvider;
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
   /**
@@ -77,7 +85,7 @@ export class TraceDispatcher {
   readonly #loggers = new Map<string, EventLogger>();
   #final: Promise<DispatcherStats> | null = null;
 
-  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, inert: string | undefined) {
+  private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, metricRegion: SharedArrayBuffer, inert: string | undefined) {
     const { sinks, ...rest } = options;
     this.options = rest;
     this.inert = inert;
@@ -96,6 +104,7 @@ export class TraceDispatcher {
       spanLevel: options.spanLevel,
       publishAfterMs: options.flushIntervalMs,
     });
+    this.meterProvider = new RingMeterProvider(metricRegion, options.metrics);
     // An inert dispatcher has no sinks, so its level hint turns every record away before it is encoded.
     if (inert === undefined) {
       for (const s of sinks) {
@@ -122,9 +131,12 @@ export class TraceDispatcher {
   static async start(options?: DispatcherOptions): Promise<TraceDispatcher> {
     const resolved = resolveOptions(options);
     const inert = inertReason();
-    if (inert !== undefined) return new TraceDispatcher(resolved, allocateRing(MIN_CAPACITY), inert);
+    // Inert: the smallest ring and metrics region (nothing reads them), and no worker.
+    if (inert !== undefined) return new TraceDispatcher(resolved, allocateRing(MIN_CAPACITY), allocateMetricRegion(1024, 64), inert);
     const ring = allocateRing(resolved.queueCapacity);
-    const dispatcher = new TraceDispatcher(resolved, ring, undefined);
+    // Made once, here: it outlives every worker, so a respawned one continues the counts.
+    const metricRegion = allocateMetricRegion(resolved.metrics.maxDescriptorBytes, resolved.metrics.maxCells);
+    const dispatcher = new TraceDispatcher(resolved, ring, metricRegion, undefined);
     dispatcher.#supervisor = await WorkerSupervisor.start({
       ring,
       workerUrl: WORKER_URL.href,
@@ -142,6 +154,7 @@ export class TraceDispatcher {
         maxOpenSpans: resolved.maxOpenSpans,
         sinkTimeoutMs: resolved.sinkTimeoutMs,
         resource: resolved.resource,
+        metricRegions: [metricRegion],
       }),
     });
     return dispatcher;
@@ -150,14 +163,15 @@ export class TraceDispatcher {
   /**
    * Install as the global OpenTelemetry tracer provider, with an
    * AsyncLocalStorage context manager and the W3C trace-context and baggage
-   * propagators, as the SDK's `NodeTracerProvider.register()` does. Every
-   * library calling `@opentelemetry/api` then records into this dispatcher.
+   * propagators, as the SDK's `NodeTracerProvider.register()` does, and as
+   * the global meter provider. Every library calling `@opentelemetry/api`
+   * then records into this dispatcher.
    * Globals another SDK registered are kept, with a warning, unless
    * `{ replace: true }`. Installing twice warns and changes nothing.
    */
   install(options?: InstallOptions): this {
     if (this.inert !== undefined) return this;
-    const installation = installGlobals(this.tracerProvider, options);
+    const installation = installGlobals(this.tracerProvider, options, this.meterProvider);
     if (installation !== undefined) this.#installation = installation;
     return this;
   }
@@ -165,7 +179,7 @@ export class TraceDispatcher {
   /** Remove the globals `install()` registered (shutdown does this too). */
   uninstall(): void {
     if (this.#installation === undefined) return;
-    uninstallGlobals(this.tracerProvider, this.#installation);
+    uninstallGlobals(this.tracerProvider, this.#installation, this.meterProvider);
     this.#installation = undefined;
   }
 
@@ -214,6 +228,8 @@ export class TraceDispatcher {
     // With no worker left (it kept dying), there is nothing to wait for.
     // Spans still held are recorded too: write their opening records first.
     this.tracerProvider.publishOpenSpans();
+    // Observable instruments report now, so the flush carries their values.
+    await this.meterProvider.collect();
     await this.#request({ type: 'flush', position: this.writer.writePosition }, () => undefined);
   }
 
@@ -246,6 +262,9 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
+      // Last observations into the region (not the ring): the sinks' final flush reads them.
+      await this.meterProvider.collect();
+      this.meterProvider.close();
       const worker = await this.#request({ type: 'shutdown', position }, () => this.#lastWorkerStats());
       await this.#supervisor?.stop();
       return this.#combine(worker);

@@ -2,7 +2,8 @@
  * ringtrace: a worker-thread trace dispatcher for Node.js.
  *
  * Spans (OpenTelemetry API), pino lines and structured events become compact
- * binary records in a SharedArrayBuffer ring; a worker thread drains the ring
+ * binary records in a SharedArrayBuffer ring (metrics: counters and histograms
+ * updated in place in a shared-memory region); a worker thread drains the ring
  * and fans records out to sinks, each with its own target/level filter.
  * The producing thread never blocks: a full ring drops and counts.
  *
@@ -29,6 +30,27 @@ export type { EventLogger, EventFields } from './capture/event-logger.js';
 export type { RingTracerProvider } from './capture/ring-tracer-provider.js';
 export type { RingTracer } from './capture/ring-tracer.js';
 export type { RingSpan } from './capture/ring-span.js';
+export type { RingMeterProvider, MeterProviderStats } from './metrics/ring-meter-provider.js';
+export {
+  type MetricsOptions,
+  DEFAULT_CARDINALITY_LIMIT,
+  DEFAULT_HISTOGRAM_BOUNDARIES,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  METRICS_WARNING_CODE,
+} from './metrics/metrics-config.js';
+export {
+  OVERFLOW_ATTRIBUTE,
+  type MetricsSnapshot,
+  type MetricSnapshotEntry,
+  type NumberMetric,
+  type HistogramMetric,
+  type NumberPoint,
+  type HistogramPoint,
+  type MetricScope,
+  type MetricKind,
+  type MetricAttributeValue,
+} from './metric-region/metrics-snapshot.js';
+export type { OtlpMetricsOptions, MetricsTemporalityPreference } from './sinks/otlp-metrics.js';
 export { INSTALL_WARNING_CODE, type InstallOptions } from './capture/install.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';

@@ -36,6 +36,7 @@ import type { SinkSpec } from './sinks/trace-sink.js';
 import { BUILTIN_SINKS } from './sinks/builtin-sinks.js';
 import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
 import type { WorkerResourceLimits } from './worker-supervisor.js';
+import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/metrics-config.js';
 
 
 export { BUILTIN_SINKS };
@@ -91,6 +92,8 @@ export interface DispatcherOptions {
   spanLimits?: SpanLimits;
   /** The level of every span, for sink filters and the level hint. Default `info`. */
   spanLevel?: LevelName;
+  /** The meter provider's limits and observable interval. See src/metrics/metrics-config.ts and docs/metrics.md. */
+  metrics?: MetricsOptions;
 }
 
 export interface ResolvedOptions {
@@ -110,6 +113,7 @@ export interface ResolvedOptions {
   sampler: SamplerConfig;
   spanLimits: ResolvedSpanLimits;
   spanLevel: number;
+  metrics: ResolvedMetricsOptions;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -182,6 +186,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     exitDrainTimeoutMs: integerAtLeast('exitDrainTimeoutMs', o.exitDrainTimeoutMs, DEFAULT_EXIT_DRAIN_TIMEOUT_MS, 0),
     maxWorkerRestarts: integerAtLeast('maxWorkerRestarts', o.maxWorkerRestarts, DEFAULT_MAX_WORKER_RESTARTS, 0),
     workerResourceLimits: validateResourceLimits(o.workerResourceLimits),
+    metrics: resolveMetricsOptions(o.metrics),
   };
 }
 

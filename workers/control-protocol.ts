@@ -31,6 +31,12 @@ export interface WorkerSeed {
   sinkTimeoutMs: number;
   /** Set when this worker replaces one that died; it reports the restart as a `ringtrace` error event. */
   restart?: { reason: string; restarts: number; lostInFlight: number };
+  /**
+   * The metrics regions (one per recording thread), read at each flush and
+   * scrape. Made once by the dispatcher; they outlive every worker, so a
+   * respawned one reads the same counts.
+   */
+  metricRegions: SharedArrayBuffer[];
   /** The application's OpenTelemetry resource attributes, handed to every sink. */
   resource: Record<string, string | number | boolean>;
 }

@@ -10,6 +10,7 @@ import { TargetFilter } from '../src/filter/target-filter.js';
 import { RecordDecoder } from '../src/record/record-decoder.js';
 import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
+import { MetricRegionReader } from '../src/metric-region/region-reader.js';
 import type { ControlReply, ControlRequest, ResolvedSinkSpec, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
 import { DispatcherHealthReader } from './dispatcher-health-reader.js';
 import { Diagnostics } from './diagnostics.js';
@@ -25,6 +26,8 @@ export class WorkerRuntime {
   readonly loop: DrainLoop;
   /** Backs `SinkContext.stats()`. */
   readonly health: DispatcherHealthReader;
+  /** Backs `SinkContext.metrics()`. */
+  readonly metrics: MetricRegionReader;
   readonly #port: MessagePort;
   readonly #sinkTimeoutMs: number;
   readonly #resource: Readonly<Record<string, string | number | boolean>>;
@@ -51,6 +54,7 @@ export class WorkerRuntime {
       exit: new ExitHandshake(seed.ring),
     });
     const restarts = seed.restart?.restarts ?? 0;
+    this.metrics = new MetricRegionReader(seed.metricRegions ?? []);
     this.health = new DispatcherHealthReader(this.reader, this.loop, this.fanOut, () => restarts);
   }
 
@@ -118,7 +122,7 @@ export class WorkerRuntime {
 
   async addSink(spec: ResolvedSinkSpec): Promise<void> {
     if (this.fanOut.has(spec.name)) throw new SinkError(spec.name, 'a sink with this name is already registered');
-    const sink = await loadSink(spec, { stats: () => this.health.read(), resource: this.#resource });
+    const sink = await loadSink(spec, { stats: () => this.health.read(), resource: this.#resource, metrics: () => this.metrics.snapshot() });
     try {
       this.fanOut.add(spec.name, TargetFilter.parse(spec.filter), sink, this.#sinkTimeoutMs);
     } catch (error) {

@@ -1,7 +1,8 @@
 /**
  * Global installation, the way the SDK's `NodeTracerProvider.register()`
  * does it: the tracer provider, an AsyncLocalStorage context manager and the
- * W3C trace-context + baggage propagators, from the OpenTelemetry packages.
+ * W3C trace-context + baggage propagators, from the OpenTelemetry packages;
+ * and the meter provider, as `metrics.setGlobalMeterProvider()` does.
  *
  * The OpenTelemetry API keeps the first registration of each global. When
  * another provider (or context manager, or propagator) is already there, we
@@ -9,7 +10,7 @@
  * dispatcher twice warns and changes nothing. Either way the application is
  * left with working globals.
  */
-import { context, propagation, trace, type TracerProvider } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ERROR_CODES } from '../errors.js';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -24,18 +25,20 @@ export interface Installation {
   provider: boolean;
   contextManager: AsyncLocalStorageContextManager | undefined;
   propagator: boolean;
+  meterProvider: boolean;
 }
 
 /** The warning code for installation conflicts (`process.on('warning')`). */
 export const INSTALL_WARNING_CODE = ERROR_CODES.INSTALL;
 
 let installed: TracerProvider | undefined;
+let installedMeters: MeterProvider | undefined;
 
 function warn(message: string): void {
   process.emitWarning(message, { code: INSTALL_WARNING_CODE });
 }
 
-export function installGlobals(provider: TracerProvider, options: InstallOptions = {}): Installation | undefined {
+export function installGlobals(provider: TracerProvider, options: InstallOptions = {}, meterProvider?: MeterProvider): Installation | undefined {
   if (installed === provider) {
     warn('ringtrace: this dispatcher is already installed as the global tracer provider; nothing changed');
     return undefined;
@@ -44,8 +47,9 @@ export function installGlobals(provider: TracerProvider, options: InstallOptions
     trace.disable();
     context.disable();
     propagation.disable();
+    if (meterProvider !== undefined) metrics.disable();
   }
-  const result: Installation = { provider: false, contextManager: undefined, propagator: false };
+  const result: Installation = { provider: false, contextManager: undefined, propagator: false, meterProvider: false };
   const manager = new AsyncLocalStorageContextManager().enable();
   if (context.setGlobalContextManager(manager)) {
     result.contextManager = manager;
@@ -67,10 +71,24 @@ export function installGlobals(provider: TracerProvider, options: InstallOptions
       'ringtrace: another global tracer provider is already registered (an OpenTelemetry SDK?); keeping it, so spans do not reach ringtrace. Pass { replace: true } to install ringtrace in its place.',
     );
   }
+  if (meterProvider !== undefined) {
+    if (metrics.setGlobalMeterProvider(meterProvider)) {
+      result.meterProvider = true;
+      installedMeters = meterProvider;
+    } else {
+      warn(
+        'ringtrace: another global meter provider is already registered (an OpenTelemetry SDK?); keeping it, so metrics do not reach ringtrace. Pass { replace: true } to install ringtrace in its place.',
+      );
+    }
+  }
   return result;
 }
 
-export function uninstallGlobals(provider: TracerProvider, installation: Installation): void {
+export function uninstallGlobals(provider: TracerProvider, installation: Installation, meterProvider?: MeterProvider): void {
+  if (installation.meterProvider && installedMeters === meterProvider) {
+    metrics.disable();
+    installedMeters = undefined;
+  }
   if (installation.provider && installed === provider) {
     trace.disable();
     installed = undefined;

@@ -3,7 +3,13 @@
  * dispatcher worker, using prom-client with a registry of its own (never the
  * global one, so an application's own prom-client metrics are untouched).
  *
- * Two kinds of metrics:
+ * Three kinds of metrics:
+ * - the application's own OpenTelemetry metrics (counters, gauges,
+ *   histograms recorded through `dispatcher.meterProvider`), read from shared
+ *   memory at each scrape through `SinkContext.metrics()` and named by the
+ *   OpenTelemetry-to-Prometheus rules (see prometheus-metrics.ts), with
+ *   `target_info` for the resource and `<prefix>metrics_*_total` counting
+ *   overflowed, invalid and dropped measurements;
  * - the dispatcher's health, read at each scrape through
  *   `SinkContext.stats()`: records offered/written/dropped/oversize/decoded,
  *   queue depth and high-water mark, per-sink delivered/filtered/failed and
@@ -29,6 +35,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 import type { SpanInfo, TraceRecord } from '../record/trace-record.js';
 import type { DispatcherHealth } from './dispatcher-health.js';
+import type { MetricsSnapshot } from '../metric-region/metrics-snapshot.js';
+import { PrometheusApplicationMetrics } from './prometheus-metrics.js';
 import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
 
 export interface PrometheusSinkOptions {
@@ -142,6 +150,8 @@ export class PrometheusSink implements TraceSink {
   /** Status codes of open spans, keyed by the worker's shared SpanInfo. */
   readonly #status = new WeakMap<SpanInfo, number>();
   #url = '';
+  readonly #app: PrometheusApplicationMetrics | undefined;
+  #lastMetrics: MetricsSnapshot | undefined;
 
   private constructor(options: ResolvedPrometheusOptions, context: SinkContext) {
     this.options = options;
@@ -165,6 +175,8 @@ export class PrometheusSink implements TraceSink {
     this.#spanLimiter = new SeriesLimiter(`${p}span_duration_seconds`, options.maxSeries, overflow);
     this.#eventLimiter = new SeriesLimiter(`${p}events_total`, options.maxSeries, overflow);
     if (this.#stats !== undefined) this.#registerHealth(this.#stats);
+    this.#app = context.metrics === undefined ? undefined : new PrometheusApplicationMetrics(this.registry, context.metrics, context.resource);
+    if (this.#app !== undefined) this.#registerMetricsHealth();
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.#server = createServer((req, res) => void this.#serve(req, res));
   }
@@ -202,12 +214,38 @@ export class PrometheusSink implements TraceSink {
       return;
     }
     try {
-      const body = await this.registry.metrics();
+      const body = await this.exposition();
       res.writeHead(200, { 'content-type': this.registry.contentType });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (error) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error instanceof Error ? error.message : String(error)}\n`);
     }
+  }
+
+  /** The exposition text a scrape gets: the application's metrics read now, then every family formatted. */
+  exposition(): Promise<string> {
+    if (this.#app !== undefined) this.#lastMetrics = this.#app.update();
+    return this.registry.metrics();
+  }
+
+  /** Counts of the metrics recording side, from the snapshot this scrape read. */
+  #registerMetricsHealth(): void {
+    const p = this.options.prefix;
+    const sink = this;
+    const total = (name: string, help: string, pick: (s: MetricsSnapshot) => number): void => {
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          if (sink.#lastMetrics !== undefined) this.inc(pick(sink.#lastMetrics));
+        },
+      });
+    };
+    total('metrics_overflow_total', 'Measurements routed to an otel.metric.overflow series past an instrument\'s cardinality limit', (s) => s.overflowed);
+    total('metrics_invalid_total', 'Measurements and instruments ignored as bad input', (s) => s.invalid);
+    total('metrics_series_dropped_total', 'New series refused because the metrics region was full', (s) => s.seriesDropped);
   }
 
   /** Health metrics, read from the dispatcher at each scrape. */

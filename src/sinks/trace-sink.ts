@@ -5,6 +5,7 @@
 import type { TraceRecord } from '../record/trace-record.js';
 import type { BuiltinSinkName } from './builtin-sinks.js';
 import type { DispatcherHealth } from './dispatcher-health.js';
+import type { MetricsSnapshot } from '../metric-region/metrics-snapshot.js';
 
 /**
  * A destination for records.
@@ -65,6 +66,14 @@ export interface SinkContext {
    * runtime attributes), given once here rather than in every record.
    */
   readonly resource?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * The application's metrics (its OpenTelemetry counters, gauges and
+   * histograms) as of now, read from shared memory on the worker thread
+   * without disturbing the recording threads. Cumulative since recording
+   * began. Cheap enough per flush or scrape (it copies every series), not
+   * per record. Absent when a sink is constructed by hand.
+   */
+  readonly metrics?: () => MetricsSnapshot;
 }
 
 /** A sink module's default export: builds the sink from the spec's options. */
