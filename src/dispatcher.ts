@@ -16,6 +16,7 @@ import { EventLogger } from './capture/event-logger.js';
 import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
 import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
 import { RingTracerProvider } from './capture/ring-tracer-provider.js';
+import { RingLoggerProvider } from './capture/ring-logger-provider.js';
 import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
@@ -54,6 +55,11 @@ export class TraceDispatcher {
    * it directly, or make it the global provider with `install()`.
    */
   readonly tracerProvider: RingTracerProvider;
+  /**
+   * The OpenTelemetry Logs API logger provider writing to this dispatcher's
+   * ring (`logger.emit()` records are events). `install()` makes it global.
+   */
+  readonly loggerProvider: RingLoggerProvider;
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
   #installation: Installation | undefined;
@@ -74,6 +80,7 @@ export class TraceDispatcher {
     });
     this.resource = Object.freeze({ ...options.resource });
     this.tracerProvider = new RingTracerProvider(this.encoder, this.levelHint, options.spanLimits, options.sampler, options.spanLevel, options.flushIntervalMs);
+    this.loggerProvider = new RingLoggerProvider(this.encoder, this.levelHint);
     for (const s of sinks) {
       this.#specs.set(s.name, s);
       this.#filters.set(s.name, TargetFilter.parse(s.filter));
@@ -113,15 +120,16 @@ export class TraceDispatcher {
   }
 
   /**
-   * Install as the global OpenTelemetry tracer provider, with an
-   * AsyncLocalStorage context manager and the W3C trace-context and baggage
-   * propagators, as the SDK's `NodeTracerProvider.register()` does. Every
-   * library calling `@opentelemetry/api` then records into this dispatcher.
+   * Install as the global OpenTelemetry tracer provider and Logs API logger
+   * provider, with an AsyncLocalStorage context manager and the W3C
+   * trace-context and baggage propagators, as the SDK's
+   * `NodeTracerProvider.register()` does. Every library calling
+   * `@opentelemetry/api` then records into this dispatcher.
    * Globals another SDK registered are kept, with a warning, unless
    * `{ replace: true }`. Installing twice warns and changes nothing.
    */
   install(options?: InstallOptions): this {
-    const installation = installGlobals(this.tracerProvider, options);
+    const installation = installGlobals(this.tracerProvider, this.loggerProvider, options);
     if (installation !== undefined) this.#installation = installation;
     return this;
   }
@@ -129,7 +137,7 @@ export class TraceDispatcher {
   /** Remove the globals `install()` registered (shutdown does this too). */
   uninstall(): void {
     if (this.#installation === undefined) return;
-    uninstallGlobals(this.tracerProvider, this.#installation);
+    uninstallGlobals(this.tracerProvider, this.loggerProvider, this.#installation);
     this.#installation = undefined;
   }
 

@@ -24,8 +24,11 @@ export {
 export { EventLogger, type EventFields } from './capture/event-logger.js';
 export { RingTracerProvider } from './capture/ring-tracer-provider.js';
 export { RingTracer } from './capture/ring-tracer.js';
+export { RingLoggerProvider } from './capture/ring-logger-provider.js';
+export { RingLogger, severityLevel } from './capture/ring-logger.js';
+export { StrictTraceContextPropagator, parseTraceState, traceStateViolation, MAX_TRACESTATE_MEMBERS } from './capture/strict-trace-context-propagator.js';
 export { RingSpan } from './capture/ring-span.js';
-export { INSTALL_WARNING_CODE, type InstallOptions } from './capture/install.js';
+export { INSTALL_WARNING_CODE, defaultPropagator, type InstallOptions } from './capture/install.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
@@ -45,6 +48,7 @@ export type {
   TraceRecord,
   SpanRecord,
   EventRecord,
+  LogBody,
   SpanStartRecord,
   SpanAttributesRecord,
   SpanEventRecord,

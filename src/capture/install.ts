@@ -1,7 +1,8 @@
 /**
  * Global installation, the way the SDK's `NodeTracerProvider.register()`
- * does it: the tracer provider, an AsyncLocalStorage context manager and the
- * W3C trace-context + baggage propagators, from the OpenTelemetry packages.
+ * does it: the tracer provider, the Logs API logger provider, an
+ * AsyncLocalStorage context manager and the W3C trace-context (checked to the
+ * letter, see strict-trace-context-propagator.ts) + baggage propagators.
  *
  * The OpenTelemetry API keeps the first registration of each global. When
  * another provider (or context manager, or propagator) is already there, we
@@ -9,18 +10,31 @@
  * dispatcher twice warns and changes nothing. Either way the application is
  * left with working globals.
  */
-import { context, propagation, trace, type TracerProvider } from '@opentelemetry/api';
+import { context, logs, propagation, trace, type LoggerProvider, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
+import { StrictTraceContextPropagator } from './strict-trace-context-propagator.js';
 
 export interface InstallOptions {
   /** Replace globals another SDK registered, instead of keeping them. Default false. */
   replace?: boolean;
+  /**
+   * The propagator to register. Default: W3C trace context (its `tracestate`
+   * checked to the letter) and W3C baggage. `ringtrace/register` builds one
+   * from `OTEL_PROPAGATORS`.
+   */
+  propagator?: TextMapPropagator;
+}
+
+/** The default propagator: strict W3C trace context and W3C baggage. */
+export function defaultPropagator(): TextMapPropagator {
+  return new CompositePropagator({ propagators: [new StrictTraceContextPropagator(), new W3CBaggagePropagator()] });
 }
 
 /** What an installation registered, so `uninstall` removes exactly that. */
 export interface Installation {
   provider: boolean;
+  loggerProvider: boolean;
   contextManager: AsyncLocalStorageContextManager | undefined;
   propagator: boolean;
 }
@@ -29,22 +43,24 @@ export interface Installation {
 export const INSTALL_WARNING_CODE = 'RINGTRACE_INSTALL';
 
 let installed: TracerProvider | undefined;
+let installedLogs: LoggerProvider | undefined;
 
 function warn(message: string): void {
   process.emitWarning(message, { code: INSTALL_WARNING_CODE });
 }
 
-export function installGlobals(provider: TracerProvider, options: InstallOptions = {}): Installation | undefined {
+export function installGlobals(provider: TracerProvider, loggerProvider: LoggerProvider, options: InstallOptions = {}): Installation | undefined {
   if (installed === provider) {
     warn('ringtrace: this dispatcher is already installed as the global tracer provider; nothing changed');
     return undefined;
   }
   if (options.replace === true) {
     trace.disable();
+    logs.disable();
     context.disable();
     propagation.disable();
   }
-  const result: Installation = { provider: false, contextManager: undefined, propagator: false };
+  const result: Installation = { provider: false, loggerProvider: false, contextManager: undefined, propagator: false };
   const manager = new AsyncLocalStorageContextManager().enable();
   if (context.setGlobalContextManager(manager)) {
     result.contextManager = manager;
@@ -52,7 +68,7 @@ export function installGlobals(provider: TracerProvider, options: InstallOptions
     manager.disable();
     warn('ringtrace: a global context manager is already registered; keeping it (pass { replace: true } to replace it)');
   }
-  const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+  const propagator = options.propagator ?? defaultPropagator();
   if (propagation.setGlobalPropagator(propagator)) {
     result.propagator = true;
   } else {
@@ -66,13 +82,25 @@ export function installGlobals(provider: TracerProvider, options: InstallOptions
       'ringtrace: another global tracer provider is already registered (an OpenTelemetry SDK?); keeping it, so spans do not reach ringtrace. Pass { replace: true } to install ringtrace in its place.',
     );
   }
+  if (logs.setGlobalLoggerProvider(loggerProvider)) {
+    result.loggerProvider = true;
+    installedLogs = loggerProvider;
+  } else {
+    warn(
+      'ringtrace: another global logger provider is already registered (an OpenTelemetry SDK?); keeping it, so Logs API records do not reach ringtrace. Pass { replace: true } to install ringtrace in its place.',
+    );
+  }
   return result;
 }
 
-export function uninstallGlobals(provider: TracerProvider, installation: Installation): void {
+export function uninstallGlobals(provider: TracerProvider, loggerProvider: LoggerProvider, installation: Installation): void {
   if (installation.provider && installed === provider) {
     trace.disable();
     installed = undefined;
+  }
+  if (installation.loggerProvider && installedLogs === loggerProvider) {
+    logs.disable();
+    installedLogs = undefined;
   }
   if (installation.propagator) propagation.disable();
   if (installation.contextManager !== undefined) {

@@ -26,7 +26,11 @@
  *   SPAN_END     handle, f64 endTime,
  *                [u32 droppedAttributes, u32 droppedEvents, u32 droppedLinks if FLAG_HAS_DROPS]
  *   EVENT        f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str target,
- *                str message, attributes
+ *                str message, attributes,
+ *                [if FLAG_LOG_RECORD (an OpenTelemetry Logs API record): u8 severityNumber,
+ *                 u8 traceFlags, u8 bodyKind (BODY_*), [str bodyJson if BODY_STRUCTURED],
+ *                 f64 observedTime, str severityText, str eventName, str scopeVersion,
+ *                 str schemaUrl]
  *   LOG_LINE     f64 time, [u32×4 traceId, u32×2 spanId if FLAG_HAS_CONTEXT], str line
  *                (a pino JSON line, parsed on the worker)
  *   PAD          nothing: the rest of the data region up to its end is padding
@@ -70,6 +74,13 @@ export const FLAG_HAS_TRACE_STATE = 4;
 export const FLAG_HAS_DROPS = 1;
 /** EVENT, LOG_LINE: trace and span ids of the active span follow the time. */
 export const FLAG_HAS_CONTEXT = 1;
+/** EVENT: a Logs API record; its own fields follow the attributes. */
+export const FLAG_LOG_RECORD = 2;
+
+/** FLAG_LOG_RECORD bodyKind: no body; a string body (it is the message); any other value, as JSON. */
+export const BODY_NONE = 0;
+export const BODY_STRING = 1;
+export const BODY_STRUCTURED = 2;
 
 export const STR_REF = 1;
 export const STR_INLINE = 2;

@@ -13,12 +13,15 @@ import * as F from './format.js';
 import { emptyFields } from './fields.js';
 import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
-import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, TraceRecord } from './trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
 // optimized code (an imported constant is read at every use; see record-encoder.ts).
 const {
+  BODY_STRING,
+  BODY_STRUCTURED,
   FLAG_HAS_CONTEXT,
+  FLAG_LOG_RECORD,
   FLAG_HAS_DROPS,
   FLAG_HAS_PARENT,
   FLAG_HAS_TRACE_STATE,
@@ -147,6 +150,7 @@ export class RecordDecoder {
         const target = this.#str();
         const message = this.#str();
         const fields = this.#attributes();
+        if (flags & FLAG_LOG_RECORD) return this.#logRecord(time, levelName(level), target, message, fields, traceId, spanId);
         return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
       }
       case KIND_LOG_LINE: {
@@ -160,6 +164,37 @@ export class RecordDecoder {
       default:
         return this.#spanRecord(kind, flags);
     }
+  }
+
+  /** The rest of a FLAG_LOG_RECORD event: the Logs API record's own fields. */
+  #logRecord(time: number, level: LevelName, target: string, message: string, fields: Fields, traceId: string | undefined, spanId: string | undefined): EventRecord {
+    const v = this.#view;
+    const severityNumber = v.getUint8(this.#p);
+    const traceFlags = v.getUint8(this.#p + 1);
+    const bodyKind = v.getUint8(this.#p + 2);
+    this.#p += 3;
+    let body: LogBody | undefined;
+    if (bodyKind === BODY_STRUCTURED) {
+      const json = this.#str();
+      // Sinks that print a message (pino, ndjson) show a structured body as its JSON.
+      message = json;
+      try {
+        body = JSON.parse(json) as LogBody;
+      } catch {
+        body = json;
+      }
+    } else if (bodyKind === BODY_STRING) {
+      body = message;
+    }
+    const observedTime = this.#f64();
+    const severityText = this.#str();
+    const eventName = this.#str();
+    const scopeVersion = this.#str();
+    const schemaUrl = this.#str();
+    return {
+      kind: 'event', time, level, target, message, fields, traceId, spanId,
+      severityNumber, severityText, eventName, observedTime, body, traceFlags, scopeVersion, schemaUrl,
+    };
   }
 
   #spanStart(level: number, flags: number): TraceRecord {
