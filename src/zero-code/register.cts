@@ -1,0 +1,35 @@
+/**
+ * `node --require ringtrace/register app.js`, for CommonJS applications.
+ *
+ * The instrumentations are registered before this returns, so the modules
+ * the application requires are patched. The dispatcher's start is
+ * asynchronous and `--require` cannot wait for it: the application's first
+ * lines run before ringtrace is installed, and spans or logs made then are
+ * not recorded (use `--import ringtrace/register`, which waits). On a Node.js
+ * that cannot `require()` an ES module (before 20.19 and 22.12), the whole
+ * start is asynchronous, instrumentations included.
+ */
+import { isMainThread } from 'node:worker_threads';
+import type { TraceDispatcher } from '../dispatcher.js';
+
+type ZeroCodeStart = typeof import('./zero-code-start.js');
+
+/** The dispatcher this entry started: `require('ringtrace/register').zeroCodeDispatcher()` waits for the start. */
+export function zeroCodeDispatcher(): Promise<TraceDispatcher | undefined> {
+  const started = (globalThis as { [key: symbol]: unknown })[Symbol.for('ringtrace.register')];
+  return (started as Promise<TraceDispatcher | undefined> | undefined) ?? Promise.resolve(undefined);
+}
+
+if (isMainThread) {
+  if ((process.features as { require_module?: boolean }).require_module === true) {
+    // require(esm): the synchronous part of the start runs now.
+    const start = require('./zero-code-start.js') as ZeroCodeStart;
+    void start.startZeroCode();
+  } else {
+    void import('./zero-code-start.js').then((start: ZeroCodeStart) => start.startZeroCode()).catch((error: unknown) => {
+      process.emitWarning(`ringtrace: zero-code start failed, the application runs without ringtrace: ${error instanceof Error ? error.message : String(error)}`, {
+        code: 'RINGTRACE_ENV',
+      });
+    });
+  }
+}
