@@ -11,7 +11,7 @@
  * sinks, which also read some of these variables, never see a bad one.
  */
 import { DiagLogLevel } from '@opentelemetry/api';
-import { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from '../capture/span-config.js';
+import { SAMPLER_NAMES, DEFAULT_SAMPLER, DEFAULT_SPAN_COUNT_LIMIT, type SamplerName, type SpanLimits } from '../capture/span-config.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, validateQueueCapacity } from '../options.js';
 import { TargetFilter } from '../filter/target-filter.js';
 import { parseKeyValueList, resolveOtlpConfig, type OtlpSignalConfig } from '../sinks/otlp-config.js';
@@ -66,7 +66,7 @@ export interface ZeroCodeConfig {
   logLevel: DiagLogLevel | undefined;
   sampler: SamplerName;
   samplerArg: number;
-  spanLimits: SpanLimits;
+  spanLimits: Required<SpanLimits>;
   queueCapacity: number | undefined;
   flushIntervalMs: number;
   /** The filter of the sinks the variables make (`RINGTRACE_FILTER`). */
@@ -138,8 +138,16 @@ function positiveNumber(env: Env, name: string, fallback: number, warn: Warn): n
   return fallback;
 }
 
-function spanLimits(env: Env, warn: Warn): SpanLimits {
-  const out: SpanLimits = {};
+/** Every limit explicit (the SDK's default where no good variable gives one), so the dispatcher reads none of the variables. */
+function spanLimits(env: Env, warn: Warn): Required<SpanLimits> {
+  const out: Required<SpanLimits> = {
+    attributeCountLimit: DEFAULT_SPAN_COUNT_LIMIT,
+    attributeValueLengthLimit: Infinity,
+    eventCountLimit: DEFAULT_SPAN_COUNT_LIMIT,
+    linkCountLimit: DEFAULT_SPAN_COUNT_LIMIT,
+    attributePerEventCountLimit: DEFAULT_SPAN_COUNT_LIMIT,
+    attributePerLinkCountLimit: DEFAULT_SPAN_COUNT_LIMIT,
+  };
   for (const [key, names] of SPAN_LIMIT_VARIABLES) {
     for (const name of names) {
       const raw = value(env, name);
