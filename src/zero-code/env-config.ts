@@ -57,6 +57,10 @@ const OTLP_SETTINGS = ['ENDPOINT', 'PROTOCOL', 'HEADERS', 'TIMEOUT', 'COMPRESSIO
 export interface ZeroCodeConfig {
   /** `OTEL_SDK_DISABLED=true`: start nothing. */
   disabled: boolean;
+  /** `OTEL_SERVICE_NAME`. */
+  serviceName: string | undefined;
+  /** The well-formed pairs of `OTEL_RESOURCE_ATTRIBUTES`. */
+  resourceAttributes: Record<string, string>;
   traceExporters: ExporterName[];
   logExporters: ExporterName[];
   /** The OTLP settings per signal, from `OTEL_EXPORTER_OTLP_*` (bad variables left out). */
@@ -235,20 +239,35 @@ function logLevel(env: Env, warn: Warn): DiagLogLevel | undefined {
   return level;
 }
 
+/** `OTEL_RESOURCE_ATTRIBUTES`: a malformed list is warned about once and its well-formed pairs kept. */
+function resource(env: Env, warn: Warn): Record<string, string> {
+  const raw = value(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (raw === undefined) return {};
+  try {
+    return parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', raw);
+  } catch {
+    warn(badVariable('OTEL_RESOURCE_ATTRIBUTES', raw, 'a list of key=value pairs, values percent-encoded', 'keeping the well-formed pairs'));
+  }
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    try {
+      Object.assign(out, parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', pair));
+    } catch {
+      // This pair is the malformed one.
+    }
+  }
+  return out;
+}
+
 /** Read every variable; warn once per bad one. Never throws. */
 export function readZeroCodeConfig(env: Env = process.env, warn: Warn = warnEnv): ZeroCodeConfig {
   const disabled = boolean(env, 'OTEL_SDK_DISABLED', warn);
-  const rawResource = value(env, 'OTEL_RESOURCE_ATTRIBUTES');
-  if (rawResource !== undefined) {
-    try {
-      parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', rawResource);
-    } catch {
-      warn(badVariable('OTEL_RESOURCE_ATTRIBUTES', rawResource, 'a list of key=value pairs, values percent-encoded', 'keeping the well-formed pairs'));
-    }
-  }
+  const resourceAttributes = resource(env, warn);
   const propagators = nameList(env, 'OTEL_PROPAGATORS', PROPAGATORS, DEFAULT_PROPAGATORS, warn);
   return {
     disabled,
+    serviceName: value(env, 'OTEL_SERVICE_NAME'),
+    resourceAttributes,
     traceExporters: exporters(env, 'OTEL_TRACES_EXPORTER', warn),
     logExporters: exporters(env, 'OTEL_LOGS_EXPORTER', warn),
     otlp: otlp(env, warn),

@@ -294,6 +294,8 @@ async function startDispatcher(config: ZeroCodeConfig, roots: string[], instrume
   const names = new Set(fromFile.map((s) => s.name));
   const sinks = [...fromEnv.filter((s) => !names.has(s.name)), ...fromFile];
   const options = {
+    serviceName: config.serviceName,
+    resourceAttributes: config.resourceAttributes,
     queueCapacity: config.queueCapacity,
     flushIntervalMs: config.flushIntervalMs,
     sampler: config.sampler,
