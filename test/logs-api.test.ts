@@ -5,6 +5,7 @@
  * sinks' filters; nothing the application passes makes emit throw.
  */
 import t from 'tap';
+import fc from 'fast-check';
 import { context, logs, trace, SeverityNumber, ROOT_CONTEXT, type LogRecord } from '@opentelemetry/api';
 import { TraceDispatcher, severityLevel } from '../src/index.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';
@@ -218,4 +219,37 @@ t.test('hostile records never throw and still record what can be read', async (t
   t.equal(logBodyJson(new Uint8Array([1, 2, 3]), 100), JSON.stringify('AQID'), 'bytes as base64');
   t.equal(logBodyJson('x'.repeat(50), 10), JSON.stringify('x'.repeat(10) + '…[truncated 40]'));
   t.equal(logBodyJson([Number.NaN, new Date(0), undefined], 100), JSON.stringify(['NaN', '1970-01-01T00:00:00.000Z', null]));
+});
+
+t.test('property: emit() never throws, whatever the record holds, and every record it writes decodes', async (t) => {
+  const logger = logs.getLogger('prop');
+  const value = fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, maxDepth: 4 });
+  const record = fc.record(
+    {
+      timestamp: fc.oneof(value, fc.tuple(fc.integer(), fc.integer()), fc.date()),
+      observedTimestamp: value,
+      severityNumber: fc.oneof(fc.integer({ min: -5, max: 300 }), fc.double(), value),
+      severityText: value,
+      eventName: value,
+      body: value,
+      attributes: value,
+      exception: fc.oneof(value, fc.string().map((m) => new Error(m))),
+      context: value,
+    },
+    { requiredKeys: [] },
+  );
+  const before = d.producerStats();
+  let emitted = 0;
+  fc.assert(
+    fc.property(record, (r) => {
+      logger.emit(r as LogRecord);
+      emitted++;
+    }),
+    { numRuns: 300 },
+  );
+  const after = d.producerStats();
+  t.equal(after.offered - before.offered, emitted, 'every record offered once');
+  t.equal(after.written - before.written, emitted, 'and written (none dropped, none oversize)');
+  const events = await newEvents();
+  t.equal(events.filter((e) => e.target === 'prop').length, emitted, 'and delivered');
 });
