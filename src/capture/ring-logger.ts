@@ -161,6 +161,12 @@ export class RingLogger implements Logger {
 
   emit(record: LogRecord): void {
     try {
+      // The level alone first: a record no sink wants costs one read and one comparison.
+      if (severityLevel(record.severityNumber) < this.#min()) return;
+    } catch {
+      // null, or a hostile getter: #emit reads it again, guarded.
+    }
+    try {
       this.#emit(record);
     } catch {
       // Every read above is guarded and the encoder never throws; this is the
