@@ -162,6 +162,9 @@ t.test('ES module app: spans, Logs API records with every field, worker threads 
   t.equal(explicit!.item.traceId, '0af7651916cd43dd8448eb211c80319c', 'trace context from an explicit context');
   t.equal(explicit!.item.spanId, 'b7ad6b7169203331');
   t.equal(outside!.item.traceId ?? '', '', 'no trace context outside any span');
+  const esmPino = r.logs().find((x) => x.scope.name === '@opentelemetry/instrumentation-pino');
+  t.equal(esmPino?.item.body?.['stringValue'], 'from an ES module import', 'the loader hook instrumented pino imported as an ES module');
+  t.equal(esmPino?.item.spanId, serverSpan.spanId);
 });
 
 function kvlist(v: Record<string, unknown> | undefined): unknown {

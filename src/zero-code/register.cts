@@ -20,16 +20,29 @@ export function zeroCodeDispatcher(): Promise<TraceDispatcher | undefined> {
   return (started as Promise<TraceDispatcher | undefined> | undefined) ?? Promise.resolve(undefined);
 }
 
+function failed(error: unknown): void {
+  process.emitWarning(`ringtrace: zero-code start failed, the application runs without ringtrace: ${error instanceof Error ? error.message : String(error)}`, {
+    code: 'RINGTRACE_ENV',
+  });
+}
+
+/** The ES module, loaded synchronously where Node can (require(esm)), else undefined. */
+function loadNow(): ZeroCodeStart | undefined {
+  if ((process.features as { require_module?: boolean }).require_module !== true) return undefined;
+  try {
+    return require('./zero-code-start.js') as ZeroCodeStart;
+  } catch {
+    // ERR_REQUIRE_ASYNC_MODULE and the like: load it asynchronously instead.
+    return undefined;
+  }
+}
+
 if (isMainThread) {
-  if ((process.features as { require_module?: boolean }).require_module === true) {
-    // require(esm): the synchronous part of the start runs now.
-    const start = require('./zero-code-start.js') as ZeroCodeStart;
+  const start = loadNow();
+  if (start !== undefined) {
+    // The synchronous part of the start (instrumentations) runs now.
     void start.startZeroCode();
   } else {
-    void import('./zero-code-start.js').then((start: ZeroCodeStart) => start.startZeroCode()).catch((error: unknown) => {
-      process.emitWarning(`ringtrace: zero-code start failed, the application runs without ringtrace: ${error instanceof Error ? error.message : String(error)}`, {
-        code: 'RINGTRACE_ENV',
-      });
-    });
+    void import('./zero-code-start.js').then((m: ZeroCodeStart) => m.startZeroCode()).catch(failed);
   }
 }
