@@ -126,6 +126,16 @@ t.test('CommonJS app, --require: spans over OTLP once the asynchronous start is 
   checkHttpTrace(t, r, 'orders-cjs', out.result['serverSpan'] as { traceId: string; spanId: string });
 });
 
+t.test('CommonJS app, --require, on a Node.js that cannot require() an ES module: the start is asynchronous, and still starts', { skip }, async (t) => {
+  const app = makeApp(t, ['http-app.cjs']);
+  const out = await run(app, ['--no-experimental-require-module', '--require', 'ringtrace/register', 'http-app.cjs'], { OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: 'none', APP_WAIT: '1' });
+  t.equal(out.code, 0, out.stderr);
+  t.equal(out.stderr, '');
+  t.equal(out.result['started'], true, 'zeroCodeDispatcher() waited for the asynchronous start');
+  // http was required before the instrumentations were registered: as docs/configuration.md says, not instrumented.
+  t.equal(out.result['serverSpan'], null);
+});
+
 t.test('ES module app: spans, Logs API records with every field, worker threads left alone', { skip }, async (t) => {
   const r = await receiver(t);
   const app = makeApp(t, ['esm-app.mjs', 'worker.mjs']);

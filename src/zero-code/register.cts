@@ -14,10 +14,14 @@ import type { TraceDispatcher } from '../dispatcher.js';
 
 type ZeroCodeStart = typeof import('./zero-code-start.js');
 
+/** The start while the ES module is still loading (the asynchronous path below). */
+const PENDING = Symbol.for('ringtrace.register.pending');
+type Global = { [key: symbol]: Promise<TraceDispatcher | undefined> | undefined };
+
 /** The dispatcher this entry started: `require('ringtrace/register').zeroCodeDispatcher()` waits for the start. */
 export function zeroCodeDispatcher(): Promise<TraceDispatcher | undefined> {
-  const started = (globalThis as { [key: symbol]: unknown })[Symbol.for('ringtrace.register')];
-  return (started as Promise<TraceDispatcher | undefined> | undefined) ?? Promise.resolve(undefined);
+  const g = globalThis as unknown as Global;
+  return g[Symbol.for('ringtrace.register')] ?? g[PENDING] ?? Promise.resolve(undefined);
 }
 
 function failed(error: unknown): void {
@@ -43,6 +47,11 @@ if (isMainThread) {
     // The synchronous part of the start (instrumentations) runs now.
     void start.startZeroCode();
   } else {
-    void import('./zero-code-start.js').then((m: ZeroCodeStart) => m.startZeroCode()).catch(failed);
+    (globalThis as unknown as Global)[PENDING] = import('./zero-code-start.js')
+      .then((m: ZeroCodeStart) => m.startZeroCode())
+      .catch((error: unknown) => {
+        failed(error);
+        return undefined;
+      });
   }
 }
