@@ -18,6 +18,7 @@ import { createPinoDestination, type PinoDestination } from './capture/pino-dest
 import { RingTracerProvider } from './capture/ring-tracer-provider.js';
 import { RingMeterProvider } from './metrics/ring-meter-provider.js';
 import { allocateMetricRegion } from './metric-region/layout.js';
+import { RingLoggerProvider } from './capture/ring-logger-provider.js';
 import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
@@ -69,6 +70,11 @@ export class TraceDispatcher {
    * directly, or make it the global provider with `install()`.
    */
   readonly meterProvider: RingMeterProvider;
+  /**
+   * The OpenTelemetry Logs API logger provider writing to this dispatcher's
+   * ring (`logger.emit()` records are events). `install()` makes it global.
+   */
+  readonly loggerProvider: RingLoggerProvider;
   /** The resource attributes handed to every sink once (service.name, process, runtime). */
   readonly resource: Readonly<ResourceAttributes>;
   /**
@@ -104,6 +110,7 @@ export class TraceDispatcher {
       spanLevel: options.spanLevel,
       publishAfterMs: options.flushIntervalMs,
     });
+    this.loggerProvider = new RingLoggerProvider(this.encoder, this.levelHint);
     this.meterProvider = new RingMeterProvider(metricRegion, options.metrics);
     // An inert dispatcher has no sinks, so its level hint turns every record away before it is encoded.
     if (inert === undefined) {
@@ -161,17 +168,17 @@ export class TraceDispatcher {
   }
 
   /**
-   * Install as the global OpenTelemetry tracer provider, with an
-   * AsyncLocalStorage context manager and the W3C trace-context and baggage
-   * propagators, as the SDK's `NodeTracerProvider.register()` does, and as
-   * the global meter provider. Every library calling `@opentelemetry/api`
-   * then records into this dispatcher.
+   * Install as the global OpenTelemetry tracer provider, Logs API logger
+   * provider and meter provider, with an AsyncLocalStorage context manager
+   * and the W3C trace-context and baggage propagators, as the SDK's
+   * `NodeTracerProvider.register()` does. Every library calling
+   * `@opentelemetry/api` then records into this dispatcher.
    * Globals another SDK registered are kept, with a warning, unless
    * `{ replace: true }`. Installing twice warns and changes nothing.
    */
   install(options?: InstallOptions): this {
     if (this.inert !== undefined) return this;
-    const installation = installGlobals(this.tracerProvider, options, this.meterProvider);
+    const installation = installGlobals(this, options);
     if (installation !== undefined) this.#installation = installation;
     return this;
   }
@@ -179,7 +186,7 @@ export class TraceDispatcher {
   /** Remove the globals `install()` registered (shutdown does this too). */
   uninstall(): void {
     if (this.#installation === undefined) return;
-    uninstallGlobals(this.tracerProvider, this.#installation, this.meterProvider);
+    uninstallGlobals(this, this.#installation);
     this.#installation = undefined;
   }
 

@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   WORKER_ERROR: 'RINGTRACE_WORKER_ERROR',
   /** The warning `install()` emits when it keeps another SDK's globals. */
   INSTALL: 'RINGTRACE_INSTALL',
+  /** The warning `ringtrace/register` emits for a bad environment variable (then uses the default). */
+  ENV: 'RINGTRACE_ENV',
+  /** The warning a bad metric instrument or value gets (once per instrument; the value is ignored). */
+  METRICS: 'RINGTRACE_METRICS',
 } as const;
 
 /** One of the values of `ERROR_CODES`. */

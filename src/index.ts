@@ -51,7 +51,11 @@ export {
   type MetricAttributeValue,
 } from './metric-region/metrics-snapshot.js';
 export type { OtlpMetricsOptions, MetricsTemporalityPreference } from './sinks/otlp-metrics.js';
-export { INSTALL_WARNING_CODE, type InstallOptions } from './capture/install.js';
+export type { RingLoggerProvider } from './capture/ring-logger-provider.js';
+export type { RingLogger } from './capture/ring-logger.js';
+export { severityLevel } from './capture/ring-logger.js';
+export { StrictTraceContextPropagator, parseTraceState, traceStateViolation, MAX_TRACESTATE_MEMBERS } from './capture/strict-trace-context-propagator.js';
+export { INSTALL_WARNING_CODE, defaultPropagator, type InstallOptions } from './capture/install.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
@@ -71,6 +75,7 @@ export type {
   TraceRecord,
   SpanRecord,
   EventRecord,
+  LogBody,
   SpanStartRecord,
   SpanAttributesRecord,
   SpanEventRecord,

@@ -20,6 +20,15 @@ t.teardown(() => rmSync(out, { recursive: true, force: true }));
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', root, '--emitDeclarationOnly', '--declarationMap', 'false', '--outDir', out], { stdio: 'inherit' });
 
 const EXPECTED = [
+  'LogBody',
+  'MAX_TRACESTATE_MEMBERS',
+  'RingLogger',
+  'RingLoggerProvider',
+  'StrictTraceContextPropagator',
+  'defaultPropagator',
+  'parseTraceState',
+  'severityLevel',
+  'traceStateViolation',
   'DEFAULT_CARDINALITY_LIMIT',
   'DEFAULT_HISTOGRAM_BOUNDARIES',
   'DEFAULT_METRIC_EXPORT_INTERVAL_MS',

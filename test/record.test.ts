@@ -711,3 +711,36 @@ t.test('an integer value that is not an integer is corrupt: the INT and FLOAT ta
   v.setFloat64(found + 1, 7.5, true);
   t.throws(() => p.read(), /an integer value reads 7.5/);
 });
+
+t.test('a Logs API record (EVENT with FLAG_LOG_RECORD) round trips, in place and in scratch', async (t) => {
+  const p = pipeline();
+  const base = {
+    level: 4, time: 1000.5, observedTime: 2000.25, target: 'logs', message: 'hello', bodyJson: undefined, hasBody: true,
+    attributes: { a: 1 }, ctx: IDS, traceFlags: 1, severityNumber: 14, severityText: 'WARN2', eventName: 'e.name',
+    scopeVersion: '1.0.0', schemaUrl: 'https://s/1',
+  };
+  // The first is written in scratch (its strings are new), the second in place.
+  for (let i = 0; i < 2; i++) t.equal(p.encoder.logRecord(base), true);
+  t.equal(p.encoder.logRecord({ ...base, message: '', bodyJson: '{"k":[1,"x",null]}', ctx: null, severityNumber: 0, severityText: '', eventName: '' }), true);
+  t.equal(p.encoder.logRecord({ ...base, message: '', hasBody: false, bodyJson: undefined }), true);
+  t.equal(p.encoder.logRecord({ ...base, message: '', bodyJson: '{not json' }), true);
+  // A plain event between them still decodes as one, without the Logs API's fields.
+  t.equal(p.encoder.event(3, 1, 'plain', 'm', undefined, null), true);
+  const [a, b, c, d, e, f] = p.read() as EventRecord[];
+  for (const r of [a, b]) {
+    t.match(r, {
+      kind: 'event', time: 1000.5, level: 'warn', target: 'logs', message: 'hello', body: 'hello', traceId: TRACE_HEX, spanId: SPAN_HEX,
+      traceFlags: 1, severityNumber: 14, severityText: 'WARN2', eventName: 'e.name', observedTime: 2000.25, scopeVersion: '1.0.0', schemaUrl: 'https://s/1',
+    });
+    t.same({ ...r!.fields }, { a: 1 });
+  }
+  t.same(c!.body, { k: [1, 'x', null] }, 'a structured body parsed back');
+  t.equal(c!.message, '{"k":[1,"x",null]}', 'its JSON is the message');
+  t.equal(c!.traceId, undefined);
+  t.equal(c!.traceFlags, 1, 'flags as given (capture sends 0 without a context)');
+  t.equal(c!.severityNumber, 0);
+  t.equal(d!.body, undefined, 'no body');
+  t.equal(e!.body, '{not json', 'a body that does not parse stays its text');
+  t.equal(f!.severityNumber, undefined, 'a plain event has none of the Logs API fields');
+  t.notOk('body' in f!);
+});

@@ -62,8 +62,9 @@ function envLimit(env: Env, names: string[], fallback: number): number {
   return fallback;
 }
 
-function limit(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
+/** `fallback` is called only without an option: a given option wins over a bad variable, which then is not read. */
+function limit(option: string, value: unknown, fallback: () => number): number {
+  if (value === undefined) return fallback();
   if (typeof value !== 'number') throw invalidOptionType(option, 'a number', value);
   if (!(value === Infinity || (Number.isInteger(value) && value >= 0))) throw invalidOptionRange(option, 'a non-negative integer or Infinity', value);
   return value;
@@ -72,21 +73,19 @@ function limit(option: string, value: unknown, fallback: number): number {
 export function resolveSpanLimits(options: SpanLimits | undefined, env: Env = process.env): ResolvedSpanLimits {
   if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidOptionType('spanLimits', 'an object', options);
   const o = options ?? {};
-  const attrCount = envLimit(env, ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 'OTEL_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT);
-  const attrLength = envLimit(env, ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'], Infinity);
   return {
-    attributeCountLimit: limit('spanLimits.attributeCountLimit', o.attributeCountLimit, attrCount),
-    attributeValueLengthLimit: limit('spanLimits.attributeValueLengthLimit', o.attributeValueLengthLimit, attrLength),
-    eventCountLimit: limit('spanLimits.eventCountLimit', o.eventCountLimit, envLimit(env, ['OTEL_SPAN_EVENT_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
-    linkCountLimit: limit('spanLimits.linkCountLimit', o.linkCountLimit, envLimit(env, ['OTEL_SPAN_LINK_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
-    attributePerEventCountLimit: limit(
-      'spanLimits.attributePerEventCountLimit',
-      o.attributePerEventCountLimit,
+    attributeCountLimit: limit('spanLimits.attributeCountLimit', o.attributeCountLimit, () =>
+      envLimit(env, ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 'OTEL_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT),
+    ),
+    attributeValueLengthLimit: limit('spanLimits.attributeValueLengthLimit', o.attributeValueLengthLimit, () =>
+      envLimit(env, ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'], Infinity),
+    ),
+    eventCountLimit: limit('spanLimits.eventCountLimit', o.eventCountLimit, () => envLimit(env, ['OTEL_SPAN_EVENT_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
+    linkCountLimit: limit('spanLimits.linkCountLimit', o.linkCountLimit, () => envLimit(env, ['OTEL_SPAN_LINK_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT)),
+    attributePerEventCountLimit: limit('spanLimits.attributePerEventCountLimit', o.attributePerEventCountLimit, () =>
       envLimit(env, ['OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT),
     ),
-    attributePerLinkCountLimit: limit(
-      'spanLimits.attributePerLinkCountLimit',
-      o.attributePerLinkCountLimit,
+    attributePerLinkCountLimit: limit('spanLimits.attributePerLinkCountLimit', o.attributePerLinkCountLimit, () =>
       envLimit(env, ['OTEL_LINK_ATTRIBUTE_COUNT_LIMIT'], DEFAULT_SPAN_COUNT_LIMIT),
     ),
   };

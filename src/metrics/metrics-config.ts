@@ -3,7 +3,7 @@
  * override them, and the rules the API specification sets for instrument
  * names, units and histogram boundaries.
  */
-import { invalidOptionRange, invalidOptionType } from '../errors.js';
+import { ERROR_CODES, invalidOptionRange, invalidOptionType } from '../errors.js';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_SLOT_CAPACITY } from '../metric-region/layout.js';
 import { DEFAULT_METRIC_EXPORT_INTERVAL_MS } from '../metric-region/metrics-snapshot.js';
 
@@ -16,7 +16,7 @@ export const OBSERVABLE_CALLBACK_TIMEOUT_MS = 5_000;
 /** The SDK's default explicit bucket boundaries. */
 export const DEFAULT_HISTOGRAM_BOUNDARIES: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 /** The warning code for bad metric input (`process.on('warning')`). */
-export const METRICS_WARNING_CODE = 'RINGTRACE_METRICS';
+export const METRICS_WARNING_CODE = ERROR_CODES.METRICS;
 /** The API specification's instrument name rule: a letter, then up to 254 of letters, digits, `_ . - /`. */
 export const INSTRUMENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.\-/]{0,254}$/;
 

@@ -52,7 +52,13 @@ export {
   FLAG_HAS_TRACE_STATE,
   FLAG_HAS_DROPS,
   FLAG_HAS_CONTEXT,
+  FLAG_LOG_RECORD,
 } from './schema.js';
+
+/** A Logs API record's bodyKind (see schema.ts EVENT): no body; a string body (it is the message); any other value, as JSON. */
+export const BODY_NONE = 0;
+export const BODY_STRING = 1;
+export const BODY_STRUCTURED = 2;
 
 export const STR_REF = 1;
 export const STR_INLINE = 2;

@@ -15,12 +15,15 @@ import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
 import { DEFAULT_MAX_OPEN_SPANS } from '../defaults.js';
 import { CorruptRecordError } from '../errors.js';
-import type { EventRecord, FieldPrimitive, FieldValue, Fields, SpanInfo, TraceRecord } from './trace-record.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, TraceRecord } from './trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
 // optimized code (an imported constant is read at every use; see record-encoder.ts).
 const {
+  BODY_STRING,
+  BODY_STRUCTURED,
   FLAG_HAS_CONTEXT,
+  FLAG_LOG_RECORD,
   FLAG_HAS_DROPS,
   FLAG_HAS_PARENT,
   FLAG_HAS_TRACE_STATE,
@@ -160,6 +163,7 @@ export class RecordDecoder {
         const target = this.#str();
         const message = this.#str();
         const fields = this.#attributes();
+        if (flags & FLAG_LOG_RECORD) return this.#logRecord(time, levelName(level), target, message, fields, traceId, spanId);
         this.#whole();
         return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
       }
@@ -183,6 +187,37 @@ export class RecordDecoder {
       default:
         throw new CorruptRecordError(`unknown record kind ${kind}`);
     }
+  }
+
+  /** The rest of a FLAG_LOG_RECORD event: the Logs API record's own fields. */
+  #logRecord(time: number, level: LevelName, target: string, message: string, fields: Fields, traceId: string | undefined, spanId: string | undefined): EventRecord {
+    const severityNumber = this.#u8();
+    const traceFlags = this.#u8();
+    const bodyKind = this.#u8();
+    if (bodyKind > BODY_STRUCTURED) throw new CorruptRecordError(`unknown log body kind ${bodyKind}`);
+    let body: LogBody | undefined;
+    if (bodyKind === BODY_STRUCTURED) {
+      const json = this.#str();
+      // Sinks that print a message (pino, ndjson) show a structured body as its JSON.
+      message = json;
+      try {
+        body = JSON.parse(json) as LogBody;
+      } catch {
+        body = json;
+      }
+    } else if (bodyKind === BODY_STRING) {
+      body = message;
+    }
+    const observedTime = this.#f64();
+    const severityText = this.#str();
+    const eventName = this.#str();
+    const scopeVersion = this.#str();
+    const schemaUrl = this.#str();
+    this.#whole();
+    return {
+      kind: 'event', time, level, target, message, fields, traceId, spanId,
+      severityNumber, severityText, eventName, observedTime, body, traceFlags, scopeVersion, schemaUrl,
+    };
   }
 
   /** The record was read to its end: what is left is its padding, less than 8 bytes. */

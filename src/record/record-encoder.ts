@@ -21,12 +21,13 @@ export { TRUNCATION_MARKER, type IdWords } from './record-framing.js';
 export type { AttributeList } from './value-writer.js';
 
 // Module-local copies of the format's and schema's constants (see record-framing.ts).
-const { COUNT_BYTES, RECORD_SIZE_OFFSET, STR_INLINE, STR_REF, STR_REF_BYTES, STR_TAG_BYTES, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_STRING, VALUE_TAG_BYTES, VALUE_TRUE } = F;
+const { BODY_NONE, BODY_STRING, BODY_STRUCTURED, COUNT_BYTES, RECORD_SIZE_OFFSET, STR_INLINE, STR_REF, STR_REF_BYTES, STR_TAG_BYTES, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_STRING, VALUE_TAG_BYTES, VALUE_TRUE } = F;
 const {
   align,
   EVENT,
   FIELD_BYTES,
   FLAG_HAS_CONTEXT,
+  FLAG_LOG_RECORD,
   FLAG_HAS_DROPS,
   FLAG_HAS_PARENT,
   FLAG_HAS_TRACE_STATE,
@@ -89,6 +90,31 @@ export interface SpanEnding {
   readonly droppedAttributes: number;
   readonly droppedEvents: number;
   readonly droppedLinks: number;
+}
+
+/**
+ * A Logs API record (`logger.emit()`), as `RecordEncoder.logRecord` reads it:
+ * an EVENT with FLAG_LOG_RECORD. Capture has made every field safe to read.
+ */
+export interface LogRecordSource {
+  readonly level: number;
+  readonly time: number;
+  readonly observedTime: number;
+  readonly target: string;
+  /** The string body, or '' (a structured body travels as `bodyJson`). */
+  readonly message: string;
+  /** JSON of a body that is not a string, or undefined when it is one or there is none. */
+  readonly bodyJson: string | undefined;
+  readonly hasBody: boolean;
+  readonly attributes: object | undefined;
+  readonly ctx: IdWords | null;
+  readonly traceFlags: number;
+  /** 0 to 255; 0 when not given. */
+  readonly severityNumber: number;
+  readonly severityText: string;
+  readonly eventName: string;
+  readonly scopeVersion: string;
+  readonly schemaUrl: string;
 }
 
 /** A span held until it ended, written whole: its opening, status (code 0: none) and closing records. */
@@ -282,6 +308,31 @@ export class RecordEncoder extends ValueWriter {
     this.fastEvents++;
     writer.commitClaim(size, 1);
     return true;
+  }
+
+  /** A Logs API record: an EVENT carrying the record's own fields after its attributes. */
+  logRecord(r: LogRecordSource): boolean {
+    return this.encode(1, this.#logRecordFields, r);
+  }
+
+  #logRecordFields(r: LogRecordSource): void {
+    const ctx = r.ctx;
+    this.header(KIND_EVENT, r.level, (ctx === null ? 0 : FLAG_HAS_CONTEXT) | FLAG_LOG_RECORD);
+    this.f64(r.time);
+    if (ctx !== null) this.ids(ctx, true);
+    this.str(r.target);
+    this.inline(r.message);
+    this.attributes(r.attributes, Infinity);
+    this.u8(r.severityNumber);
+    this.u8(r.traceFlags);
+    this.u8(r.bodyJson !== undefined ? BODY_STRUCTURED : r.hasBody ? BODY_STRING : BODY_NONE);
+    // Whole: JSON cut by the per-value limit would not parse (capture bounds the value itself).
+    if (r.bodyJson !== undefined) this.inline(r.bodyJson, Infinity);
+    this.f64(r.observedTime);
+    this.str(r.severityText);
+    this.str(r.eventName);
+    this.str(r.scopeVersion);
+    this.str(r.schemaUrl);
   }
 
   /** A raw pino JSON line, parsed on the worker. */

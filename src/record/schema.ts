@@ -59,6 +59,8 @@ export const FLAG_HAS_TRACE_STATE = 4;
 export const FLAG_HAS_DROPS = 1;
 /** EVENT, LOG_LINE: trace and span ids of the active span follow the time. */
 export const FLAG_HAS_CONTEXT = 1;
+/** EVENT: a Logs API record (`logger.emit()`); its own fields follow the attributes. */
+export const FLAG_LOG_RECORD = 2;
 
 function declare<const F extends readonly FieldDecl[]>(kind: number, name: string, fields: F): KindSchema<FixedNames<F>> {
   const at: Record<string, number> = {};
@@ -155,6 +157,18 @@ export const EVENT = declare(KIND_EVENT, 'EVENT', [
   { name: 'target', type: 'str' },
   { name: 'message', type: 'str' },
   { name: 'attributes', type: 'attributes' },
+  // A Logs API record's own fields.
+  { name: 'severityNumber', type: 'u8', when: FLAG_LOG_RECORD },
+  { name: 'traceFlags', type: 'u8', when: FLAG_LOG_RECORD },
+  /** BODY_NONE, BODY_STRING (the body is the message) or BODY_STRUCTURED (see format.ts). */
+  { name: 'bodyKind', type: 'u8', when: FLAG_LOG_RECORD },
+  /** Present when bodyKind is BODY_STRUCTURED: the body as JSON. */
+  { name: 'bodyJson', type: 'str', when: FLAG_LOG_RECORD },
+  { name: 'observedTime', type: 'f64', when: FLAG_LOG_RECORD },
+  { name: 'severityText', type: 'str', when: FLAG_LOG_RECORD },
+  { name: 'eventName', type: 'str', when: FLAG_LOG_RECORD },
+  { name: 'scopeVersion', type: 'str', when: FLAG_LOG_RECORD },
+  { name: 'schemaUrl', type: 'str', when: FLAG_LOG_RECORD },
 ] as const);
 
 export const LOG_LINE = declare(KIND_LOG_LINE, 'LOG_LINE', [

@@ -114,7 +114,33 @@ export interface EventRecord {
   /** The active span's ids when the event was made inside one. */
   readonly traceId: string | undefined;
   readonly spanId: string | undefined;
+  // The properties below are set only on a record made through the
+  // OpenTelemetry Logs API (`logger.emit()`), for what `level` and
+  // `message` cannot say.
+  /** The exact `SeverityNumber` given (0 when none was). */
+  readonly severityNumber?: number;
+  /** `severityText` as given ('' when none was). */
+  readonly severityText?: string;
+  /** `eventName` as given ('' when none was). */
+  readonly eventName?: string;
+  /** When the record was observed (`observedTimestamp`, else when `emit()` was called). */
+  readonly observedTime?: number;
+  /**
+   * The body as given: a string (then also `message`), or any other value
+   * kept structured (objects, arrays, numbers, booleans, null; `message` is
+   * then its JSON). Bounded; cycles and throwing getters become marker
+   * strings, bigints decimal strings. Undefined when there was no body.
+   */
+  readonly body?: LogBody;
+  /** The span's trace flags when the record carries trace context. */
+  readonly traceFlags?: number;
+  /** The logger's version and schema URL, for the instrumentation scope ('' when none). */
+  readonly scopeVersion?: string;
+  readonly schemaUrl?: string;
 }
+
+/** A Logs API body as delivered: JSON-shaped values. */
+export type LogBody = string | number | boolean | null | LogBody[] | { [key: string]: LogBody };
 
 export type SpanRecord =
   | SpanStartRecord

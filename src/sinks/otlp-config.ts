@@ -38,6 +38,14 @@ export interface OtlpSinkOptions extends SpanAssemblerOptions {
   resourceAttributes?: Record<string, ResourceAttributeValue>;
   /** Export standalone events as OTLP log records. Default true. */
   exportEvents?: boolean;
+  /** Export spans. Default true (false: a logs-only sink, as `OTEL_TRACES_EXPORTER=none` makes one). */
+  exportSpans?: boolean;
+  /**
+   * Read no `OTEL_*` variable: the options say everything. `ringtrace/register`
+   * reads the variables itself (a bad one is a warning there, not an error).
+   * Default false.
+   */
+  ignoreEnvironment?: boolean;
   /** Most spans (or log records) in one request. Default 512. */
   maxExportBatchSize?: number;
   /** Most spans (and, separately, log records) waiting for export; past it they are dropped and counted. Default 2048. */
@@ -75,6 +83,7 @@ export interface OtlpConfig {
   /** The `resourceAttributes` option (empty if not given). */
   resourceAttributes: Record<string, ResourceAttributeValue>;
   exportEvents: boolean;
+  exportSpans: boolean;
   maxExportBatchSize: number;
   maxQueueSize: number;
   maxAttempts: number;
@@ -87,7 +96,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const KNOWN_OPTIONS = new Set([
   'protocol', 'endpoint', 'logsEndpoint', 'headers', 'timeoutMs', 'compression', 'serviceName', 'resourceAttributes',
-  'exportEvents', 'maxExportBatchSize', 'maxQueueSize', 'maxAttempts', 'initialBackoffMs', 'maxBackoffMs',
+  'exportEvents', 'exportSpans', 'ignoreEnvironment', 'maxExportBatchSize', 'maxQueueSize', 'maxAttempts', 'initialBackoffMs', 'maxBackoffMs',
   'maxOpenSpans', 'maxAttributes', 'maxEvents', 'maxLinks',
 ]);
 
@@ -269,6 +278,9 @@ export function resolveOtlpConfig(options: unknown, env: Env = process.env): Otl
     if (!KNOWN_OPTIONS.has(key)) throw invalidOptionRange('otlp', `one of the options ${[...KNOWN_OPTIONS].join(', ')}`, key);
   }
   const o = options as OtlpSinkOptions;
+  if (o.ignoreEnvironment !== undefined && typeof o.ignoreEnvironment !== 'boolean') throw invalidOptionType('otlp.ignoreEnvironment', 'a boolean', o.ignoreEnvironment);
+  if (o.ignoreEnvironment === true) env = {};
+  if (o.exportSpans !== undefined && typeof o.exportSpans !== 'boolean') throw invalidOptionType('otlp.exportSpans', 'a boolean', o.exportSpans);
   if (o.serviceName !== undefined && (typeof o.serviceName !== 'string' || o.serviceName === '')) {
     throw invalidOptionType('otlp.serviceName', 'a non-empty string', o.serviceName);
   }
@@ -284,6 +296,7 @@ export function resolveOtlpConfig(options: unknown, env: Env = process.env): Otl
     serviceName: o.serviceName,
     resourceAttributes: resourceAttributes(o),
     exportEvents: o.exportEvents ?? true,
+    exportSpans: o.exportSpans ?? true,
     maxExportBatchSize,
     maxQueueSize,
     maxAttempts: o.maxAttempts === undefined ? DEFAULT_OTLP_MAX_ATTEMPTS : positive('otlp.maxAttempts', o.maxAttempts, true),

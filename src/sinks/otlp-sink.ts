@@ -238,7 +238,7 @@ export class OtlpSink implements TraceSink {
   readonly #spans: SignalExporter<ReadableSpan>;
   readonly #logs: SignalExporter<ReadableLogRecord>;
   // One InstrumentationScope object per target: the logs serializer groups by identity.
-  readonly #scopes = new Map<string, { name: string }>();
+  readonly #scopes = new Map<string, { name: string; version?: string; schemaUrl?: string }>();
   readonly #httpAgent = new HttpAgent({ keepAlive: true });
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true });
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -281,6 +281,7 @@ export class OtlpSink implements TraceSink {
   }
 
   consume(record: TraceRecord): void {
+    if (!this.config.exportSpans && record.kind !== 'event') return;
     if (!this.#assembler.consume(record)) {
       if (this.config.exportEvents) this.#logs.push(this.#readableLog(record as EventRecord));
     }
@@ -368,11 +369,14 @@ export class OtlpSink implements TraceSink {
     });
   }
 
-  #scope(name: string): { name: string } {
-    let scope = this.#scopes.get(name);
+  #scope(name: string, version = '', schemaUrl = ''): { name: string; version?: string; schemaUrl?: string } {
+    const key = version === '' && schemaUrl === '' ? name : `${name}\u0000${version}\u0000${schemaUrl}`;
+    let scope = this.#scopes.get(key);
     if (scope === undefined) {
       scope = { name };
-      this.#scopes.set(name, scope);
+      if (version !== '') scope.version = version;
+      if (schemaUrl !== '') scope.schemaUrl = schemaUrl;
+      this.#scopes.set(key, scope);
     }
     return scope;
   }
@@ -410,16 +414,21 @@ export class OtlpSink implements TraceSink {
 
   #readableLog(e: EventRecord): ReadableLogRecord {
     const time = hrTime(e.time);
+    // A Logs API record (severityNumber set) carries its own severity, body,
+    // event name, observed time, trace flags and scope version; other events
+    // are described by their level and message.
+    const fromLogsApi = e.severityNumber !== undefined;
     return {
       hrTime: time,
-      hrTimeObserved: time,
-      // Events do not carry the span's trace flags; 0 says only "not known to be sampled".
-      spanContext: e.traceId !== undefined && e.spanId !== undefined ? { traceId: e.traceId, spanId: e.spanId, traceFlags: 0 } : undefined,
-      severityNumber: SEVERITY_NUMBER[e.level],
-      severityText: SEVERITY_TEXT[e.level],
-      body: e.message,
+      hrTimeObserved: e.observedTime === undefined ? time : hrTime(e.observedTime),
+      // Other events do not carry the span's trace flags; 0 says only "not known to be sampled".
+      spanContext: e.traceId !== undefined && e.spanId !== undefined ? { traceId: e.traceId, spanId: e.spanId, traceFlags: e.traceFlags ?? 0 } : undefined,
+      severityNumber: fromLogsApi ? e.severityNumber : SEVERITY_NUMBER[e.level],
+      severityText: fromLogsApi ? (e.severityText === '' ? undefined : e.severityText) : SEVERITY_TEXT[e.level],
+      body: fromLogsApi ? (e.body as ReadableLogRecord['body']) : e.message,
+      ...(e.eventName ? { eventName: e.eventName } : {}),
       resource: this.resource,
-      instrumentationScope: this.#scope(e.target),
+      instrumentationScope: this.#scope(e.target, e.scopeVersion, e.schemaUrl),
       attributes: toAttributes(e.fields),
       droppedAttributesCount: 0,
     };

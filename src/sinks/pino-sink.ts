@@ -131,7 +131,10 @@ export class PinoSink implements TraceSink {
   flush(): Promise<void> | void {
     if (!this.#buffered) return;
     const out = this.#out as SonicBoomStream;
-    return new Promise((resolve, reject) => out.flush((error) => (error ? reject(error) : resolve())));
+    // sonic-boom's flush ends with an fsync, which a pipe or a terminal refuses
+    // (EINVAL, ENOTSUP) after the bytes were written: stdout piped is not a failure.
+    const unsyncable = (error: Error) => (error as NodeJS.ErrnoException).code === 'EINVAL' || (error as NodeJS.ErrnoException).code === 'ENOTSUP';
+    return new Promise((resolve, reject) => out.flush((error) => (error && !unsyncable(error) ? reject(error) : resolve())));
   }
 
   close(): Promise<void> {

@@ -1,0 +1,316 @@
+/**
+ * What `ringtrace/register` does, in two steps:
+ *
+ *   at once (before the application's first line): read the environment
+ *     (env-config.ts), set the diagnostic logger (OTEL_LOG_LEVEL), register
+ *     the ESM loader hook and the application's auto-instrumentations, so
+ *     the modules it loads next are patched;
+ *   then (async): start the dispatcher with the sinks the variables and
+ *     RINGTRACE_CONFIG name, and install it (tracer and logger providers,
+ *     context manager, the OTEL_PROPAGATORS propagators). Exit and signals
+ *     drain it, as for any dispatcher `start()` made.
+ *
+ * It never throws into the application: every failure is a warning, and
+ * the application runs without ringtrace (or without the part that failed).
+ * It does nothing outside the main thread: ringtrace's own worker inherits
+ * the preload, and the application's worker threads are not attached yet.
+ */
+import * as nodeModule from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { diag, DiagConsoleLogger, type LoggerProvider, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
+import { TraceDispatcher } from '../dispatcher.js';
+import { resolveSinkSpec } from '../options.js';
+import { StrictTraceContextPropagator } from '../capture/strict-trace-context-propagator.js';
+import type { SinkSpec } from '../sinks/trace-sink.js';
+import type { OtlpSignalConfig, OtlpSinkOptions } from '../sinks/otlp-config.js';
+import { applicationRoots, requireFromApp, type AppPackage } from './app-packages.js';
+import { badVariable, readZeroCodeConfig, warnEnv, type PropagatorName, type Warn, type ZeroCodeConfig } from './env-config.js';
+
+/** The packages the variables can ask for, resolved from the application. */
+export const AUTO_INSTRUMENTATIONS_PACKAGE = '@opentelemetry/auto-instrumentations-node';
+export const B3_PACKAGE = '@opentelemetry/propagator-b3';
+export const JAEGER_PACKAGE = '@opentelemetry/propagator-jaeger';
+export const ESM_HOOK = '@opentelemetry/instrumentation/hook.mjs';
+
+/** Shared by the ESM and CommonJS entries (and any second copy of ringtrace): one start per process. */
+const STARTED = Symbol.for('ringtrace.register');
+
+type Global = typeof globalThis & { [STARTED]?: Promise<TraceDispatcher | undefined> };
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Start ringtrace from the environment, once per process. The synchronous
+ * part (instrumentations, loader hook) is done when this returns; the
+ * promise resolves with the installed dispatcher, or undefined when
+ * disabled, outside the main thread, or when it could not start (warned).
+ */
+export function startZeroCode(env: Readonly<Record<string, string | undefined>> = process.env, warn: Warn = warnEnv): Promise<TraceDispatcher | undefined> {
+  const g = globalThis as Global;
+  if (!isMainThread) return Promise.resolve(undefined);
+  if (g[STARTED] !== undefined) return g[STARTED];
+  let started: Promise<TraceDispatcher | undefined>;
+  try {
+    started = begin(env, warn);
+  } catch (error) {
+    warn(`ringtrace: zero-code start failed, the application runs without ringtrace: ${message(error)}`);
+    started = Promise.resolve(undefined);
+  }
+  g[STARTED] = started;
+  return started;
+}
+
+/** The dispatcher `ringtrace/register` started (undefined if none). */
+export function zeroCodeDispatcher(): Promise<TraceDispatcher | undefined> {
+  return (globalThis as Global)[STARTED] ?? Promise.resolve(undefined);
+}
+
+function begin(env: Readonly<Record<string, string | undefined>>, warn: Warn): Promise<TraceDispatcher | undefined> {
+  const config = readZeroCodeConfig(env, warn);
+  if (config.disabled) return Promise.resolve(undefined);
+  if (config.logLevel !== undefined) diag.setLogger(new DiagConsoleLogger(), { logLevel: config.logLevel });
+  const roots = applicationRoots();
+  const instrumentations = registerInstrumentations(env, roots, warn);
+  return startDispatcher(config, roots, instrumentations, warn).catch((error: unknown) => {
+    warn(`ringtrace: zero-code start failed, the application runs without ringtrace: ${message(error)}`);
+    return undefined;
+  });
+}
+
+// ── instrumentations ───────────────────────────────────────────────────
+
+/** What is used of an instrumentation of the application's. */
+interface Instrumentation {
+  setTracerProvider?(provider: TracerProvider): void;
+  setLoggerProvider?(provider: LoggerProvider): void;
+}
+interface AutoInstrumentations {
+  getNodeAutoInstrumentations(): Instrumentation[];
+}
+interface InstrumentationPackage {
+  registerInstrumentations(options: { instrumentations: unknown[] }): unknown;
+}
+
+/** The application's auto-instrumentations, enabled and disabled by OTEL_NODE_*_INSTRUMENTATIONS, and the ESM hook. */
+function registerInstrumentations(env: Readonly<Record<string, string | undefined>>, roots: string[], warn: Warn): Instrumentation[] {
+  let auto: AppPackage | undefined;
+  try {
+    auto = requireFromApp(AUTO_INSTRUMENTATIONS_PACKAGE, roots);
+  } catch (error) {
+    warn(`ringtrace: ${AUTO_INSTRUMENTATIONS_PACKAGE} did not load, no instrumentation is registered: ${message(error)}`);
+    return [];
+  }
+  if (auto === undefined) return [];
+  checkInstrumentationNames(env, auto, warn);
+  registerEsmHook(auto, warn);
+  try {
+    const instrumentations = (auto.exports as AutoInstrumentations).getNodeAutoInstrumentations();
+    // The registration of the auto-instrumentations' own copy of @opentelemetry/instrumentation.
+    const api = auto.require('@opentelemetry/instrumentation') as InstrumentationPackage;
+    api.registerInstrumentations({ instrumentations });
+    return instrumentations;
+  } catch (error) {
+    warn(`ringtrace: registering ${AUTO_INSTRUMENTATIONS_PACKAGE} failed: ${message(error)}`);
+    return [];
+  }
+}
+
+/**
+ * Hand the providers to each instrumentation once installed. They were
+ * registered before the dispatcher existed, with the global proxy of the
+ * API copy they load: the CommonJS copy, whose proxy never learns of a
+ * provider that ringtrace (which loads the ES module copy) installs.
+ */
+function connectInstrumentations(instrumentations: readonly Instrumentation[], dispatcher: TraceDispatcher, warn: Warn): void {
+  for (const instrumentation of instrumentations) {
+    try {
+      instrumentation.setTracerProvider?.(dispatcher.tracerProvider);
+      instrumentation.setLoggerProvider?.(dispatcher.loggerProvider);
+    } catch (error) {
+      warn(`ringtrace: an instrumentation refused the tracer provider: ${message(error)}`);
+    }
+  }
+}
+
+/** One warning per variable naming instrumentations the package does not have (it would only say so on the diagnostic logger). */
+function checkInstrumentationNames(env: Readonly<Record<string, string | undefined>>, auto: AppPackage, warn: Warn): void {
+  for (const name of ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'OTEL_NODE_DISABLED_INSTRUMENTATIONS']) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const unknown = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => {
+        if (s === '') return false;
+        try {
+          auto.require.resolve(`@opentelemetry/instrumentation-${s}`);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    if (unknown.length > 0) {
+      warn(badVariable(name, raw, `no instrumentation named ${unknown.map((u) => JSON.stringify(u)).join(', ')} in ${AUTO_INSTRUMENTATIONS_PACKAGE}`, 'ignoring those names'));
+    }
+  }
+}
+
+/**
+ * @opentelemetry/instrumentation's loader hook (import-in-the-middle), so ES
+ * modules are patched as CommonJS ones are: `module.register`, Node >= 20.6
+ * and >= 18.19. Older Node: ES modules are not instrumented (warned).
+ */
+function registerEsmHook(auto: AppPackage, warn: Warn): void {
+  const register = (nodeModule as { register?: (specifier: string, parentURL: string) => void }).register;
+  if (typeof register !== 'function') {
+    warn(`ringtrace: this Node.js (${process.version}) has no module.register, so ES modules are not instrumented; CommonJS modules are`);
+    return;
+  }
+  let hook: string;
+  try {
+    hook = auto.require.resolve(ESM_HOOK);
+  } catch (error) {
+    warn(`ringtrace: ${ESM_HOOK} not found, so ES modules are not instrumented: ${message(error)}`);
+    return;
+  }
+  try {
+    register(pathToFileURL(hook).href, pathToFileURL(auto.path).href);
+  } catch (error) {
+    warn(`ringtrace: registering ${ESM_HOOK} failed, so ES modules are not instrumented: ${message(error)}`);
+  }
+}
+
+// ── the dispatcher ─────────────────────────────────────────────────────
+
+function sameSettings(a: OtlpSignalConfig, b: OtlpSignalConfig): boolean {
+  return a.protocol === b.protocol && a.timeoutMs === b.timeoutMs && a.compression === b.compression && JSON.stringify(a.headers) === JSON.stringify(b.headers);
+}
+
+function otlpOptions(signal: OtlpSignalConfig): OtlpSinkOptions {
+  // Everything explicit, the variables read above: the sink reads none itself.
+  return { ignoreEnvironment: true, protocol: signal.protocol, headers: signal.headers, timeoutMs: signal.timeoutMs, compression: signal.compression };
+}
+
+/** The sinks OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER name. */
+export function environmentSinks(config: ZeroCodeConfig): SinkSpec[] {
+  const sinks: SinkSpec[] = [];
+  const { traces, logs } = config.otlp;
+  const filter = config.filter;
+  const tracesOtlp = config.traceExporters.includes('otlp');
+  const logsOtlp = config.logExporters.includes('otlp');
+  if (tracesOtlp && logsOtlp && sameSettings(traces, logs)) {
+    sinks.push({ name: 'otlp', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.url.href, logsEndpoint: logs.url.href } });
+  } else {
+    if (tracesOtlp) sinks.push({ name: 'otlp-traces', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.url.href, exportEvents: false } });
+    if (logsOtlp) sinks.push({ name: 'otlp-logs', sink: 'otlp', filter, options: { ...otlpOptions(logs), logsEndpoint: logs.url.href, exportSpans: false } });
+  }
+  const tracesConsole = config.traceExporters.includes('console');
+  if (tracesConsole || config.logExporters.includes('console')) {
+    sinks.push({ name: 'console', sink: 'pino', filter, options: { destination: 'stdout', spans: tracesConsole } });
+  }
+  return sinks;
+}
+
+/** A sink's module path in a config file is relative to that file. */
+function relativeToFile(spec: unknown, file: string): unknown {
+  if (spec === null || typeof spec !== 'object') return spec;
+  const m = (spec as { module?: unknown }).module;
+  if (typeof m === 'string' && (m.startsWith('./') || m.startsWith('../'))) return { ...spec, module: resolve(dirname(file), m) };
+  return spec;
+}
+
+/** The sinks of RINGTRACE_CONFIG: a JSON file, or an ES module whose default export (or namespace) has `sinks`. */
+export async function configFileSinks(path: string, warn: Warn, cwd: string = process.cwd()): Promise<SinkSpec[]> {
+  const file = isAbsolute(path) ? path : resolve(cwd, path);
+  let data: unknown;
+  try {
+    if (file.endsWith('.json')) {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } else {
+      const ns = (await import(pathToFileURL(file).href)) as { default?: unknown; sinks?: unknown };
+      data = ns.default !== undefined ? ns.default : ns;
+    }
+  } catch (error) {
+    warn(badVariable('RINGTRACE_CONFIG', path, `a readable JSON file or ES module: ${message(error)}`, 'using no config file'));
+    return [];
+  }
+  const sinks = data !== null && typeof data === 'object' ? (data as { sinks?: unknown }).sinks : undefined;
+  if (!Array.isArray(sinks)) {
+    warn(badVariable('RINGTRACE_CONFIG', path, 'a config with a `sinks` array', 'using no config file'));
+    return [];
+  }
+  const out: SinkSpec[] = [];
+  sinks.forEach((spec: unknown, i) => {
+    const where = `RINGTRACE_CONFIG sinks[${i}]`;
+    try {
+      const given = relativeToFile(spec, file);
+      resolveSinkSpec(given, where);
+      out.push(given as SinkSpec);
+    } catch (error) {
+      warn(badVariable('RINGTRACE_CONFIG', path, message(error).replace(/^ringtrace: /, ''), `skipping sinks[${i}]`));
+    }
+  });
+  return out;
+}
+
+/** The OTEL_PROPAGATORS propagators; b3, b3multi and jaeger from the application's packages. */
+function propagators(names: readonly PropagatorName[], roots: string[], warn: Warn): TextMapPropagator {
+  const list: TextMapPropagator[] = [];
+  const fromApp = (pkg: string, name: PropagatorName): Record<string, unknown> | undefined => {
+    try {
+      const found = requireFromApp(pkg, roots);
+      if (found !== undefined) return found.exports as Record<string, unknown>;
+    } catch (error) {
+      warn(`ringtrace: ${pkg} did not load, so the ${name} propagator is left out: ${message(error)}`);
+      return undefined;
+    }
+    warn(badVariable('OTEL_PROPAGATORS', names.join(','), `${name} needs ${pkg}, which the application does not have`, `leaving ${name} out`));
+    return undefined;
+  };
+  for (const name of names) {
+    if (name === 'tracecontext') list.push(new StrictTraceContextPropagator());
+    else if (name === 'baggage') list.push(new W3CBaggagePropagator());
+    else if (name === 'b3' || name === 'b3multi') {
+      const b3 = fromApp(B3_PACKAGE, name) as { B3Propagator: new (c?: object) => TextMapPropagator; B3InjectEncoding: { MULTI_HEADER: number } } | undefined;
+      if (b3 !== undefined) list.push(new b3.B3Propagator(name === 'b3multi' ? { injectEncoding: b3.B3InjectEncoding.MULTI_HEADER } : {}));
+    } else {
+      const jaeger = fromApp(JAEGER_PACKAGE, name) as { JaegerPropagator: new () => TextMapPropagator } | undefined;
+      if (jaeger !== undefined) list.push(new jaeger.JaegerPropagator());
+    }
+  }
+  return new CompositePropagator({ propagators: list });
+}
+
+async function startDispatcher(config: ZeroCodeConfig, roots: string[], instrumentations: readonly Instrumentation[], warn: Warn): Promise<TraceDispatcher | undefined> {
+  const fromEnv = environmentSinks(config);
+  const fromFile = config.configPath === undefined ? [] : await configFileSinks(config.configPath, warn);
+  // A config-file sink with the name of an environment one replaces it (to give it a filter, say).
+  const names = new Set(fromFile.map((s) => s.name));
+  const sinks = [...fromEnv.filter((s) => !names.has(s.name)), ...fromFile];
+  const options = {
+    serviceName: config.serviceName,
+    resourceAttributes: config.resourceAttributes,
+    queueCapacity: config.queueCapacity,
+    flushIntervalMs: config.flushIntervalMs,
+    sampler: config.sampler,
+    samplerArg: config.samplerArg,
+    spanLimits: config.spanLimits,
+  };
+  let dispatcher: TraceDispatcher;
+  try {
+    dispatcher = await TraceDispatcher.start({ ...options, sinks });
+  } catch (error) {
+    if (fromFile.length === 0) throw error;
+    warn(badVariable('RINGTRACE_CONFIG', config.configPath ?? '', `its sinks did not start: ${message(error)}`, 'starting without them'));
+    dispatcher = await TraceDispatcher.start({ ...options, sinks: fromEnv });
+  }
+  dispatcher.install({ propagator: propagators(config.propagators, roots, warn) });
+  connectInstrumentations(instrumentations, dispatcher, warn);
+  return dispatcher;
+}
