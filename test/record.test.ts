@@ -1,6 +1,7 @@
 import t from 'tap';
 import * as F from '../src/record/format.js';
-import { ORPHAN, RecordDecoder, pinoLevel, pinoLineToEvent } from '../src/record/record-decoder.js';
+import { ORPHAN, RecordDecoder, pinoLineToEvent } from '../src/record/record-decoder.js';
+import { pinoLevel } from '../src/filter/levels.js';
 import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/record/record-encoder.js';
 import { MAX_INTERNED_LENGTH, StringTable } from '../src/record/string-table.js';
 import type { EventRecord, Fields, TraceRecord } from '../src/record/trace-record.js';

@@ -188,8 +188,7 @@ export class DrainLoop {
     while (pos < end && n < limit) {
       const size = walker.sizeAt(pos, end);
       if (size === 0) {
-        // The encoder never frames a record like this; trusting it, a size
-        // of 0 once spun this loop forever.
+        // The encoder never frames a record like this: skip to sound framing, never trust the size.
         pos = this.#resync(pos, end);
         continue;
       }

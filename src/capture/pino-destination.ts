@@ -8,9 +8,8 @@
  * With `pino.metadata` pino tells the destination each line's level before
  * writing it, so lines no sink accepts at any target are skipped unrecorded.
  */
-import { LEVEL_OFF } from '../filter/levels.js';
+import { LEVEL_OFF, pinoLevel } from '../filter/levels.js';
 import type { LevelHint } from '../filter/level-hint.js';
-import { pinoLevel } from '../record/record-decoder.js';
 import type { RecordEncoder } from '../record/record-encoder.js';
 import { nowMs } from './clock.js';
 import { activeIdWords } from './span-ids.js';

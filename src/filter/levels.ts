@@ -61,3 +61,13 @@ const LEVEL_VALUES: Readonly<Record<LevelName, number>> = {
 export function levelValue(name: LevelName): number {
   return LEVEL_VALUES[name];
 }
+
+/** pino's numeric levels to ours: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal (error); anything else info. */
+export function pinoLevel(level: unknown): number {
+  if (typeof level !== 'number') return LEVEL_INFO;
+  if (level >= 50) return LEVEL_ERROR;
+  if (level >= 40) return LEVEL_WARN;
+  if (level >= 30) return LEVEL_INFO;
+  if (level >= 20) return LEVEL_DEBUG;
+  return LEVEL_TRACE;
+}

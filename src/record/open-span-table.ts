@@ -9,7 +9,7 @@
  * nearly every delete while few spans were open (V8 shrinks it below a
  * quarter full): 89 ns a span against 10 for a slot (bench/drain.js).
  *
- * Bounded like the Map it replaces: at `maxOpen` spans, the oldest is
+ * Bounded: at `maxOpen` spans, the oldest is
  * evicted (exactly the oldest unless the start records of later spans were
  * dropped, which can leave a span in its slot for longer).
  */

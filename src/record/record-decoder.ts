@@ -8,7 +8,7 @@
  * exceeds), open spans by `maxOpenSpans` (the oldest is evicted and counted;
  * its later records then decode as orphans).
  */
-import { LEVEL_ERROR, LEVEL_NAMES, LEVEL_INFO, type LevelName } from '../filter/levels.js';
+import { LEVEL_NAMES, pinoLevel, type LevelName } from '../filter/levels.js';
 import * as F from './format.js';
 import { emptyFields } from './fields.js';
 import { IdHex } from './id-hex.js';
@@ -429,16 +429,6 @@ export class RecordDecoder {
 
 function levelName(level: number): LevelName {
   return LEVEL_NAMES[level] ?? 'info';
-}
-
-/** pino's numeric levels to ours: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal (error). */
-export function pinoLevel(level: unknown): number {
-  if (typeof level !== 'number') return LEVEL_INFO;
-  if (level >= 50) return LEVEL_ERROR;
-  if (level >= 40) return 4;
-  if (level >= 30) return LEVEL_INFO;
-  if (level >= 20) return 2;
-  return 1;
 }
 
 /** Keys of a pino line that become parts of the event rather than fields. */
