@@ -209,7 +209,12 @@ export function parseEndpoint(option: string, value: unknown, signalPath: string
     } catch {
       throw invalidOptionRange(option, `${ENDPOINT_EXPECTED} (percent-encoded)`, value);
     }
-    return { url: new URL(`http://localhost${signalPath}`), socketPath: socketPathValue(option, socketPath), endpoint: `unix://${pathname}` };
+    try {
+      socketPathValue(option, socketPath);
+    } catch (error) {
+      throw invalidOptionRange(option, `${ENDPOINT_EXPECTED} (${(error as Error).message.replace(/^.* must be /, '').replace(/, got .*$/, '')})`, value);
+    }
+    return { url: new URL(`http://localhost${signalPath}`), socketPath, endpoint: `unix://${pathname}` };
   }
   let parsed: URL;
   try {
