@@ -395,17 +395,20 @@ t.test('a collector that never recovers, one that refuses (400), and one that is
   await Promise.all([busy.close(), bad.close(), gone.close()]);
 });
 
-t.test('batching and the queue bound: a full batch leaves without a flush; past maxQueueSize spans are dropped and counted', async (t) => {
+t.test('batching and the queue bound: a full batch leaves without a flush; past maxQueueSize spans waiting to be sent are dropped and counted', async (t) => {
   const peer = await receiver();
   t.teardown(() => peer.close());
-  const sink = new OtlpSink({ endpoint: `${peer.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 5, maxQueueSize: 8 }, {});
+  // One request at a time: the first batch is in flight, the next waits, and past 8 waiting the rest are dropped.
+  const sink = new OtlpSink({ endpoint: `${peer.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 5, maxQueueSize: 8, maxConcurrentRequests: 1 }, {});
   feedSpans(sink, 20);
+  t.equal(peer.attempts.length, 0, 'nothing has reached the collector yet');
+  t.equal(sink.inspect().spans.inFlight, 1, 'but a full batch is on its way without a flush');
   await sink.flush();
   const s = sink.inspect().spans;
   await sink.close();
-  t.equal(s.queued + s.dropped, 20, 'every span queued or dropped');
-  t.ok(s.dropped > 0, 'the bound was hit');
-  t.equal(s.exported, s.queued);
+  t.equal(s.queued, 20, 'every span taken in');
+  t.equal(s.dropped, 20 - 5 - 8, 'five in flight, eight waiting, the rest dropped');
+  t.equal(s.exported + s.dropped, 20);
   t.equal(spansOf(peer.received).length, s.exported, 'what is counted exported arrived');
   t.ok(peer.received.every((r) => spansOf([r]).length <= 5), 'no request over maxExportBatchSize');
 });

@@ -12,6 +12,7 @@
  * `/v1/logs` appended.
  */
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
+import type { OtlpMetricsOptions } from './otlp-metrics.js';
 import type { SpanAssemblerOptions } from './span-assembler.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -22,10 +23,22 @@ export type ResourceAttributeValue = string | number | boolean;
 export interface OtlpSinkOptions extends SpanAssemblerOptions {
   /** Wire encoding. Env `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL`. Default `http/protobuf`. */
   protocol?: OtlpProtocol;
-  /** Full URL spans are POSTed to. Env `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. Default `http://localhost:4318/v1/traces`. */
+  /**
+   * Full URL spans are POSTed to, or `unix:///path/to/socket`: POST `/v1/traces`
+   * over that Unix domain socket. Env `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (a `unix://` one names the
+   * socket, nothing is appended to it). Default `http://localhost:4318/v1/traces`.
+   */
   endpoint?: string;
-  /** Full URL log records are POSTed to. Env `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/logs`. Default `http://localhost:4318/v1/logs`. */
+  /** As `endpoint`, for log records: a full URL, or `unix:///path/to/socket` for `/v1/logs` over it. Env `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/logs`. Default `http://localhost:4318/v1/logs`. */
   logsEndpoint?: string;
+  /**
+   * A Unix domain socket (Node's http `socketPath`) every request of this
+   * sink travels over whose endpoint is an http(s) URL; the URL then gives
+   * only the request path and the Host header. A `unix://` endpoint names
+   * its own socket. Default: none, TCP.
+   */
+  socketPath?: string;
   /** Extra request headers, merged over `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_{TRACES,LOGS}_HEADERS`. */
   headers?: Record<string, string>;
   /** Per-request timeout in ms. Env `OTEL_EXPORTER_OTLP_{TRACES_,}TIMEOUT`. Default 10000. */
@@ -48,8 +61,27 @@ export interface OtlpSinkOptions extends SpanAssemblerOptions {
   ignoreEnvironment?: boolean;
   /** Most spans (or log records) in one request. Default 512. */
   maxExportBatchSize?: number;
-  /** Most spans (and, separately, log records) waiting for export; past it they are dropped and counted. Default 2048. */
+  /**
+   * Most spans (and, separately, log records) waiting to be sent: not yet in
+   * a batch, or in an encoded batch waiting for a request slot. Past it new
+   * ones are dropped and counted. Requests in flight do not count here (they
+   * count in `maxQueueBytes`). Default 2048.
+   */
   maxQueueSize?: number;
+  /**
+   * Most bytes of encoded request bodies per signal, waiting for a request
+   * slot, in flight, or held for a retry. A batch whose body does not fit is
+   * dropped and its items counted `dropped`. Default 8 MiB (8388608).
+   */
+  maxQueueBytes?: number;
+  /** Most requests in flight at once, per signal (a retry waiting out its backoff keeps its slot). Default 4. */
+  maxConcurrentRequests?: number;
+  /**
+   * Export the application's metrics (`SinkContext.metrics`) to `/v1/metrics`
+   * every `exportIntervalMs` and at close: `true` for the defaults and the
+   * `OTEL_EXPORTER_OTLP_METRICS_*` variables, or their options. Default off.
+   */
+  metrics?: boolean | OtlpMetricsOptions;
   /** Attempts per request, the first included, for retryable failures (429, 502, 503, 504, network errors, timeouts). Default 5. */
   maxAttempts?: number;
   /** First retry delay in ms; doubled each retry, with jitter, up to `maxBackoffMs`. Default 1000. */
@@ -63,12 +95,30 @@ export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 export const DEFAULT_OTLP_MAX_EXPORT_BATCH_SIZE = 512;
 export const DEFAULT_OTLP_MAX_QUEUE_SIZE = 2048;
+/**
+ * Per signal. Four requests of 512 spans of a few hundred bytes are well under
+ * 1 MiB, so 8 MiB rides out a collector's pause of some seconds at ordinary
+ * rates, while the worker's worst case (traces, logs, metrics) stays a few
+ * tens of MiB however long the collector is away.
+ */
+export const DEFAULT_OTLP_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
+/**
+ * The SDK's exporter also lets requests overlap (otlp-exporter-base's
+ * `concurrencyLimit`, default 30, failing an export past it); four suffice
+ * to hide a loopback or LAN round trip behind encoding, and queue instead of failing.
+ */
+export const DEFAULT_OTLP_MAX_CONCURRENT_REQUESTS = 4;
 export const DEFAULT_OTLP_MAX_ATTEMPTS = 5;
 export const DEFAULT_OTLP_INITIAL_BACKOFF_MS = 1000;
 export const DEFAULT_OTLP_MAX_BACKOFF_MS = 5000;
 
 export interface OtlpSignalConfig {
+  /** The request URL (for a Unix socket: `http://localhost` and the signal's path). */
   url: URL;
+  /** The Unix domain socket requests travel over, if any. */
+  socketPath: string | undefined;
+  /** The endpoint as an option would say it: the URL, or `unix:///path/to/socket`. */
+  endpoint: string;
   headers: Record<string, string>;
   timeoutMs: number;
   compression: OtlpCompression;
@@ -86,18 +136,25 @@ export interface OtlpConfig {
   exportSpans: boolean;
   maxExportBatchSize: number;
   maxQueueSize: number;
+  maxQueueBytes: number;
+  maxConcurrentRequests: number;
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
   assembler: SpanAssemblerOptions;
+  /** The `socketPath` option. */
+  socketPath: string | undefined;
+  /** The `metrics` option: undefined when off, `{}` for `true`. */
+  metrics: OtlpMetricsOptions | undefined;
+  ignoreEnvironment: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const KNOWN_OPTIONS = new Set([
   'protocol', 'endpoint', 'logsEndpoint', 'headers', 'timeoutMs', 'compression', 'serviceName', 'resourceAttributes',
-  'exportEvents', 'exportSpans', 'ignoreEnvironment', 'maxExportBatchSize', 'maxQueueSize', 'maxAttempts', 'initialBackoffMs', 'maxBackoffMs',
-  'maxOpenSpans', 'maxAttributes', 'maxEvents', 'maxLinks',
+  'exportEvents', 'exportSpans', 'ignoreEnvironment', 'maxExportBatchSize', 'maxQueueSize', 'maxQueueBytes', 'maxConcurrentRequests', 'maxAttempts', 'initialBackoffMs', 'maxBackoffMs',
+  'maxOpenSpans', 'maxAttributes', 'maxEvents', 'maxLinks', 'socketPath', 'metrics',
 ]);
 
 function envValue(env: Env, name: string): string | undefined {
@@ -105,16 +162,68 @@ function envValue(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-function url(option: string, value: unknown): URL {
-  if (typeof value !== 'string' || value === '') throw invalidOptionType(option, 'an http(s) URL string', value);
+const ENDPOINT_EXPECTED = 'an http(s) URL or unix:///absolute/path/to/socket';
+/** sun_path holds 108 bytes on Linux, 104 on the BSDs and macOS, the terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
+
+/** Where one signal's requests go. */
+export interface OtlpEndpoint {
+  url: URL;
+  socketPath: string | undefined;
+  endpoint: string;
+}
+
+/** A Unix socket path: a non-empty string that fits in `sun_path` (a Windows pipe name is not measured). */
+export function socketPathValue(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw invalidOptionType(option, 'a socket path string', value);
+  if (value.includes('\u0000', 1)) throw invalidOptionRange(option, 'a socket path without NUL bytes', value);
+  if (process.platform !== 'win32' && Buffer.byteLength(value) > MAX_SOCKET_PATH_BYTES) {
+    throw invalidOptionRange(option, `a socket path of at most ${MAX_SOCKET_PATH_BYTES} bytes`, value);
+  }
+  return value;
+}
+
+/**
+ * An endpoint option or variable: an http(s) URL (a base one gets the
+ * signal's path appended), or `unix:///path/to/socket`, which always POSTs
+ * the signal's path over that socket.
+ */
+export function parseEndpoint(option: string, value: unknown, signalPath: string, base: boolean): OtlpEndpoint {
+  if (typeof value !== 'string' || value === '') throw invalidOptionType(option, `${ENDPOINT_EXPECTED} string`, value);
+  if (/^unix:/i.test(value)) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(value);
+    } catch {
+      parsed = undefined;
+    }
+    // unix://host/… and unix:relative have no meaning here: the path is the socket.
+    if (parsed === undefined || !/^unix:\/\/\//i.test(value) || parsed.host !== '' || parsed.search !== '' || parsed.hash !== '') {
+      throw invalidOptionRange(option, ENDPOINT_EXPECTED, value);
+    }
+    const pathname = parsed.pathname.replace(/\/+$/, '');
+    if (pathname === '') throw invalidOptionRange(option, ENDPOINT_EXPECTED, value);
+    let socketPath: string;
+    try {
+      socketPath = decodeURIComponent(pathname);
+    } catch {
+      throw invalidOptionRange(option, `${ENDPOINT_EXPECTED} (percent-encoded)`, value);
+    }
+    try {
+      socketPathValue(option, socketPath);
+    } catch (error) {
+      throw invalidOptionRange(option, `${ENDPOINT_EXPECTED} (${(error as Error).message.replace(/^.* must be /, '').replace(/, got .*$/, '')})`, value);
+    }
+    return { url: new URL(`http://localhost${signalPath}`), socketPath, endpoint: `unix://${pathname}` };
+  }
   let parsed: URL;
   try {
-    parsed = new URL(value);
+    parsed = new URL(base ? appendPath(value, signalPath) : value);
   } catch {
-    throw invalidOptionRange(option, 'an http(s) URL', value);
+    throw invalidOptionRange(option, ENDPOINT_EXPECTED, value);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalidOptionRange(option, 'an http(s) URL', value);
-  return parsed;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalidOptionRange(option, ENDPOINT_EXPECTED, value);
+  return { url: parsed, socketPath: undefined, endpoint: parsed.href };
 }
 
 /** `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, without doubling the slash. */
@@ -181,19 +290,18 @@ function headers(option: string, value: unknown): Record<string, string> {
   return out;
 }
 
-function signal(o: OtlpSinkOptions, env: Env, sig: 'TRACES' | 'LOGS'): OtlpSignalConfig {
+function signal(o: OtlpSinkOptions, env: Env, sig: 'TRACES' | 'LOGS', socketPath: string | undefined): OtlpSignalConfig {
   const endpointOption = sig === 'TRACES' ? 'endpoint' : 'logsEndpoint';
   const path = sig === 'TRACES' ? '/v1/traces' : '/v1/logs';
   const given = o[endpointOption];
-  let endpoint: URL;
-  if (given !== undefined) endpoint = url(`otlp.${endpointOption}`, given);
-  else {
-    const specific = envValue(env, `OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`);
-    const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-    if (specific !== undefined) endpoint = url(`environment variable OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`, specific);
-    else if (generic !== undefined) endpoint = url('environment variable OTEL_EXPORTER_OTLP_ENDPOINT', appendPath(generic, path));
-    else endpoint = new URL(appendPath(DEFAULT_OTLP_ENDPOINT, path));
-  }
+  const specific = envValue(env, `OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`);
+  const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  let endpoint: OtlpEndpoint;
+  if (given !== undefined) endpoint = parseEndpoint(`otlp.${endpointOption}`, given, path, false);
+  else if (specific !== undefined) endpoint = parseEndpoint(`environment variable OTEL_EXPORTER_OTLP_${sig}_ENDPOINT`, specific, path, false);
+  else if (generic !== undefined) endpoint = parseEndpoint('environment variable OTEL_EXPORTER_OTLP_ENDPOINT', generic, path, true);
+  else endpoint = parseEndpoint('the default endpoint', DEFAULT_OTLP_ENDPOINT, path, true);
+  if (endpoint.socketPath === undefined && socketPath !== undefined) endpoint = { ...endpoint, socketPath };
 
   const envHeaders = (name: string): Record<string, string> => {
     const raw = envValue(env, name);
@@ -222,7 +330,7 @@ function signal(o: OtlpSinkOptions, env: Env, sig: 'TRACES' | 'LOGS'): OtlpSigna
   const p = pick('protocol');
   const c = pick('compression');
   return {
-    url: endpoint,
+    ...endpoint,
     headers: mergedHeaders,
     timeoutMs,
     protocol: p === undefined ? DEFAULT_OTLP_PROTOCOL : protocol(p.where, p.value),
@@ -290,18 +398,27 @@ export function resolveOtlpConfig(options: unknown, env: Env = process.env): Otl
   if (maxBackoffMs < initialBackoffMs) throw invalidOptionRange('otlp.maxBackoffMs', `a number >= otlp.initialBackoffMs (${initialBackoffMs})`, maxBackoffMs);
   const maxExportBatchSize = o.maxExportBatchSize === undefined ? DEFAULT_OTLP_MAX_EXPORT_BATCH_SIZE : positive('otlp.maxExportBatchSize', o.maxExportBatchSize, true);
   const maxQueueSize = o.maxQueueSize === undefined ? Math.max(DEFAULT_OTLP_MAX_QUEUE_SIZE, maxExportBatchSize) : positive('otlp.maxQueueSize', o.maxQueueSize, true);
+  const socketPath = o.socketPath === undefined ? undefined : socketPathValue('otlp.socketPath', o.socketPath);
+  if (o.metrics !== undefined && typeof o.metrics !== 'boolean' && (o.metrics === null || typeof o.metrics !== 'object' || Array.isArray(o.metrics))) {
+    throw invalidOptionType('otlp.metrics', 'a boolean or an options object', o.metrics);
+  }
   return {
-    traces: signal(o, env, 'TRACES'),
-    logs: signal(o, env, 'LOGS'),
+    traces: signal(o, env, 'TRACES', socketPath),
+    logs: signal(o, env, 'LOGS', socketPath),
     serviceName: o.serviceName,
     resourceAttributes: resourceAttributes(o),
     exportEvents: o.exportEvents ?? true,
     exportSpans: o.exportSpans ?? true,
     maxExportBatchSize,
     maxQueueSize,
+    maxQueueBytes: o.maxQueueBytes === undefined ? DEFAULT_OTLP_MAX_QUEUE_BYTES : positive('otlp.maxQueueBytes', o.maxQueueBytes, true),
+    maxConcurrentRequests: o.maxConcurrentRequests === undefined ? DEFAULT_OTLP_MAX_CONCURRENT_REQUESTS : positive('otlp.maxConcurrentRequests', o.maxConcurrentRequests, true),
     maxAttempts: o.maxAttempts === undefined ? DEFAULT_OTLP_MAX_ATTEMPTS : positive('otlp.maxAttempts', o.maxAttempts, true),
     initialBackoffMs,
     maxBackoffMs,
     assembler: { maxOpenSpans: o.maxOpenSpans, maxAttributes: o.maxAttributes, maxEvents: o.maxEvents, maxLinks: o.maxLinks },
+    socketPath,
+    metrics: o.metrics === true ? {} : o.metrics === false ? undefined : o.metrics,
+    ignoreEnvironment: o.ignoreEnvironment === true,
   };
 }

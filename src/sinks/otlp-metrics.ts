@@ -30,7 +30,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { AggregationTemporality, DataPointType, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 import { DEFAULT_METRIC_EXPORT_INTERVAL_MS, type HistogramPoint, type MetricSnapshotEntry, type MetricsSnapshot, type NumberPoint } from '../metric-region/metrics-snapshot.js';
-import { parseKeyValueList, type OtlpCompression, type OtlpProtocol } from './otlp-config.js';
+import { DEFAULT_OTLP_ENDPOINT, parseEndpoint, parseKeyValueList, type OtlpCompression, type OtlpProtocol } from './otlp-config.js';
 
 // The SDK's enum values, spelled here so that this module needs sdk-metrics for its types only (test/otlp-metrics checks them).
 const DELTA = 0 as AggregationTemporality.DELTA;
@@ -45,7 +45,7 @@ export type MetricsTemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
 /** Options of the metrics export (for the `otlp` sink's `metrics` option). Every field is optional. */
 export interface OtlpMetricsOptions {
-  /** Full URL. Env `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`. Default `http://localhost:4318/v1/metrics`. */
+  /** Full URL, or `unix:///path/to/socket` for `/v1/metrics` over it. Env `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`. Default `http://localhost:4318/v1/metrics`. */
   endpoint?: string;
   /** Env `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL`. Default `http/protobuf`. */
   protocol?: OtlpProtocol;
@@ -65,6 +65,9 @@ export interface OtlpMetricsOptions {
 
 export interface OtlpMetricsConfig {
   url: URL;
+  /** The Unix domain socket requests travel over, if any. */
+  socketPath: string | undefined;
+  endpoint: string;
   headers: Record<string, string>;
   timeoutMs: number;
   compression: OtlpCompression;
@@ -107,25 +110,21 @@ function milliseconds(p: { where: string; value: unknown } | undefined, fallback
 }
 
 /** Validate the options, read the environment, fill in defaults. */
-export function resolveOtlpMetricsConfig(options?: unknown, env: Env = process.env): OtlpMetricsConfig {
+/** @param socketPath the `otlp` sink's `socketPath` option, for an http(s) endpoint. */
+export function resolveOtlpMetricsConfig(options?: unknown, env: Env = process.env, socketPath?: string): OtlpMetricsConfig {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptionType('otlp.metrics', 'an options object', options);
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw invalidOptionRange('otlp.metrics', `one of the options ${[...KNOWN].join(', ')}`, key);
   }
   const o = options as OtlpMetricsOptions;
-  let url: URL;
   const given = pick('endpoint', o.endpoint, env, ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']);
   const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  const raw = given?.value ?? (generic === undefined ? DEFAULT_OTLP_METRICS_ENDPOINT : `${generic.replace(/\/+$/, '')}/v1/metrics`);
-  const where = given?.where ?? 'environment variable OTEL_EXPORTER_OTLP_ENDPOINT';
-  if (typeof raw !== 'string') throw invalidOptionType(where, 'an http(s) URL string', raw);
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalidOptionRange(where, 'an http(s) URL', raw);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidOptionRange(where, 'an http(s) URL', raw);
+  let endpoint =
+    given !== undefined
+      ? parseEndpoint(given.where, given.value, '/v1/metrics', false)
+      : parseEndpoint('environment variable OTEL_EXPORTER_OTLP_ENDPOINT', generic ?? DEFAULT_OTLP_ENDPOINT, '/v1/metrics', true);
+  if (endpoint.socketPath === undefined && socketPath !== undefined) endpoint = { ...endpoint, socketPath };
 
   const headers: Record<string, string> = {};
   for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS']) {
@@ -152,7 +151,7 @@ export function resolveOtlpMetricsConfig(options?: unknown, env: Env = process.e
     throw invalidOptionRange(temporality.where, "'cumulative', 'delta' or 'lowmemory'", temporality.value);
   }
   return {
-    url,
+    ...endpoint,
     headers,
     timeoutMs: milliseconds(pick('timeoutMs', o.timeoutMs, env, ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT']), DEFAULT_TIMEOUT_MS),
     compression: (compression?.value as OtlpCompression | undefined) ?? 'none',

@@ -1,80 +1,67 @@
 /**
- * `otlp`: exports whole spans, and standalone events as log records, over
- * OTLP/HTTP (protobuf or JSON) to a collector.
+ * `otlp`: exports whole spans, standalone events as log records, and (with
+ * the `metrics` option) the application's metrics, over OTLP/HTTP (protobuf
+ * or JSON) to a collector.
  *
- *   consume ─> SpanAssembler ─> span queue ──┐  flush: batches of maxExportBatchSize,
- *          └─> (event) ───────> log queue ───┴─> serialised by @opentelemetry/otlp-transformer,
- *                                                POSTed one request at a time, retried with backoff
+ *   consume ─> SpanAssembler ─> spans  SignalExporter ──┐  batches encoded at once, bounded in bytes,
+ *          └─> (event) ───────> logs   SignalExporter ──┼─> up to maxConcurrentRequests each, retried
+ *   flush (when due) ─> metrics snapshot ─> metrics SignalExporter ─┘   over one OtlpTransport
  *
  * The encoding is OpenTelemetry's own (`ProtobufTraceSerializer`,
  * `JsonTraceSerializer`, and the logs ones), fed with ReadableSpan- and
- * ReadableLogRecord-shaped objects; this module only builds those objects and
- * moves the bytes. Options and environment variables: see otlp-config.ts and
- * docs/sinks.md.
+ * ReadableLogRecord-shaped objects, behind each exporter's SignalCodec; this
+ * module builds those objects. Batching, the queue, retries and accounting:
+ * otlp-signal-exporter.ts; the wire: otlp-transport.ts; options and
+ * environment variables: otlp-config.ts and docs/sinks.md.
  *
- * Accounting, per signal (`inspect().spans` / `.logs`): every item taken in is
- * exactly one of `exported`, `rejected` (the collector's partial success),
- * `failed` (non-retryable answer or attempts used up), `dropped` (queue full)
- * or still `pending`. `retried` counts retry requests. A request is retried
- * only when it failed, so a collector that answered never gets it twice; a
- * timeout is the exception OTLP itself has (the collector may have taken it).
+ * Accounting, per signal (`inspect().spans` / `.logs` / `.metrics`): every
+ * item taken in is exactly one of `exported`, `rejected` (the collector's
+ * partial success), `failed` (non-retryable answer or attempts used up),
+ * `dropped` (queue full) or still `pending`. A request is retried only when
+ * it failed, so a collector that answered never gets it twice; a timeout is
+ * the exception OTLP itself has (the collector may have taken it).
  */
-import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import { gzipSync } from 'node:zlib';
 import { createTraceState, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import {
   JsonLogsSerializer,
+  JsonMetricsSerializer,
   JsonTraceSerializer,
   ProtobufLogsSerializer,
+  ProtobufMetricsSerializer,
   ProtobufTraceSerializer,
   type ISerializer,
 } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { MetricsSnapshot } from '../metric-region/metrics-snapshot.js';
 import type { EventRecord, FieldValue, Fields, TraceRecord } from '../record/trace-record.js';
-import { resolveOtlpConfig, resourceFromEnvironment, type OtlpConfig, type OtlpSignalConfig, type OtlpSinkOptions } from './otlp-config.js';
+import { resolveOtlpConfig, resourceFromEnvironment, type OtlpConfig, type OtlpProtocol, type OtlpSinkOptions } from './otlp-config.js';
+import { OtlpMetricsExport, resolveOtlpMetricsConfig } from './otlp-metrics.js';
+import { SignalExporter, type ExportLimits, type OtlpSignalStats, type SignalCodec } from './otlp-signal-exporter.js';
+import { OtlpTransport } from './otlp-transport.js';
 import { SpanAssembler, type AssembledSpan, type SpanAssemblerStats } from './span-assembler.js';
 import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
 
 export type { OtlpSinkOptions } from './otlp-config.js';
-
-/** Counts for one signal (spans or log records). */
-export interface OtlpSignalStats {
-  /** Items taken into the queue. */
-  queued: number;
-  /** Items the collector accepted. */
-  exported: number;
-  /** Items the collector answered as rejected (OTLP partial success). */
-  rejected: number;
-  /** Items given up: a non-retryable answer, attempts used up, or a body that would not serialise. */
-  failed: number;
-  /** Items not queued because the queue was full. */
-  dropped: number;
-  /** Items queued or in flight now. */
-  pending: number;
-  /** HTTP requests sent, retries included. */
-  requests: number;
-  /** Requests repeated after a retryable failure. */
-  retried: number;
-  /** The last failure, for diagnosis. */
-  lastError: string | undefined;
-}
+export type { OtlpSignalStats } from './otlp-signal-exporter.js';
 
 /** `dispatcher.inspectSink(name)` for an `otlp` sink. */
 export interface OtlpSinkContents {
+  /** The traces endpoint: its URL, or `unix:///path/to/socket`. */
   tracesUrl: string;
   logsUrl: string;
+  /** The Unix socket of each signal's requests, if any. */
+  tracesSocketPath: string | undefined;
+  logsSocketPath: string | undefined;
   protocol: string;
   spans: OtlpSignalStats;
   logs: OtlpSignalStats;
+  /** Metrics exports (one item per export), when the `metrics` option is on. */
+  metrics: OtlpSignalStats | undefined;
   assembler: SpanAssemblerStats;
   openSpans: number;
 }
-
-/** Statuses the OTLP/HTTP specification calls retryable. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
 export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
@@ -105,268 +92,153 @@ function toAttributes(fields: Fields, extra?: Attributes): Attributes {
   return out as Attributes;
 }
 
-function newStats(): OtlpSignalStats {
-  return { queued: 0, exported: 0, rejected: 0, failed: 0, dropped: 0, pending: 0, requests: 0, retried: 0, lastError: undefined };
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-interface PostResult {
-  status: number;
-  body: Uint8Array;
-  retryAfterMs: number | undefined;
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from now. */
-function retryAfter(res: IncomingMessage): number | undefined {
-  const raw = res.headers['retry-after'];
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-class SignalExporter<Item> {
-  readonly stats = newStats();
-  readonly #queue: Item[] = [];
-  readonly #serializer: ISerializer<Item[], unknown>;
-  readonly #headers: Record<string, string>;
-
-  constructor(
-    readonly config: OtlpSignalConfig,
-    serializers: { protobuf: ISerializer<Item[], unknown>; json: ISerializer<Item[], unknown> },
-    readonly sink: OtlpSink,
-    readonly rejectedField: 'rejectedSpans' | 'rejectedLogRecords',
-  ) {
-    this.#serializer = config.protocol === 'http/json' ? serializers.json : serializers.protobuf;
-    this.#headers = {
-      ...config.headers,
-      'Content-Type': config.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
-      ...(config.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}),
-    };
-  }
-
-  get queueLength(): number {
-    return this.#queue.length;
-  }
-
-  push(item: Item): void {
-    if (this.#queue.length >= this.sink.config.maxQueueSize) {
-      this.stats.dropped++;
-      return;
-    }
-    this.#queue.push(item);
-    this.stats.queued++;
-    this.stats.pending++;
-  }
-
-  /** Export everything queued now, a batch at a time. Never rejects. */
-  async drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.sink.config.maxExportBatchSize);
-      await this.#export(batch);
-      this.stats.pending -= batch.length;
-    }
-  }
-
-  async #export(batch: Item[]): Promise<void> {
-    const n = batch.length;
-    let body: Uint8Array | undefined;
-    try {
-      body = this.#serializer.serializeRequest(batch);
+/** A codec from one of otlp-transformer's serializers: the body, and the partial-success count of the answer. */
+function serializerCodec<Item>(
+  serializers: { protobuf: ISerializer<Item[], unknown>; json: ISerializer<Item[], unknown> },
+  protocol: OtlpProtocol,
+  rejectedField: 'rejectedSpans' | 'rejectedLogRecords',
+): SignalCodec<Item> {
+  const serializer = protocol === 'http/json' ? serializers.json : serializers.protobuf;
+  return {
+    encode(batch) {
+      const body = serializer.serializeRequest(batch);
       if (body === undefined) throw new Error('serializer returned nothing');
-      if (this.config.compression === 'gzip') body = gzipSync(body);
-    } catch (error) {
-      this.stats.failed += n;
-      this.stats.lastError = `serialise: ${message(error)}`;
-      return;
-    }
-    const { maxAttempts, initialBackoffMs, maxBackoffMs } = this.sink.config;
-    for (let attempt = 1; ; attempt++) {
-      let retryable: boolean;
-      let waitMs: number | undefined;
-      this.stats.requests++;
-      try {
-        const res = await this.sink.post(this.config, this.#headers, body);
-        if (res.status >= 200 && res.status < 300) {
-          const rejected = this.#rejected(res.body, n);
-          this.stats.rejected += rejected;
-          this.stats.exported += n - rejected;
-          return;
-        }
-        this.stats.lastError = `HTTP ${res.status} from ${this.config.url.href}`;
-        retryable = RETRYABLE_STATUS.has(res.status);
-        waitMs = res.retryAfterMs;
-      } catch (error) {
-        this.stats.lastError = message(error);
-        retryable = true;
-      }
-      if (!retryable || attempt >= maxAttempts || this.sink.closing) {
-        this.stats.failed += n;
-        return;
-      }
-      this.stats.retried++;
-      // Exponential backoff with jitter (50–100 % of the step), or what Retry-After asks; never past maxBackoffMs.
-      const step = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
-      await this.sink.sleep(Math.min(maxBackoffMs, waitMs ?? step * (0.5 + Math.random() / 2)));
-    }
-  }
+      return body;
+    },
+    rejected(body) {
+      const partial = (serializer.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined)?.partialSuccess;
+      if (partial === undefined || partial === null) return { rejected: 0, errorMessage: '' };
+      return { rejected: Number(partial[rejectedField] ?? 0), errorMessage: typeof partial.errorMessage === 'string' ? partial.errorMessage : '' };
+    },
+  };
+}
 
-  /** The partial-success count in a 2xx answer; 0 when there is none or it does not parse. */
-  #rejected(body: Uint8Array, n: number): number {
-    if (body.length === 0) return 0;
-    try {
-      const response = this.#serializer.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined;
-      const partial = response?.partialSuccess;
-      if (partial === undefined || partial === null) return 0;
-      const count = Number(partial[this.rejectedField] ?? 0);
-      if (typeof partial.errorMessage === 'string' && partial.errorMessage !== '') this.stats.lastError = `partial success: ${partial.errorMessage}`;
-      return Number.isFinite(count) ? Math.min(n, Math.max(0, count)) : 0;
-    } catch {
-      return 0;
-    }
-  }
+/**
+ * One metrics snapshot per request, encoded by OtlpMetricsExport (which
+ * keeps the delta state). Rejected data points are not exports, so only the
+ * collector's message is kept.
+ */
+function metricsCodec(metricsExport: OtlpMetricsExport): SignalCodec<MetricsSnapshot> {
+  const serializer = metricsExport.config.protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  return {
+    encode(batch) {
+      const request = metricsExport.encode(batch[0]!);
+      if (request === undefined) throw new Error('no metric to send');
+      return request.body;
+    },
+    rejected(body) {
+      const partial = (serializer.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined)?.partialSuccess;
+      const errorMessage = typeof partial?.errorMessage === 'string' ? partial.errorMessage : '';
+      const points = Number(partial?.rejectedDataPoints ?? 0);
+      return { rejected: 0, errorMessage: points > 0 ? `${points} data points rejected${errorMessage === '' ? '' : `: ${errorMessage}`}` : errorMessage };
+    },
+  };
 }
 
 export class OtlpSink implements TraceSink {
   readonly config: OtlpConfig;
   readonly resource: Resource;
   readonly #assembler: SpanAssembler;
+  readonly #transport = new OtlpTransport();
   readonly #spans: SignalExporter<ReadableSpan>;
   readonly #logs: SignalExporter<ReadableLogRecord>;
+  readonly #metrics: { export: OtlpMetricsExport; exporter: SignalExporter<MetricsSnapshot>; snapshot: () => MetricsSnapshot } | undefined;
   // One InstrumentationScope object per target: the logs serializer groups by identity.
   readonly #scopes = new Map<string, { name: string; version?: string; schemaUrl?: string }>();
-  readonly #httpAgent = new HttpAgent({ keepAlive: true });
-  readonly #httpsAgent = new HttpsAgent({ keepAlive: true });
-  readonly #timers = new Set<NodeJS.Timeout>();
-  // Exports run one after another; a flush joins the end of the chain.
-  #chain: Promise<void> = Promise.resolve();
-  #closing = false;
+  #closed = false;
 
   /**
    * @param context.resource the dispatcher's resource; without one (a sink
    *   built by hand) it is made from the process and `OTEL_SERVICE_NAME` /
    *   `OTEL_RESOURCE_ATTRIBUTES`.
+   * @param context.metrics the application's metrics, exported when the `metrics` option is on.
    */
   constructor(
     options: OtlpSinkOptions | undefined,
-    context: Pick<SinkContext, 'resource'> = {},
+    context: Pick<SinkContext, 'resource' | 'metrics'> = {},
     env: Readonly<Record<string, string | undefined>> = process.env,
   ) {
     this.config = resolveOtlpConfig(options, env);
-    this.#assembler = new SpanAssembler((span) => this.#spans.push(this.#readableSpan(span)), this.config.assembler, 'otlp');
-    const attributes = { ...(context.resource ?? resourceFromEnvironment(env)), ...this.config.resourceAttributes };
-    if (this.config.serviceName !== undefined) attributes['service.name'] = this.config.serviceName;
+    const config = this.config;
+    this.#assembler = new SpanAssembler((span) => this.#spans.push(this.#readableSpan(span)), config.assembler, 'otlp');
+    const attributes = { ...(context.resource ?? resourceFromEnvironment(env)), ...config.resourceAttributes };
+    if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
     this.resource = resourceFromAttributes(attributes);
+    const limits: ExportLimits = config;
     this.#spans = new SignalExporter<ReadableSpan>(
-      this.config.traces,
-      { protobuf: ProtobufTraceSerializer, json: JsonTraceSerializer },
-      this,
-      'rejectedSpans',
+      config.traces,
+      serializerCodec({ protobuf: ProtobufTraceSerializer, json: JsonTraceSerializer }, config.traces.protocol, 'rejectedSpans'),
+      limits,
+      this.#transport,
     );
     this.#logs = new SignalExporter<ReadableLogRecord>(
-      this.config.logs,
-      { protobuf: ProtobufLogsSerializer, json: JsonLogsSerializer },
-      this,
-      'rejectedLogRecords',
+      config.logs,
+      serializerCodec({ protobuf: ProtobufLogsSerializer, json: JsonLogsSerializer }, config.logs.protocol, 'rejectedLogRecords'),
+      limits,
+      this.#transport,
     );
-  }
-
-  /** @internal true once close() started: retries stop waiting. */
-  get closing(): boolean {
-    return this.#closing;
+    // Resolved (and checked) even without metrics to read, as in a sink built by hand.
+    const m = config.metrics === undefined ? undefined : resolveOtlpMetricsConfig(config.metrics, config.ignoreEnvironment ? {} : env, config.socketPath);
+    if (m !== undefined && context.metrics !== undefined) {
+      // One export at a time, in order: a collector turning deltas into cumulative sums needs them so.
+      const metricsLimits: ExportLimits = { ...limits, maxExportBatchSize: 1, maxConcurrentRequests: 1 };
+      const metricsExport = new OtlpMetricsExport(m, attributes);
+      this.#metrics = {
+        export: metricsExport,
+        exporter: new SignalExporter<MetricsSnapshot>({ ...m, timeoutMs: Math.min(m.timeoutMs, m.exportTimeoutMs) }, metricsCodec(metricsExport), metricsLimits, this.#transport),
+        snapshot: context.metrics,
+      };
+    }
   }
 
   consume(record: TraceRecord): void {
     if (!this.config.exportSpans && record.kind !== 'event') return;
+    // A full batch is cut and sent from inside push.
     if (!this.#assembler.consume(record)) {
       if (this.config.exportEvents) this.#logs.push(this.#readableLog(record as EventRecord));
     }
-    // A full batch goes out without waiting for the next flush.
-    if (this.#spans.queueLength >= this.config.maxExportBatchSize || this.#logs.queueLength >= this.config.maxExportBatchSize) {
-      void this.#exportQueued();
-    }
   }
 
-  /** Resolves once everything queued when it was called is exported or counted failed. */
+  /** Resolves once everything queued when it was called is exported or counted; exports the metrics when their interval has passed. */
   flush(): Promise<void> {
-    return this.#exportQueued();
+    if (this.#metrics?.export.due()) this.#exportMetrics();
+    return this.#settleAll();
   }
 
-  /** Delivers spans still open, marked `ringtrace.incomplete`, exports everything, and frees the sockets. */
+  /** Delivers spans still open, marked `ringtrace.incomplete`, the metrics once more, exports everything (no retry waits), and frees the sockets. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#assembler.closeOpen();
-    this.#closing = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    await this.#exportQueued();
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    if (this.#metrics !== undefined) this.#exportMetrics();
+    this.#transport.close();
+    await this.#settleAll();
+    this.#transport.destroy();
   }
 
   inspect(): OtlpSinkContents {
     return {
-      tracesUrl: this.config.traces.url.href,
-      logsUrl: this.config.logs.url.href,
+      tracesUrl: this.config.traces.endpoint,
+      logsUrl: this.config.logs.endpoint,
+      tracesSocketPath: this.config.traces.socketPath,
+      logsSocketPath: this.config.logs.socketPath,
       protocol: this.config.traces.protocol,
       spans: { ...this.#spans.stats },
       logs: { ...this.#logs.stats },
+      metrics: this.#metrics === undefined ? undefined : { ...this.#metrics.exporter.stats },
       assembler: { ...this.#assembler.stats },
       openSpans: this.#assembler.openSpans,
     };
   }
 
-  #exportQueued(): Promise<void> {
-    const run = this.#chain.then(async () => {
-      await this.#spans.drain();
-      await this.#logs.drain();
-    });
-    this.#chain = run;
-    return run;
+  #exportMetrics(): void {
+    const snapshot = this.#metrics!.snapshot();
+    // Nothing recorded yet: no request (and the interval is not used up).
+    if (snapshot.metrics.some((metric) => metric.points.length > 0)) this.#metrics!.exporter.push(snapshot);
   }
 
-  /** @internal a retry's wait; cut short when the sink closes. */
-  sleep(ms: number): Promise<void> {
-    if (this.#closing || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        resolve();
-      }, ms);
-      this.#timers.add(timer);
-    });
-  }
-
-  /** @internal one POST with the signal's timeout. Rejects on network errors and timeouts. */
-  post(config: OtlpSignalConfig, headers: Record<string, string>, body: Uint8Array): Promise<PostResult> {
-    const https = config.url.protocol === 'https:';
-    return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(config.url, {
-        method: 'POST',
-        headers: { ...headers, 'Content-Length': String(body.byteLength) },
-        agent: https ? this.#httpsAgent : this.#httpAgent,
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`no answer from ${config.url.href} within ${config.timeoutMs} ms`)), config.timeoutMs);
-      req.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), retryAfterMs: retryAfter(res) });
-        });
-      });
-      req.end(body);
-    });
+  async #settleAll(): Promise<void> {
+    await Promise.all([this.#spans.flush(), this.#logs.flush(), this.#metrics?.exporter.flush()]);
   }
 
   #scope(name: string, version = '', schemaUrl = ''): { name: string; version?: string; schemaUrl?: string } {

@@ -205,10 +205,10 @@ export function environmentSinks(config: ZeroCodeConfig): SinkSpec[] {
   const tracesOtlp = config.traceExporters.includes('otlp');
   const logsOtlp = config.logExporters.includes('otlp');
   if (tracesOtlp && logsOtlp && sameSettings(traces, logs)) {
-    sinks.push({ name: 'otlp', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.url.href, logsEndpoint: logs.url.href } });
+    sinks.push({ name: 'otlp', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.endpoint, logsEndpoint: logs.endpoint } });
   } else {
-    if (tracesOtlp) sinks.push({ name: 'otlp-traces', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.url.href, exportEvents: false } });
-    if (logsOtlp) sinks.push({ name: 'otlp-logs', sink: 'otlp', filter, options: { ...otlpOptions(logs), logsEndpoint: logs.url.href, exportSpans: false } });
+    if (tracesOtlp) sinks.push({ name: 'otlp-traces', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.endpoint, exportEvents: false } });
+    if (logsOtlp) sinks.push({ name: 'otlp-logs', sink: 'otlp', filter, options: { ...otlpOptions(logs), logsEndpoint: logs.endpoint, exportSpans: false } });
   }
   const tracesConsole = config.traceExporters.includes('console');
   if (tracesConsole || config.logExporters.includes('console')) {

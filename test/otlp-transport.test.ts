@@ -1,0 +1,462 @@
+/**
+ * The otlp sink's transport against real HTTP peers (test/fixtures/otlp-receiver,
+ * decoding on its own): several requests in flight and never more than
+ * `maxConcurrentRequests`, the queue bounded in bytes, Retry-After under
+ * concurrency, gzip off the event loop, Unix domain sockets (options and
+ * OTEL_* forms), flush/close with requests in flight, a collector that is
+ * down, and the metrics export. Every test checks the accounting identity:
+ * queued == exported + rejected + failed + dropped + pending.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TraceDispatcher } from '../src/index.js';
+import { allocateMetricRegion } from '../src/metric-region/layout.js';
+import { MetricRegionReader } from '../src/metric-region/region-reader.js';
+import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
+import { resolveOtlpConfig } from '../src/sinks/otlp-config.js';
+import { OtlpSink, type OtlpSignalStats } from '../src/sinks/otlp-sink.js';
+import { SignalExporter } from '../src/sinks/otlp-signal-exporter.js';
+import { OtlpTransport } from '../src/sinks/otlp-transport.js';
+import { readZeroCodeConfig } from '../src/zero-code/env-config.js';
+import { environmentSinks } from '../src/zero-code/zero-code-start.js';
+import type { Fields, SpanInfo } from '../src/record/trace-record.js';
+import { otlpReceiver, type Answer, type Receiver } from './fixtures/otlp-receiver.js';
+
+// ── helpers ──────────────────────────────────────────────────────────────
+
+let nextId = 1;
+function feedSpans(sink: OtlpSink, n: number, name = 'job'): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const span: SpanInfo = {
+      traceId: 'ee'.repeat(16), spanId: (nextId++).toString(16).padStart(16, '0'), parentSpanId: undefined, parentIsRemote: false,
+      traceFlags: 1, traceState: '', name: `${name} ${i}`, target: 'jobs', level: 'info', spanKind: 0, startTime: Date.now(),
+    };
+    ids.push(span.spanId);
+    sink.consume({ kind: 'spanStart', span, time: span.startTime, attributes: Object.create(null) as Fields });
+    sink.consume({ kind: 'spanEnd', span, time: span.startTime + 1, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0 });
+  }
+  return ids;
+}
+
+function event(message: string): Parameters<OtlpSink['consume']>[0] {
+  return { kind: 'event', time: Date.now(), level: 'info', target: 'app', message, fields: Object.create(null) as Fields, traceId: undefined, spanId: undefined };
+}
+
+/** The accounting identity, checked at every call. */
+function exact(t: Test, s: OtlpSignalStats, what = 'every item exactly once in the counts'): void {
+  t.equal(s.queued, s.exported + s.rejected + s.failed + s.dropped + s.pending, what);
+}
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Answers held until release(); `releaseAll` answers everything held now and later. */
+function holding(): { answer: (req: unknown, index: number) => Promise<Answer>; held: number; release(n?: number): void; releaseAll(): void } {
+  const queue: (() => void)[] = [];
+  let all = false;
+  return {
+    answer: () => (all ? Promise.resolve({ status: 200 }) : new Promise<Answer>((resolve) => queue.push(() => resolve({ status: 200 })))),
+    get held() {
+      return queue.length;
+    },
+    release(n = queue.length) {
+      for (const r of queue.splice(0, n)) r();
+    },
+    releaseAll() {
+      all = true;
+      for (const r of queue.splice(0)) r();
+    },
+  };
+}
+
+function spanIds(r: Receiver): string[] {
+  return r.spans().map((s) => s.item.spanId);
+}
+
+function socketDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rt-otlp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+// ── concurrency ──────────────────────────────────────────────────────────
+
+t.test('several requests in flight, never more than maxConcurrentRequests (default 4)', async (t) => {
+  for (const limit of [1, 3, undefined]) {
+    const h = holding();
+    const r = await otlpReceiver({ answer: h.answer });
+    const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueSize: 1000, ...(limit === undefined ? {} : { maxConcurrentRequests: limit }) }, {});
+    const expected = limit ?? 4;
+    const sent = feedSpans(sink, 100);
+    await until(() => r.open === expected, `${expected} requests held`);
+    await sleep(50);
+    t.equal(r.arrivals, expected, `limit ${expected}: no request past the limit while all are held`);
+    t.equal(sink.inspect().spans.inFlight, expected, 'inFlight counts them');
+    t.equal(sink.inspect().spans.pending, 100);
+    exact(t, sink.inspect().spans);
+    h.releaseAll();
+    await sink.flush();
+    const s = sink.inspect().spans;
+    await sink.close();
+    await r.close();
+    t.equal(r.maxOpen, expected, `limit ${expected}: reached and never passed`);
+    t.match(s, { queued: 100, exported: 100, pending: 0, inFlight: 0, queueBytes: 0, requests: 10 });
+    t.same(spanIds(r).sort(), sent.sort(), 'every span once');
+  }
+});
+
+// ── the byte bound ───────────────────────────────────────────────────────
+
+t.test('a stalled collector: queueBytes never exceeds maxQueueBytes, whole batches dropped and counted, identities exact', async (t) => {
+  // The size of one encoded batch of ten of these spans.
+  const probe = new OtlpSink({ endpoint: 'http://127.0.0.1:9/v1/traces', exportEvents: false, maxExportBatchSize: 10, maxConcurrentRequests: 1, maxAttempts: 1 }, {});
+  feedSpans(probe, 10);
+  const bodyBytes = probe.inspect().spans.queueBytes;
+  await probe.close();
+  t.ok(bodyBytes > 200, `a batch body is ${bodyBytes} bytes`);
+
+  const h = holding();
+  const r = await otlpReceiver({ answer: h.answer });
+  t.teardown(() => r.close());
+  const maxQueueBytes = Math.floor(bodyBytes * 3.5);
+  const sink = new OtlpSink(
+    { endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueSize: 100_000, maxQueueBytes, maxConcurrentRequests: 2 },
+    {},
+  );
+  const sent: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    sent.push(...feedSpans(sink, 10));
+    const s = sink.inspect().spans;
+    t.ok(s.queueBytes <= maxQueueBytes, 'queueBytes within the bound');
+    if (i % 10 === 0) exact(t, s);
+  }
+  await until(() => r.open === 2, 'two requests held');
+  const stalled = sink.inspect().spans;
+  t.equal(stalled.peakQueueBytes, 3 * bodyBytes, 'three bodies fit, the fourth does not');
+  t.equal(stalled.dropped, 500 - 30, 'every batch past them dropped whole');
+  t.match(stalled, { queued: 500, pending: 30, inFlight: 2 });
+  t.match(stalled.lastError, /queue full/);
+  exact(t, stalled);
+  h.releaseAll();
+  await sink.flush();
+  const s = sink.inspect().spans;
+  await sink.close();
+  t.match(s, { queued: 500, exported: 30, dropped: 470, pending: 0, queueBytes: 0 });
+  exact(t, s);
+  const got = spanIds(r);
+  t.equal(got.length, 30, 'what is counted exported arrived');
+  t.equal(new Set(got).size, 30, 'once each');
+  t.same(got.sort(), sent.slice(0, 30).sort(), 'the first three batches: a drop never reaches into the queue');
+});
+
+// ── retries ──────────────────────────────────────────────────────────────
+
+t.test('Retry-After under concurrency: the whole signal waits, the refused batch is retried once, nothing lost or doubled', async (t) => {
+  const arrivals: number[] = [];
+  let refusedAt = 0;
+  const r = await otlpReceiver({
+    answer: async (_req, index) => {
+      arrivals[index] = Date.now();
+      if (index === 0) {
+        refusedAt = Date.now();
+        return { status: 429, headers: { 'retry-after': '0.3' } };
+      }
+      await sleep(30);
+      return { status: 200 };
+    },
+  });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 5, maxConcurrentRequests: 4, initialBackoffMs: 1, maxBackoffMs: 2000 }, {});
+  const sent = feedSpans(sink, 40);
+  exact(t, sink.inspect().spans);
+  await sink.flush();
+  const s = sink.inspect().spans;
+  await sink.close();
+  t.match(s, { queued: 40, exported: 40, failed: 0, retried: 1, requests: 9, pending: 0 });
+  exact(t, s);
+  t.same(spanIds(r).sort(), sent.sort(), 'every span once');
+  // Requests 1-3 left with request 0; every later one (and the retry) waited out the Retry-After.
+  const later = arrivals.slice(4);
+  t.equal(later.length, 5);
+  t.ok(later.every((at) => at - refusedAt >= 290), `no request started within Retry-After (first after ${Math.min(...later) - refusedAt} ms)`);
+});
+
+t.test('the old rules hold: 503 then recovery under concurrency, a timeout counted and retried', async (t) => {
+  let failures = 0;
+  const r = await otlpReceiver({ answer: (_req, index) => (index % 3 === 0 && failures++ < 4 ? { status: 503 } : { status: 200 }) });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 4, initialBackoffMs: 1, maxBackoffMs: 5 }, {});
+  const sent = feedSpans(sink, 40);
+  await sink.flush();
+  const s = sink.inspect().spans;
+  await sink.close();
+  t.match(s, { queued: 40, exported: 40, failed: 0, pending: 0, retried: 4, requests: 14 });
+  t.same(spanIds(r).sort(), sent.sort());
+
+  const silent = await otlpReceiver({ answer: () => new Promise<Answer>(() => {}) });
+  const slow = new OtlpSink({ endpoint: `${silent.url}/v1/traces`, exportEvents: false, timeoutMs: 50, maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 }, {});
+  feedSpans(slow, 3);
+  await slow.flush();
+  t.match(slow.inspect().spans, { queued: 3, failed: 3, retried: 1, requests: 2, pending: 0 });
+  t.match(slow.inspect().spans.lastError, /no answer from .* within 50 ms/);
+  await slow.close();
+  await silent.close();
+});
+
+// ── gzip ─────────────────────────────────────────────────────────────────
+
+t.test('gzip runs off the event loop: the body is compressed after consume returns, and decodes', async (t) => {
+  const r = await otlpReceiver();
+  t.teardown(() => r.close());
+  const plain = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 50, compression: 'none' }, {});
+  const zipped = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 50, compression: 'gzip' }, {});
+  feedSpans(plain, 50, 'same name for all, compressible');
+  const sent = feedSpans(zipped, 50, 'same name for all, compressible');
+  t.equal(plain.inspect().spans.inFlight, 1, 'uncompressed: on its way at once');
+  const raw = plain.inspect().spans.queueBytes;
+  t.equal(zipped.inspect().spans.inFlight, 0, 'gzip: not yet, the compression is still running');
+  t.equal(zipped.inspect().spans.queueBytes, raw, 'meanwhile the uncompressed body is what is held');
+  await until(() => zipped.inspect().spans.inFlight === 1 || zipped.inspect().spans.exported === 50, 'the compressed body sent');
+  await Promise.all([plain.flush(), zipped.flush()]);
+  t.match(zipped.inspect().spans, { exported: 50, failed: 0, pending: 0, queueBytes: 0 });
+  const gz = r.raw.find((b) => b.encoding === 'gzip');
+  t.ok(gz, 'a gzip request arrived');
+  t.equal(gz!.bytes.length, raw, 'it gunzips to the same protobuf size');
+  t.ok(spanIds(r).filter((id) => sent.includes(id)).length === 50, 'and decodes to every span');
+  await Promise.all([plain.close(), zipped.close()]);
+
+  // zlib refusing its input: counted failed, with the reason.
+  const transport = new OtlpTransport();
+  const bogus = { byteLength: 3 } as unknown as Uint8Array;
+  const exporter = new SignalExporter<number>(
+    { url: new URL(`${r.url}/v1/traces`), socketPath: undefined, timeoutMs: 1000, headers: {}, compression: 'gzip', protocol: 'http/protobuf' },
+    { encode: () => bogus, rejected: () => ({ rejected: 0, errorMessage: '' }) },
+    resolveOtlpConfig({ maxExportBatchSize: 1 }, {}),
+    transport,
+  );
+  exporter.push(1);
+  await exporter.flush();
+  t.match(exporter.stats, { queued: 1, failed: 1, pending: 0, queueBytes: 0, requests: 0 });
+  t.match(exporter.stats.lastError, /^gzip: /);
+  transport.close();
+});
+
+// ── Unix domain sockets ──────────────────────────────────────────────────
+
+t.test('OTLP over a Unix domain socket: unix:// endpoints, the socketPath option, and OTEL_EXPORTER_OTLP_*ENDPOINT', async (t) => {
+  const dir = socketDir(t);
+  const path = join(dir, 'otlp.sock');
+  const r = await otlpReceiver({ socketPath: path });
+  t.teardown(() => r.close());
+
+  const byOption = new OtlpSink({ endpoint: `unix://${path}`, logsEndpoint: `unix://${path}` }, {});
+  t.match(byOption.inspect(), { tracesUrl: `unix://${path}`, logsUrl: `unix://${path}`, tracesSocketPath: path, logsSocketPath: path });
+  const a = feedSpans(byOption, 3);
+  byOption.consume(event('over the socket'));
+  await byOption.close();
+  t.match(byOption.inspect().spans, { exported: 3, failed: 0 });
+  t.match(byOption.inspect().logs, { exported: 1, failed: 0 });
+  t.same(r.paths.slice().sort(), ['/v1/logs', '/v1/traces'], 'the signal paths over the socket');
+
+  const byGenericEnv = new OtlpSink({}, {}, { OTEL_EXPORTER_OTLP_ENDPOINT: `unix://${path}/` });
+  const b = feedSpans(byGenericEnv, 2);
+  byGenericEnv.consume(event('generic'));
+  await byGenericEnv.close();
+  t.match(byGenericEnv.inspect(), { tracesUrl: `unix://${path}`, spans: { exported: 2 }, logs: { exported: 1 } });
+
+  const bySignalEnv = new OtlpSink({}, {}, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `unix://${path}`, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `unix://${path}` });
+  const c = feedSpans(bySignalEnv, 2);
+  await bySignalEnv.close();
+  t.match(bySignalEnv.inspect().spans, { exported: 2, failed: 0 });
+
+  const bySocketPath = new OtlpSink({ socketPath: path, endpoint: 'http://collector.local/custom/traces', exportEvents: false }, {});
+  const d = feedSpans(bySocketPath, 2);
+  await bySocketPath.close();
+  t.match(bySocketPath.inspect(), { tracesUrl: 'http://collector.local/custom/traces', tracesSocketPath: path, spans: { exported: 2 } });
+  t.equal(r.paths.at(-1), '/custom/traces', 'the URL gives the path; the socket carries it');
+
+  t.same(spanIds(r).sort(), [...a, ...b, ...c, ...d].sort(), 'every span once');
+
+  // ringtrace/register: the variables read once, the endpoint passed on in the same form.
+  const warnings: string[] = [];
+  const sinks = environmentSinks(readZeroCodeConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `unix://${path}` }, (m) => warnings.push(m)));
+  t.same(warnings, []);
+  t.match(sinks[0]!.options, { endpoint: `unix://${path}`, logsEndpoint: `unix://${path}`, ignoreEnvironment: true });
+  const fromRegister = new OtlpSink(sinks[0]!.options as object, {});
+  t.equal(fromRegister.config.traces.socketPath, path);
+  await fromRegister.close();
+});
+
+t.test('bad socket paths and unix endpoints: the typed error naming the value (options), one warning and the default (variables)', async (t) => {
+  const code = 'RINGTRACE_INVALID_OPTION';
+  t.throws(() => new OtlpSink({ socketPath: '' }), { name: 'TypeError', code, message: /otlp\.socketPath must be a socket path string, got ""/ });
+  t.throws(() => new OtlpSink({ socketPath: 42 } as never), { name: 'TypeError', code, message: /otlp\.socketPath.*got 42/ });
+  const long = `/tmp/${'s'.repeat(200)}.sock`;
+  t.throws(() => new OtlpSink({ socketPath: long }), { name: 'RangeError', code, message: /otlp\.socketPath must be a socket path of at most 10\d bytes, got "\/tmp\/s+\.sock"/ });
+  t.throws(() => new OtlpSink({ socketPath: 'a\u0000b' }), { name: 'RangeError', code, message: /without NUL/ });
+  for (const bad of ['unix://host/x.sock', 'unix:/x.sock', 'unix:///', 'unix:///x.sock?q=1', 'unix:///x.sock#f', `unix://${long}`]) {
+    t.throws(() => new OtlpSink({ endpoint: bad }), { code, message: new RegExp(`otlp\\.endpoint must be .*got ${JSON.stringify(bad).replace(/[.?*+^$()[\]{}|\\/]/g, '\\$&')}`) }, bad);
+  }
+  t.throws(() => new OtlpSink({ logsEndpoint: 'unix://h/x' }), { message: /otlp\.logsEndpoint.*"unix:\/\/h\/x"/ });
+  t.throws(() => new OtlpSink({}, {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'unix://h/x' }), { code, message: /environment variable OTEL_EXPORTER_OTLP_ENDPOINT.*"unix:\/\/h\/x"/ });
+  t.throws(() => new OtlpSink({ metrics: { endpoint: 'unix://h/x' } }), { code, message: /otlp\.metrics\.endpoint.*"unix:\/\/h\/x"/ });
+  t.throws(() => new OtlpSink({ maxConcurrentRequests: 0 }), { code, message: /otlp\.maxConcurrentRequests.*got 0/ });
+  t.throws(() => new OtlpSink({ maxQueueBytes: 1.5 }), { code, message: /otlp\.maxQueueBytes.*got 1\.5/ });
+  t.throws(() => new OtlpSink({ metrics: 'yes' } as never), { name: 'TypeError', code, message: /otlp\.metrics.*"yes"/ });
+  t.throws(() => new OtlpSink({ metrics: { bogus: 1 } } as never), { code, message: /otlp\.metrics must be one of the options/ });
+  t.equal(new OtlpSink({ endpoint: 'unix:///run/my%20otel.sock' }).config.traces.socketPath, '/run/my otel.sock', 'percent-decoded');
+
+  for (const [name, value] of [['OTEL_EXPORTER_OTLP_ENDPOINT', 'unix://h/x'], ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', `unix://${long}`], ['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'unix:///']] as const) {
+    const warnings: string[] = [];
+    const config = readZeroCodeConfig({ [name]: value }, (m) => warnings.push(m));
+    t.equal(warnings.length, 1, `${name}: one warning`);
+    t.match(warnings[0], `environment variable ${name}=${JSON.stringify(value)} is not valid`);
+    t.equal(config.otlp.traces.endpoint, 'http://localhost:4318/v1/traces', `${name}: the default`);
+    t.equal(config.otlp.logs.socketPath, undefined);
+  }
+});
+
+// ── flush and close with requests in flight ──────────────────────────────
+
+t.test('flush waits for what was queued at its call, not for what came after; close waits for requests in flight', async (t) => {
+  const h = holding();
+  const r = await otlpReceiver({ answer: h.answer });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxConcurrentRequests: 4 }, {});
+  const before = feedSpans(sink, 25); // two full batches in flight, five spans in a partial batch
+  let flushed = false;
+  const flush = sink.flush().then(() => (flushed = true));
+  await until(() => r.open === 3, 'the partial batch sent by flush');
+  const after = feedSpans(sink, 10); // a fourth request, after the flush was called
+  await until(() => r.open === 4, 'the later batch in flight');
+  await sleep(30);
+  t.notOk(flushed, 'flush waits while its requests are held');
+  h.release(3);
+  await flush;
+  t.pass('flush resolved with the later request still held');
+  const mid = sink.inspect().spans;
+  t.match(mid, { exported: 25, pending: 10, inFlight: 1 });
+  exact(t, mid);
+  let closed = false;
+  const close = sink.close().then(() => (closed = true));
+  await sleep(30);
+  t.notOk(closed, 'close waits for the request in flight');
+  h.release();
+  await close;
+  t.match(sink.inspect().spans, { queued: 35, exported: 35, pending: 0, inFlight: 0 });
+  t.same(spanIds(r).sort(), [...before, ...after].sort());
+});
+
+t.test('close does not wait out retry backoffs: the batch waiting to retry is counted failed, and a pending flush resolves', async (t) => {
+  const r = await otlpReceiver({ answer: () => ({ status: 503 }) });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, initialBackoffMs: 60_000, maxBackoffMs: 60_000 }, {});
+  feedSpans(sink, 3);
+  const flush = sink.flush();
+  await until(() => r.arrivals === 1, 'the first attempt');
+  const started = Date.now();
+  await sink.close();
+  await flush;
+  t.ok(Date.now() - started < 1000, 'close did not wait for the minute-long backoff');
+  t.match(sink.inspect().spans, { queued: 3, failed: 3, pending: 0, retried: 1 });
+});
+
+// ── a collector that is down ─────────────────────────────────────────────
+
+t.test('a collector that is down costs bounded memory: held bytes and pending items stay within their bounds', async (t) => {
+  const down = await otlpReceiver();
+  const url = down.url;
+  await down.close();
+  const maxQueueBytes = 64 * 1024;
+  const sink = new OtlpSink(
+    { endpoint: `${url}/v1/traces`, exportEvents: false, maxExportBatchSize: 100, maxQueueSize: 500, maxQueueBytes, maxAttempts: 1000, initialBackoffMs: 5, maxBackoffMs: 10 },
+    {},
+  );
+  const heapBefore = process.memoryUsage().heapUsed;
+  let maxPending = 0;
+  for (let round = 0; round < 40; round++) {
+    feedSpans(sink, 1000);
+    const s = sink.inspect().spans;
+    maxPending = Math.max(maxPending, s.pending);
+    exact(t, s, `round ${round}: exact`);
+    await sleep(5);
+  }
+  const s = sink.inspect().spans;
+  t.ok(s.peakQueueBytes <= maxQueueBytes, `held at most ${s.peakQueueBytes} of ${maxQueueBytes} bytes`);
+  t.ok(maxPending <= 500 + 4 * 100, `at most ${maxPending} items pending: maxQueueSize waiting plus four requests`);
+  t.ok(s.dropped > 39_000, `the rest dropped (${s.dropped})`);
+  t.match(s.lastError, /ECONNREFUSED|queue full/);
+  t.ok(s.retried > 0, 'the requests kept retrying');
+  t.ok(process.memoryUsage().heapUsed - heapBefore < 64 * 1024 * 1024, 'the heap did not grow with the spans offered');
+  await sink.close();
+  t.match(sink.inspect().spans, { queued: 40_000, exported: 0, pending: 0, queueBytes: 0, inFlight: 0 });
+  exact(t, sink.inspect().spans);
+});
+
+// ── metrics ──────────────────────────────────────────────────────────────
+
+interface MetricsBody {
+  resourceMetrics: { scopeMetrics: { metrics: { name: string; sum?: { dataPoints: { asDouble?: number }[] } }[] }[] }[];
+}
+function counterValue(body: Record<string, unknown>, name: string): number | undefined {
+  for (const rm of (body as unknown as MetricsBody).resourceMetrics) {
+    for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.name === name) return m.sum?.dataPoints[0]?.asDouble;
+  }
+  return undefined;
+}
+
+t.test('the metrics option: exported on its interval at flush and once more at close, over the same transport (a socket too)', async (t) => {
+  const region = allocateMetricRegion(64 * 1024, 64 * 1024, Date.now() - 1000);
+  const provider = new RingMeterProvider(region, { cardinalityLimit: 100, exportIntervalMs: 60_000 });
+  const reader = new MetricRegionReader([region]);
+  const ticks = provider.getMeter('shop').createCounter('ticks');
+  const dir = socketDir(t);
+  const r = await otlpReceiver({ socketPath: join(dir, 'm.sock') });
+  t.teardown(() => r.close());
+  const off = new OtlpSink({ socketPath: r.socketPath! }, { metrics: () => reader.snapshot() });
+  await off.flush();
+  t.equal(off.inspect().metrics, undefined, 'off by default');
+  await off.close();
+  t.equal(r.arrivals, 0, 'and nothing posted');
+
+  const sink = new OtlpSink({ socketPath: r.socketPath!, metrics: { exportIntervalMs: 60_000 }, ignoreEnvironment: true }, { metrics: () => reader.snapshot(), resource: { 'service.name': 'shop' } });
+  await sink.flush();
+  t.equal(r.arrivals, 0, 'nothing recorded yet: no request');
+  ticks.add(5);
+  await sink.flush();
+  ticks.add(2);
+  await sink.flush();
+  t.equal(r.metrics().length, 1, 'the second flush is inside the interval');
+  t.equal(counterValue(r.metrics()[0]!, 'ticks'), 5);
+  await sink.close();
+  t.equal(r.metrics().length, 2, 'close exports once more');
+  t.equal(counterValue(r.metrics()[1]!, 'ticks'), 7, 'cumulative');
+  t.same(r.paths, ['/v1/metrics', '/v1/metrics']);
+  t.match(sink.inspect().metrics, { queued: 2, exported: 2, failed: 0, pending: 0, requests: 2 });
+  provider.close();
+});
+
+t.test('through a dispatcher: the worker gives the otlp sink its metrics, exported exactly at shutdown', async (t) => {
+  const r = await otlpReceiver();
+  t.teardown(() => r.close());
+  const d = await TraceDispatcher.start({
+    serviceName: 'shop',
+    sinks: [{ name: 'otlp', sink: 'otlp', options: { endpoint: `${r.url}/v1/traces`, logsEndpoint: `${r.url}/v1/logs`, metrics: { endpoint: `${r.url}/v1/metrics` }, ignoreEnvironment: true } }],
+  });
+  const c = d.meterProvider.getMeter('shop').createCounter('orders');
+  for (let i = 0; i < 10_000; i++) c.add(1);
+  await d.shutdown();
+  const bodies = r.metrics();
+  t.ok(bodies.length >= 1);
+  t.equal(counterValue(bodies.at(-1)!, 'orders'), 10_000, 'the final export has every add');
+});
