@@ -1,0 +1,154 @@
+/**
+ * Attribute values as OTLP `AnyValue`, in protobuf and in the OTLP/JSON tree,
+ * with OpenTelemetry's mapping: an integral number in int64 range is an
+ * `int_value`, any other number a `double_value`; a bigint is an int when
+ * exact as a number, else its decimal string; null is an empty AnyValue.
+ *
+ * @internal
+ */
+import type { ProtobufWriter } from './protobuf-writer.js';
+
+/** What AnyValue can be made of: field values, structured log bodies, resource attributes. */
+export type AnyValueInput = string | number | boolean | bigint | null | undefined | Uint8Array | readonly AnyValueInput[] | { readonly [key: string]: AnyValueInput };
+
+export type AttributesInput = { readonly [key: string]: AnyValueInput };
+
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+
+/** The AnyValue message's fields (not its length prefix). */
+export function writeAnyValue(w: ProtobufWriter, value: AnyValueInput): void {
+  switch (typeof value) {
+    case 'string':
+      w.byte(0x0a);
+      w.string(value);
+      return;
+    case 'boolean':
+      w.byte(0x10);
+      w.byte(value ? 1 : 0);
+      return;
+    case 'number':
+      if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
+        w.byte(0x18);
+        w.int64(value);
+      } else {
+        w.byte(0x21);
+        w.double(value);
+      }
+      return;
+    case 'bigint': {
+      const n = Number(value);
+      if (Number.isSafeInteger(n)) {
+        w.byte(0x18);
+        w.int64(n);
+      } else {
+        w.byte(0x0a);
+        w.string(value.toString());
+      }
+      return;
+    }
+    case 'object':
+      if (value === null) return;
+      if (value instanceof Uint8Array) {
+        w.byte(0x3a);
+        w.bytes(value);
+      } else if (Array.isArray(value)) {
+        w.byte(0x2a);
+        const list = w.start();
+        for (const item of value as readonly AnyValueInput[]) {
+          w.byte(0x0a);
+          const at = w.start();
+          writeAnyValue(w, item);
+          w.finish(at);
+        }
+        w.finish(list);
+      } else {
+        w.byte(0x32);
+        const list = w.start();
+        const obj = value as { readonly [key: string]: AnyValueInput };
+        for (const key of Object.keys(obj)) {
+          w.byte(0x0a);
+          const at = w.start();
+          writeKeyValue(w, key, obj[key]);
+          w.finish(at);
+        }
+        w.finish(list);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+/** A KeyValue message's fields. */
+export function writeKeyValue(w: ProtobufWriter, key: string, value: AnyValueInput): void {
+  w.byte(0x0a);
+  w.string(key);
+  w.byte(0x12);
+  const at = w.start();
+  writeAnyValue(w, value);
+  w.finish(at);
+}
+
+/** `repeated KeyValue` under the field whose tag byte is `tag`. */
+export function writeAttributes(w: ProtobufWriter, tag: number, attributes: AttributesInput): void {
+  for (const key in attributes) {
+    w.byte(tag);
+    const at = w.start();
+    writeKeyValue(w, key, attributes[key]);
+    w.finish(at);
+  }
+}
+
+/** OTLP/JSON AnyValue, as the SDK's JSON serializer builds it. */
+export function jsonAnyValue(value: AnyValueInput): Record<string, unknown> {
+  switch (typeof value) {
+    case 'string':
+      return { stringValue: value };
+    case 'number':
+      return Number.isInteger(value) ? { intValue: value } : { doubleValue: value };
+    case 'boolean':
+      return { boolValue: value };
+    case 'bigint': {
+      const n = Number(value);
+      return Number.isSafeInteger(n) ? { intValue: n } : { stringValue: value.toString() };
+    }
+    case 'object':
+      if (value === null) return {};
+      if (value instanceof Uint8Array) return { bytesValue: Buffer.from(value).toString('base64') };
+      if (Array.isArray(value)) return { arrayValue: { values: (value as readonly AnyValueInput[]).map(jsonAnyValue) } };
+      {
+        const obj = value as { readonly [key: string]: AnyValueInput };
+        return { kvlistValue: { values: Object.keys(obj).map((key) => ({ key, value: jsonAnyValue(obj[key]) })) } };
+      }
+    default:
+      return {};
+  }
+}
+
+export function jsonAttributes(attributes: AttributesInput): { key: string; value: Record<string, unknown> }[] {
+  return Object.keys(attributes).map((key) => ({ key, value: jsonAnyValue(attributes[key]) }));
+}
+
+/** Unix nanoseconds as a decimal string, from epoch ms with a fraction (the SDK's HrTime rounding). */
+export function jsonTime(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
+  return (BigInt(Math.trunc(seconds)) * 1_000_000_000n + BigInt(Math.trunc(nanos))).toString();
+}
+
+/** The Resource message (field 1 of ResourceSpans / ResourceLogs) with its tag, encoded once. */
+export function resourceBytes(w: ProtobufWriter, attributes: AttributesInput): Uint8Array {
+  w.reset();
+  w.byte(0x0a);
+  const at = w.start(2);
+  writeAttributes(w, 0x0a, attributes);
+  w.byte(0x10);
+  w.byte(0);
+  w.finish(at, 2);
+  return w.copy(0, w.pos);
+}
+
+export function jsonResource(attributes: AttributesInput): Record<string, unknown> {
+  return { attributes: jsonAttributes(attributes), droppedAttributesCount: 0 };
+}

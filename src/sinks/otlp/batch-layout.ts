@@ -1,0 +1,119 @@
+/**
+ * Lays out an OTLP export request from items already encoded, each one whole
+ * (tag, length, body), in a writer in input order, and tagged with its scope:
+ *
+ *   request { 1: Resource* { 1: resource, 2: Scope* { 1: scope, 2: item…, [3: schema_url] } } }
+ *
+ * The outer lengths are known once the items are written, so the request is
+ * assembled in one pass into a fresh array: no back-patching of large
+ * messages, and runs of items of one scope are copied at once.
+ *
+ * @internal
+ */
+import { ProtobufWriter, varintSize } from './protobuf-writer.js';
+
+export class BatchLayout {
+  readonly writer = new ProtobufWriter();
+  #starts = new Int32Array(1024);
+  #scopes = new Int32Array(1024);
+  #count = 0;
+  /** Per scope, in order of first use: its head (field 1 and tag), tail (schema_url field) and item bytes. */
+  readonly #heads: Uint8Array[] = [];
+  readonly #tails: Uint8Array[] = [];
+  #sizes: number[] = [];
+  readonly #index = new Map<string, number>();
+
+  reset(): void {
+    this.writer.reset();
+    this.#count = 0;
+    this.#heads.length = 0;
+    this.#tails.length = 0;
+    this.#sizes = [];
+    this.#index.clear();
+  }
+
+  /** The scope's number for this batch; `make` gives its head and tail bytes the first time. */
+  scope(key: string, make: () => [Uint8Array, Uint8Array]): number {
+    let id = this.#index.get(key);
+    if (id === undefined) {
+      id = this.#heads.length;
+      const [head, tail] = make();
+      this.#heads.push(head);
+      this.#tails.push(tail);
+      this.#sizes.push(0);
+      this.#index.set(key, id);
+    }
+    return id;
+  }
+
+  /** Marks the start of the next item, of scope `scope`. */
+  begin(scope: number): void {
+    if (this.#count === this.#starts.length) {
+      const starts = new Int32Array(this.#count * 2);
+      starts.set(this.#starts);
+      this.#starts = starts;
+      const scopes = new Int32Array(this.#count * 2);
+      scopes.set(this.#scopes);
+      this.#scopes = scopes;
+    }
+    this.#starts[this.#count] = this.writer.pos;
+    this.#scopes[this.#count++] = scope;
+  }
+
+  /** Ends the item begun last. */
+  end(): void {
+    const i = this.#count - 1;
+    this.#sizes[this.#scopes[i]!]! += this.writer.pos - this.#starts[i]!;
+  }
+
+  /** The request: `resource` is the Resource field with its tag. Empty when there are no items, as the SDK's serializer has it. */
+  assemble(resource: Uint8Array): Uint8Array {
+    const n = this.#count;
+    if (n === 0) return new Uint8Array(0);
+    const heads = this.#heads;
+    const tails = this.#tails;
+    const sizes = this.#sizes;
+    let resourceContent = resource.length;
+    const scopeContent: number[] = [];
+    for (let s = 0; s < heads.length; s++) {
+      const c = heads[s]!.length + sizes[s]! + tails[s]!.length;
+      scopeContent.push(c);
+      resourceContent += 1 + varintSize(c) + c;
+    }
+    const total = 1 + varintSize(resourceContent) + resourceContent;
+    const out = Buffer.allocUnsafe(total);
+    let p = 0;
+    const varint = (v: number): void => {
+      while (v > 127) {
+        out[p++] = (v & 127) | 128;
+        v >>>= 7;
+      }
+      out[p++] = v;
+    };
+    out[p++] = 0x0a;
+    varint(resourceContent);
+    out.set(resource, p);
+    p += resource.length;
+    const buf = this.writer.buf;
+    const starts = this.#starts;
+    const scopes = this.#scopes;
+    const end = this.writer.pos;
+    for (let s = 0; s < heads.length; s++) {
+      out[p++] = 0x12;
+      varint(scopeContent[s]!);
+      out.set(heads[s]!, p);
+      p += heads[s]!.length;
+      for (let i = 0; i < n; i++) {
+        if (scopes[i] !== s) continue;
+        const from = starts[i]!;
+        while (i + 1 < n && scopes[i + 1] === s) i++;
+        const to = i + 1 < n ? starts[i + 1]! : end;
+        buf.copy(out, p, from, to);
+        p += to - from;
+      }
+      out.set(tails[s]!, p);
+      p += tails[s]!.length;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * OtlpTraceEncoder: assembled spans straight to an OTLP
+ * `ExportTraceServiceRequest`, protobuf or JSON, with the bytes and fields
+ * `@opentelemetry/otlp-transformer` writes for the same spans (its
+ * serializers are this encoder's oracle in test/otlp-encoder.test.ts).
+ *
+ *   AssembledSpan[] ─> one Span message each, in order, in a reused writer
+ *                  ─> BatchLayout: ResourceSpans { resource (encoded once), ScopeSpans per target }
+ *
+ * @internal
+ */
+import { createTraceState } from '@opentelemetry/api';
+import type { OtlpProtocol } from '../otlp-config.js';
+import type { AssembledSpan } from '../span-assembler.js';
+import { jsonAttributes, jsonResource, jsonTime, resourceBytes, writeAttributes, type AttributesInput } from './any-value.js';
+import { BatchLayout } from './batch-layout.js';
+import type { ProtobufWriter } from './protobuf-writer.js';
+
+/** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
+export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
+export const INCOMPLETE_REASON_ATTRIBUTE = 'ringtrace.incomplete_reason';
+
+// Span.flags: the W3C trace flags, and that the parent's remoteness is known (and whether it was remote).
+const HAS_IS_REMOTE = 0x100;
+const IS_REMOTE = 0x200;
+
+const MAX_CACHED = 1024;
+
+export class OtlpTraceEncoder {
+  readonly #json: boolean;
+  readonly #attributes: AttributesInput;
+  readonly #layout = new BatchLayout();
+  readonly #resource: Uint8Array;
+  /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
+  readonly #scopeHeads = new Map<string, Uint8Array>();
+  /** A trace state as OpenTelemetry's TraceState prints it back. */
+  readonly #traceStates = new Map<string, string>();
+
+  constructor(resourceAttributes: AttributesInput, protocol: OtlpProtocol) {
+    this.#json = protocol === 'http/json';
+    this.#attributes = resourceAttributes;
+    this.#resource = resourceBytes(this.#layout.writer, resourceAttributes);
+  }
+
+  encode(spans: readonly AssembledSpan[]): Uint8Array {
+    return this.#json ? this.#encodeJson(spans) : this.#encodeProtobuf(spans);
+  }
+
+  #traceState(raw: string): string {
+    let out = this.#traceStates.get(raw);
+    if (out === undefined) {
+      out = createTraceState(raw).serialize();
+      if (this.#traceStates.size >= MAX_CACHED) this.#traceStates.clear();
+      this.#traceStates.set(raw, out);
+    }
+    return out;
+  }
+
+  #scopeHead(name: string): Uint8Array {
+    let head = this.#scopeHeads.get(name);
+    if (head === undefined) {
+      const w = this.#layout.writer;
+      const at = w.pos;
+      w.byte(0x0a);
+      const body = w.start();
+      w.byte(0x0a);
+      w.string(name);
+      w.finish(body);
+      head = w.copy(at, w.pos);
+      w.pos = at;
+      if (this.#scopeHeads.size >= MAX_CACHED) this.#scopeHeads.clear();
+      this.#scopeHeads.set(name, head);
+    }
+    return head;
+  }
+
+  #encodeProtobuf(spans: readonly AssembledSpan[]): Uint8Array {
+    const layout = this.#layout;
+    layout.reset();
+    const w = layout.writer;
+    const empty = new Uint8Array(0);
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i]!;
+      layout.begin(layout.scope(s.target, () => [this.#scopeHead(s.target), empty]));
+      w.byte(0x12);
+      const body = w.start(2);
+      this.#span(w, s);
+      w.finish(body, 2);
+      layout.end();
+    }
+    return layout.assemble(this.#resource);
+  }
+
+  #span(w: ProtobufWriter, s: AssembledSpan): void {
+    w.byte(0x0a);
+    w.hex(s.traceId);
+    w.byte(0x12);
+    w.hex(s.spanId);
+    if (s.traceState !== '') {
+      const traceState = this.#traceState(s.traceState);
+      if (traceState !== '') {
+        w.byte(0x1a);
+        w.string(traceState);
+      }
+    }
+    if (s.parentSpanId) {
+      w.byte(0x22);
+      w.hex(s.parentSpanId);
+    }
+    w.byte(0x2a);
+    w.string(s.name);
+    w.byte(0x30);
+    w.uint32(s.spanKind + 1);
+    w.byte(0x39);
+    w.timeMs(s.startTime);
+    w.byte(0x41);
+    w.timeMs(s.endTime);
+    writeAttributes(w, 0x4a, s.incomplete ? incompleteAttributes(s) : s.attributes);
+    w.byte(0x50);
+    w.uint32(s.droppedAttributesCount);
+    for (const e of s.events) {
+      w.byte(0x5a);
+      const at = w.start();
+      w.byte(0x09);
+      w.timeMs(e.time);
+      w.byte(0x12);
+      w.string(e.name);
+      writeAttributes(w, 0x1a, e.attributes);
+      w.byte(0x20);
+      w.uint32(e.droppedAttributesCount || 0);
+      w.finish(at);
+    }
+    w.byte(0x60);
+    w.uint32(s.droppedEventsCount);
+    for (const l of s.links) {
+      w.byte(0x6a);
+      const at = w.start();
+      w.byte(0x0a);
+      w.hex(l.traceId);
+      w.byte(0x12);
+      w.hex(l.spanId);
+      writeAttributes(w, 0x22, l.attributes);
+      w.byte(0x28);
+      w.uint32(l.droppedAttributesCount || 0);
+      w.byte(0x35);
+      w.fixed32((l.traceFlags & 0xff) | HAS_IS_REMOTE);
+      w.finish(at);
+    }
+    w.byte(0x70);
+    w.uint32(s.droppedLinksCount);
+    w.byte(0x7a);
+    const status = w.start();
+    if (s.statusMessage) {
+      w.byte(0x12);
+      w.string(s.statusMessage);
+    }
+    w.byte(0x18);
+    w.uint32(s.statusCode);
+    w.finish(status);
+    // Field 16 takes a two-byte tag.
+    w.byte(0x85);
+    w.byte(0x01);
+    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0));
+  }
+
+  #encodeJson(spans: readonly AssembledSpan[]): Uint8Array {
+    const groups = new Map<string, AssembledSpan[]>();
+    for (const s of spans) {
+      let group = groups.get(s.target);
+      if (group === undefined) groups.set(s.target, (group = []));
+      group.push(s);
+    }
+    const resourceSpans =
+      spans.length === 0
+        ? []
+        : [
+            {
+              resource: jsonResource(this.#attributes),
+              scopeSpans: [...groups].map(([name, group]) => ({ scope: { name }, spans: group.map((s) => this.#jsonSpan(s)) })),
+            },
+          ];
+    return new TextEncoder().encode(JSON.stringify({ resourceSpans }));
+  }
+
+  #jsonSpan(s: AssembledSpan): Record<string, unknown> {
+    return {
+      traceId: s.traceId,
+      spanId: s.spanId,
+      parentSpanId: s.parentSpanId ? s.parentSpanId : undefined,
+      traceState: s.traceState === '' ? undefined : this.#traceState(s.traceState),
+      name: s.name,
+      kind: s.spanKind + 1,
+      startTimeUnixNano: jsonTime(s.startTime),
+      endTimeUnixNano: jsonTime(s.endTime),
+      attributes: jsonAttributes(s.incomplete ? incompleteAttributes(s) : s.attributes),
+      droppedAttributesCount: s.droppedAttributesCount,
+      events: s.events.map((e) => ({
+        attributes: jsonAttributes(e.attributes),
+        name: e.name,
+        timeUnixNano: jsonTime(e.time),
+        droppedAttributesCount: e.droppedAttributesCount || 0,
+      })),
+      droppedEventsCount: s.droppedEventsCount,
+      status: { code: s.statusCode, message: s.statusMessage === '' ? undefined : s.statusMessage },
+      links: s.links.map((l) => ({
+        attributes: jsonAttributes(l.attributes),
+        spanId: l.spanId,
+        traceId: l.traceId,
+        droppedAttributesCount: l.droppedAttributesCount || 0,
+        flags: (l.traceFlags & 0xff) | HAS_IS_REMOTE,
+      })),
+      droppedLinksCount: s.droppedLinksCount,
+      flags: (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0),
+    };
+  }
+}
+
+/** An incomplete span's attributes: the two markers replace same-named fields in place, else follow them (rare: a copy is fine). */
+function incompleteAttributes(s: AssembledSpan): AttributesInput {
+  const out: Record<string, AttributesInput[string]> = {};
+  for (const key of Object.keys(s.attributes)) {
+    Object.defineProperty(out, key, { value: s.attributes[key], enumerable: true, writable: true, configurable: true });
+  }
+  Object.defineProperty(out, INCOMPLETE_ATTRIBUTE, { value: true, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(out, INCOMPLETE_REASON_ATTRIBUTE, { value: s.incompleteReason ?? 'closed', enumerable: true, writable: true, configurable: true });
+  return out;
+}

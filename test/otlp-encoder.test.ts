@@ -1,0 +1,267 @@
+/**
+ * The OTLP encoders (src/sinks/otlp) against their oracle, the SDK's
+ * otlp-transformer serializers fed with the ReadableSpan / ReadableLogRecord
+ * mapping in fixtures/otlp-oracle.ts: random spans and event records, both
+ * encodings decoded with protobufjs and the official .proto files
+ * (fixtures/opentelemetry-proto), compared field by field; the bytes too.
+ * JSON is compared after JSON.parse.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
+import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
+import type { AssembledSpan } from '../src/sinks/span-assembler.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody } from '../src/record/trace-record.js';
+import { OtlpOracle } from './fixtures/otlp-oracle.js';
+
+const protoDir = fileURLToPath(new URL('./fixtures/opentelemetry-proto/', import.meta.url));
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => path.join(protoDir, target);
+root.loadSync(['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'opentelemetry/proto/collector/logs/v1/logs_service.proto']);
+const TraceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+const LogsRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+
+/** A decoded message as plain data: longs as strings, bytes as hex, NaN spelled out. */
+function plain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+function decode(type: protobuf.Type, bytes: Uint8Array): unknown {
+  return plain(type.toObject(type.decode(bytes), { longs: String, enums: Number, defaults: false }));
+}
+
+const RESOURCE = { 'service.name': 'checkout', 'process.pid': 4242, 'host.arch': 'x64', ratio: 0.5, on: true };
+
+// ── arbitraries ──────────────────────────────────────────────────────────
+
+const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
+// Any UTF-16 unit, lone surrogates included.
+const anyUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+const text = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 20 }), anyUnits, fc.constant(''), fc.string({ minLength: 130, maxLength: 300 }));
+const primitive: fc.Arbitrary<FieldPrimitive> = fc.oneof(
+  text,
+  fc.boolean(),
+  fc.integer(),
+  fc.maxSafeInteger(),
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -Infinity, -0, 2 ** 63, -(2 ** 63), 2 ** 64, 1e300, 0.1),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+  fc.constant(null),
+);
+const fieldValue: fc.Arbitrary<FieldValue> = fc.oneof({ weight: 4, arbitrary: primitive }, { weight: 1, arbitrary: fc.array(primitive, { maxLength: 4 }) });
+const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('http.method', '__proto__', '0', '17', 'ringtrace.incomplete', 'constructor'));
+
+function fieldsOf(entries: [string, FieldValue][]): Fields {
+  const out = Object.create(null) as Fields;
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+const fields = fc.array(fc.tuple(key, fieldValue), { maxLength: 6 }).map(fieldsOf);
+const time = fc.oneof(fc.double({ min: 0, max: 4e12, noNaN: true }), fc.integer({ min: 0, max: 4e12 }), fc.constant(1_764_681_000_123.25));
+const count = fc.oneof(fc.constant(0), fc.nat({ max: 1000 }), fc.nat());
+
+const span: fc.Arbitrary<AssembledSpan> = fc
+  .record({
+    traceId: hex(16),
+    spanId: hex(8),
+    parent: fc.option(fc.record({ id: hex(8), remote: fc.boolean() }), { nil: undefined }),
+    traceFlags: fc.constantFrom(0, 1, 0xff),
+    traceState: fc.constantFrom('', 'a=1', 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7', 'bad key=1', 'x=1,x=2', ' a = b ', '=', 'a=1,,b=2'),
+    name: text,
+    target: fc.oneof(fc.constantFrom('http', 'db', 'app', ''), text),
+    spanKind: fc.integer({ min: 0, max: 4 }),
+    start: time,
+    duration: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constant(0)),
+    attributes: fields,
+    events: fc.array(fc.record({ time, name: text, attributes: fields, droppedAttributesCount: count }), { maxLength: 3 }),
+    links: fc.array(fc.record({ traceId: hex(16), spanId: hex(8), traceFlags: fc.constantFrom(0, 1), attributes: fields, droppedAttributesCount: count }), { maxLength: 3 }),
+    statusCode: fc.integer({ min: 0, max: 2 }),
+    statusMessage: fc.oneof(fc.constant(''), text),
+    droppedAttributesCount: count,
+    droppedEventsCount: count,
+    droppedLinksCount: count,
+    incomplete: fc.boolean(),
+    incompleteReason: fc.constantFrom('evicted' as const, 'closed' as const, undefined),
+  })
+  .map((r) => ({
+    traceId: r.traceId,
+    spanId: r.spanId,
+    parentSpanId: r.parent?.id,
+    parentIsRemote: r.parent?.remote ?? false,
+    traceFlags: r.traceFlags,
+    traceState: r.traceState,
+    name: r.name,
+    target: r.target,
+    spanKind: r.spanKind,
+    startTime: r.start,
+    endTime: r.start + r.duration,
+    attributes: r.attributes,
+    events: r.events,
+    links: r.links,
+    statusCode: r.statusCode,
+    statusMessage: r.statusMessage,
+    droppedAttributesCount: r.droppedAttributesCount,
+    droppedEventsCount: r.droppedEventsCount,
+    droppedLinksCount: r.droppedLinksCount,
+    incomplete: r.incomplete,
+    incompleteReason: r.incomplete ? r.incompleteReason : undefined,
+  }));
+
+const logBody: fc.Arbitrary<LogBody> = fc.letrec<{ body: LogBody }>((tie) => ({
+  body: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    text,
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('body'), { maxLength: 3 }),
+    fc.dictionary(key, tie('body'), { maxKeys: 3 }),
+  ),
+})).body;
+
+const level = fc.constantFrom('trace' as const, 'debug' as const, 'info' as const, 'warn' as const, 'error' as const);
+const context = fc.oneof(
+  fc.constant({ traceId: undefined, spanId: undefined }),
+  fc.record({ traceId: hex(16), spanId: hex(8) }),
+  fc.record({ traceId: hex(16), spanId: fc.constant(undefined) }),
+);
+const plainEvent: fc.Arbitrary<EventRecord> = fc
+  .record({ time, level, target: fc.oneof(fc.constantFrom('app', 'db'), text), message: text, fields, context, traceFlags: fc.option(fc.constantFrom(0, 1), { nil: undefined }) })
+  .map((r) => ({ kind: 'event', time: r.time, level: r.level, target: r.target, message: r.message, fields: r.fields, ...r.context, ...(r.traceFlags === undefined ? {} : { traceFlags: r.traceFlags }) }));
+const logsApiRecord: fc.Arbitrary<EventRecord> = fc
+  .record({
+    time,
+    observedTime: fc.option(time, { nil: undefined }),
+    level,
+    target: fc.constantFrom('app', 'db', ''),
+    fields,
+    context,
+    severityNumber: fc.integer({ min: 0, max: 24 }),
+    severityText: fc.oneof(fc.constant(''), text),
+    eventName: fc.oneof(fc.constant(''), text),
+    body: fc.option(logBody, { nil: undefined }),
+    traceFlags: fc.constantFrom(0, 1),
+    scopeVersion: fc.constantFrom('', '1.2.3'),
+    schemaUrl: fc.constantFrom('', 'https://opentelemetry.io/schemas/1.30.0'),
+  })
+  .map((r) => ({
+    kind: 'event',
+    time: r.time,
+    level: r.level,
+    target: r.target,
+    message: typeof r.body === 'string' ? r.body : JSON.stringify(r.body) ?? '',
+    fields: r.fields,
+    ...r.context,
+    severityNumber: r.severityNumber,
+    severityText: r.severityText,
+    eventName: r.eventName,
+    observedTime: r.observedTime ?? r.time,
+    ...(r.body === undefined ? {} : { body: r.body }),
+    traceFlags: r.traceFlags,
+    scopeVersion: r.scopeVersion,
+    schemaUrl: r.schemaUrl,
+  }));
+const eventRecord = fc.oneof(plainEvent, logsApiRecord);
+
+// ── the comparisons ──────────────────────────────────────────────────────
+
+const oracle = new OtlpOracle(RESOURCE);
+const traceProtobuf = new OtlpTraceEncoder(RESOURCE, 'http/protobuf');
+const traceJson = new OtlpTraceEncoder(RESOURCE, 'http/json');
+const logsProtobuf = new OtlpLogsEncoder(RESOURCE, 'http/protobuf');
+const logsJson = new OtlpLogsEncoder(RESOURCE, 'http/json');
+
+function sameTraces(t: Tap.Test, spans: readonly AssembledSpan[]): void {
+  const ours = traceProtobuf.encode(spans);
+  const theirs = oracle.traces(spans, 'http/protobuf');
+  t.same(decode(TraceRequest, ours), decode(TraceRequest, theirs), 'protobuf decodes the same');
+  t.ok(Buffer.from(ours).equals(Buffer.from(theirs)), 'protobuf bytes equal');
+  t.same(JSON.parse(Buffer.from(traceJson.encode(spans)).toString()), JSON.parse(Buffer.from(oracle.traces(spans, 'http/json')).toString()), 'JSON the same');
+}
+
+function sameLogs(t: Tap.Test, records: readonly EventRecord[]): void {
+  const ours = logsProtobuf.encode(records);
+  const theirs = oracle.logs(records, 'http/protobuf');
+  t.same(decode(LogsRequest, ours), decode(LogsRequest, theirs), 'protobuf decodes the same');
+  t.ok(Buffer.from(ours).equals(Buffer.from(theirs)), 'protobuf bytes equal');
+  t.same(JSON.parse(Buffer.from(logsJson.encode(records)).toString()), JSON.parse(Buffer.from(oracle.logs(records, 'http/json')).toString()), 'JSON the same');
+}
+
+/** Runs a property; on a counterexample, one failing tap assertion with it. */
+function property<T>(t: Tap.Test, arb: fc.Arbitrary<T>, check: (sub: Tap.Test, value: T) => void, numRuns: number): void {
+  const result = fc.check(
+    fc.property(arb, (value) => {
+      const sub = new Collector();
+      check(sub as unknown as Tap.Test, value);
+      return sub.failures.length === 0;
+    }),
+    { numRuns },
+  );
+  t.notOk(result.failed, result.failed ? `counterexample: ${fc.stringify(result.counterexample)}` : `${numRuns} runs`);
+}
+
+/** A stand-in for a tap test that only records failures (so a property stays silent until it fails). */
+class Collector {
+  failures: string[] = [];
+  same(a: unknown, b: unknown, msg: string): void {
+    if (!isDeepStrictEqual(a, b)) this.failures.push(msg);
+  }
+  ok(v: unknown, msg: string): void {
+    if (!v) this.failures.push(msg);
+  }
+}
+
+import { isDeepStrictEqual } from 'node:util';
+declare namespace Tap {
+  type Test = Pick<import('tap').Test, 'same' | 'ok'>;
+}
+
+t.test('spans: random batches encode as otlp-transformer encodes them', (t) => {
+  property(t, fc.array(span, { maxLength: 8 }), sameTraces, 300);
+  t.end();
+});
+
+t.test('spans: the empty batch, and a batch of 5,000', (t) => {
+  sameTraces(t, []);
+  t.equal(traceProtobuf.encode([]).length, 0, 'an empty protobuf request is no bytes, as the SDK sends it');
+  // tap's deep comparison is slow on a request this size: the Collector's isDeepStrictEqual instead.
+  const big = new Collector();
+  sameTraces(big as unknown as Tap.Test, fc.sample(span, { numRuns: 5000, seed: 7 }));
+  t.same(big.failures, [], '5,000 spans: protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: a body stays valid after the next encode', (t) => {
+  const [a, b] = fc.sample(span, { numRuns: 2, seed: 3 });
+  const first = traceProtobuf.encode([a!]);
+  const copy = Buffer.from(first);
+  traceProtobuf.encode([b!, b!, b!]);
+  t.ok(Buffer.from(first).equals(copy));
+  t.end();
+});
+
+t.test('logs: random batches of events and Logs API records encode as otlp-transformer encodes them', (t) => {
+  property(t, fc.array(eventRecord, { maxLength: 8 }), sameLogs, 300);
+  sameLogs(t, []);
+  const big = new Collector();
+  sameLogs(big as unknown as Tap.Test, fc.sample(eventRecord, { numRuns: 2000, seed: 11 }));
+  t.same(big.failures, [], '2,000 records: protobuf and JSON the same');
+  t.end();
+});
+
+t.test('unpaired surrogates become U+FFFD on both sides', (t) => {
+  const s = fc.sample(span, { numRuns: 1, seed: 1 })[0]!;
+  const lone = { ...s, name: 'a\ud800b', attributes: fieldsOf([['k\udc00', 'x\ud83d'], ['long', '\ud800'.repeat(50)]]) };
+  const ours = Buffer.from(traceProtobuf.encode([lone]));
+  t.ok(ours.equals(Buffer.from(oracle.traces([lone], 'http/protobuf'))), 'bytes equal the oracle');
+  t.ok(ours.includes(Buffer.from('a\ufffdb')), 'U+FFFD (EF BF BD) in place of the lone surrogate');
+  t.end();
+});
