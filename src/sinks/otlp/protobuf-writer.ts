@@ -4,8 +4,6 @@
  * back-patched (a guessed number of length bytes is reserved; the body moves
  * only when the guess was wrong). One writer is reused across batches; the
  * bytes of a request are copied out of it, so a body in flight stays valid.
- *
- * @internal
  */
 
 const HEX = new Uint8Array(128);
