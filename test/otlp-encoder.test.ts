@@ -6,7 +6,8 @@
  * (fixtures/opentelemetry-proto), compared field by field; the bytes too.
  * JSON is compared after JSON.parse.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -173,13 +174,19 @@ const eventRecord = fc.oneof(plainEvent, logsApiRecord);
 
 // ── the comparisons ──────────────────────────────────────────────────────
 
+/** What a comparison asserts with: a tap test, or a Collector inside a property. */
+interface Checker {
+  same(found: unknown, wanted: unknown, message: string): unknown;
+  ok(value: unknown, message: string): unknown;
+}
+
 const oracle = new OtlpOracle(RESOURCE);
 const traceProtobuf = new OtlpTraceEncoder(RESOURCE, 'http/protobuf');
 const traceJson = new OtlpTraceEncoder(RESOURCE, 'http/json');
 const logsProtobuf = new OtlpLogsEncoder(RESOURCE, 'http/protobuf');
 const logsJson = new OtlpLogsEncoder(RESOURCE, 'http/json');
 
-function sameTraces(t: Tap.Test, spans: readonly AssembledSpan[]): void {
+function sameTraces(t: Checker, spans: readonly AssembledSpan[]): void {
   const ours = traceProtobuf.encode(spans);
   const theirs = oracle.traces(spans, 'http/protobuf');
   t.same(decode(TraceRequest, ours), decode(TraceRequest, theirs), 'protobuf decodes the same');
@@ -187,7 +194,7 @@ function sameTraces(t: Tap.Test, spans: readonly AssembledSpan[]): void {
   t.same(JSON.parse(Buffer.from(traceJson.encode(spans)).toString()), JSON.parse(Buffer.from(oracle.traces(spans, 'http/json')).toString()), 'JSON the same');
 }
 
-function sameLogs(t: Tap.Test, records: readonly EventRecord[]): void {
+function sameLogs(t: Checker, records: readonly EventRecord[]): void {
   const ours = logsProtobuf.encode(records);
   const theirs = oracle.logs(records, 'http/protobuf');
   t.same(decode(LogsRequest, ours), decode(LogsRequest, theirs), 'protobuf decodes the same');
@@ -196,11 +203,11 @@ function sameLogs(t: Tap.Test, records: readonly EventRecord[]): void {
 }
 
 /** Runs a property; on a counterexample, one failing tap assertion with it. */
-function property<T>(t: Tap.Test, arb: fc.Arbitrary<T>, check: (sub: Tap.Test, value: T) => void, numRuns: number): void {
+function property<T>(t: Test, arb: fc.Arbitrary<T>, check: (sub: Checker, value: T) => void, numRuns: number): void {
   const result = fc.check(
     fc.property(arb, (value) => {
       const sub = new Collector();
-      check(sub as unknown as Tap.Test, value);
+      check(sub, value);
       return sub.failures.length === 0;
     }),
     { numRuns },
@@ -209,19 +216,14 @@ function property<T>(t: Tap.Test, arb: fc.Arbitrary<T>, check: (sub: Tap.Test, v
 }
 
 /** A stand-in for a tap test that only records failures (so a property stays silent until it fails). */
-class Collector {
+class Collector implements Checker {
   failures: string[] = [];
-  same(a: unknown, b: unknown, msg: string): void {
-    if (!isDeepStrictEqual(a, b)) this.failures.push(msg);
+  same(found: unknown, wanted: unknown, message: string): void {
+    if (!isDeepStrictEqual(found, wanted)) this.failures.push(message);
   }
-  ok(v: unknown, msg: string): void {
-    if (!v) this.failures.push(msg);
+  ok(value: unknown, message: string): void {
+    if (!value) this.failures.push(message);
   }
-}
-
-import { isDeepStrictEqual } from 'node:util';
-declare namespace Tap {
-  type Test = Pick<import('tap').Test, 'same' | 'ok'>;
 }
 
 t.test('spans: random batches encode as otlp-transformer encodes them', (t) => {
@@ -234,7 +236,7 @@ t.test('spans: the empty batch, and a batch of 5,000', (t) => {
   t.equal(traceProtobuf.encode([]).length, 0, 'an empty protobuf request is no bytes, as the SDK sends it');
   // tap's deep comparison is slow on a request this size: the Collector's isDeepStrictEqual instead.
   const big = new Collector();
-  sameTraces(big as unknown as Tap.Test, fc.sample(span, { numRuns: 5000, seed: 7 }));
+  sameTraces(big, fc.sample(span, { numRuns: 5000, seed: 7 }));
   t.same(big.failures, [], '5,000 spans: protobuf and JSON the same');
   t.end();
 });
@@ -252,7 +254,7 @@ t.test('logs: random batches of events and Logs API records encode as otlp-trans
   property(t, fc.array(eventRecord, { maxLength: 8 }), sameLogs, 300);
   sameLogs(t, []);
   const big = new Collector();
-  sameLogs(big as unknown as Tap.Test, fc.sample(eventRecord, { numRuns: 2000, seed: 11 }));
+  sameLogs(big, fc.sample(eventRecord, { numRuns: 2000, seed: 11 }));
   t.same(big.failures, [], '2,000 records: protobuf and JSON the same');
   t.end();
 });
