@@ -32,17 +32,18 @@ export class BatchLayout {
     this.#index.clear();
   }
 
-  /** The scope's number for this batch; `make` gives its head and tail bytes the first time. */
-  scope(key: string, make: () => [Uint8Array, Uint8Array]): number {
-    let id = this.#index.get(key);
-    if (id === undefined) {
-      id = this.#heads.length;
-      const [head, tail] = make();
-      this.#heads.push(head);
-      this.#tails.push(tail);
-      this.#sizes.push(0);
-      this.#index.set(key, id);
-    }
+  /** The scope's number in this batch, or -1 when it has none yet (then {@link addScope}). */
+  scope(key: string): number {
+    return this.#index.get(key) ?? -1;
+  }
+
+  /** Numbers a new scope: `head` is ScopeX's field 1 with its tag, `tail` its schema_url field (or nothing). */
+  addScope(key: string, head: Uint8Array, tail: Uint8Array): number {
+    const id = this.#heads.length;
+    this.#heads.push(head);
+    this.#tails.push(tail);
+    this.#sizes.push(0);
+    this.#index.set(key, id);
     return id;
   }
 

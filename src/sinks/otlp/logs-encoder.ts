@@ -48,7 +48,13 @@ export class OtlpLogsEncoder {
     const w = layout.writer;
     for (let i = 0; i < records.length; i++) {
       const e = records[i]!;
-      layout.begin(layout.scope(scopeKey(e), () => this.#scopeBytes(w, e)));
+      const key = scopeKey(e);
+      let scope = layout.scope(key);
+      if (scope < 0) {
+        const [head, tail] = this.#scopeBytes(w, e);
+        scope = layout.addScope(key, head, tail);
+      }
+      layout.begin(scope);
       w.byte(0x12);
       const body = w.start(2);
       this.#record(w, e);

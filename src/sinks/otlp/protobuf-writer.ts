@@ -9,7 +9,7 @@
 const HEX = new Uint8Array(128);
 for (let c = 0; c < 128; c++) HEX[c] = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : (c - 55) & 0xff;
 
-/** Bytes a varint of the unsigned 32-bit value `v` takes. */
+/** @internal Bytes a varint of the unsigned 32-bit value `v` takes. */
 export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }

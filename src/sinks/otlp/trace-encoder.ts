@@ -25,6 +25,7 @@ const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 
 const MAX_CACHED = 1024;
+const EMPTY = new Uint8Array(0);
 
 export class OtlpTraceEncoder {
   readonly #json: boolean;
@@ -78,10 +79,11 @@ export class OtlpTraceEncoder {
     const layout = this.#layout;
     layout.reset();
     const w = layout.writer;
-    const empty = new Uint8Array(0);
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
-      layout.begin(layout.scope(s.target, () => [this.#scopeHead(s.target), empty]));
+      let scope = layout.scope(s.target);
+      if (scope < 0) scope = layout.addScope(s.target, this.#scopeHead(s.target), EMPTY);
+      layout.begin(scope);
       w.byte(0x12);
       const body = w.start(2);
       this.#span(w, s);
