@@ -363,7 +363,7 @@ t.test('close does not wait out retry backoffs: the batch waiting to retry is co
   const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, initialBackoffMs: 60_000, maxBackoffMs: 60_000 }, {});
   feedSpans(sink, 3);
   const flush = sink.flush();
-  await until(() => r.arrivals === 1, 'the first attempt');
+  await until(() => sink.inspect().spans.retried === 1, 'the first attempt answered and its retry scheduled');
   const started = Date.now();
   await sink.close();
   await flush;
