@@ -40,8 +40,14 @@ import {
 } from './layout.js';
 import type { HistogramPoint, MetricAttributeValue, MetricScope, MetricSnapshotEntry, MetricsSnapshot, NumberPoint } from './metrics-snapshot.js';
 
-/** Reads of one histogram series before the last one is kept although a record landed meanwhile. */
-export const HISTOGRAM_READ_ATTEMPTS = 8;
+/**
+ * Reads of one histogram series before the last one is kept although a record
+ * landed meanwhile. A thread recording in a tight loop changes the generation
+ * every few nanoseconds, about as often as one read takes, so a few attempts
+ * leave a third of such reads torn; re-reads cost the worker only while a
+ * series is being recorded into, a few cells each.
+ */
+export const HISTOGRAM_READ_ATTEMPTS = 64;
 
 const decoder = new TextDecoder();
 
