@@ -32,7 +32,7 @@ const { resolveSpanLimits, resolveSampler } = await import(`${DIST}/capture/span
 const { allocateRing } = await import(`${DIST}/ring/layout.js`);
 const { RingWriter } = await import(`${DIST}/ring/ring-writer.js`);
 const { RingReader, PAGE_BYTES } = await import(`${DIST}/ring/ring-reader.js`);
-const { RecordEncoder } = await import(`${DIST}/record/record-encoder.js`);
+const { RecordEncoder } = await import(`${DIST}/encoder/record-encoder.js`);
 
 /** Minor page faults of this thread so far, or NaN where /proc does not say. */
 function threadFaults() {

@@ -45,7 +45,7 @@ async function candidate(dist, withEncoder) {
     const { allocateRing } = await load('ring/layout.js');
     const { RingWriter } = await load('ring/ring-writer.js');
     const { RingReader } = await load('ring/ring-reader.js');
-    const { RecordEncoder } = await load('record/record-encoder.js');
+    const { RecordEncoder } = await load('encoder/record-encoder.js');
     const sab = allocateRing(16 * 1024 * 1024);
     const reader = new RingReader(sab);
     encoder = new RecordEncoder(new RingWriter(sab));

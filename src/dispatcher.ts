@@ -7,9 +7,9 @@
 import { LevelHint } from './filter/level-hint.js';
 import { TargetFilter } from './filter/target-filter.js';
 import { DispatcherStateError, ERROR_CODES, SinkError } from './errors.js';
-import { RecordEncoder } from './record/record-encoder.js';
-import { safeString } from './record/safe-string.js';
-import { StringTable } from './record/string-table.js';
+import { RecordEncoder } from './encoder/record-encoder.js';
+import { safeString } from './encoder/safe-string.js';
+import { StringTable } from './encoder/string-table.js';
 import { MIN_CAPACITY, allocateRing } from './ring/layout.js';
 import { RingWriter, type RingWriterCounts } from './ring/ring-writer.js';
 import { EventLogger } from './capture/event-logger.js';
@@ -29,7 +29,7 @@ import {
   type ControlRequestBody,
   type ResolvedSinkSpec,
   type WorkerStats,
-} from '../workers/control-protocol.js';
+} from './control/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
 import { inertReason } from './worker-identity.js';
 

@@ -34,7 +34,7 @@ import {
 } from './defaults.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import { BUILTIN_SINKS } from './sinks/builtin-sinks.js';
-import type { ResolvedSinkSpec } from '../workers/control-protocol.js';
+import type { ResolvedSinkSpec } from './control/control-protocol.js';
 import type { WorkerResourceLimits } from './worker-supervisor.js';
 import { resolveMetricsOptions, type MetricsOptions, type ResolvedMetricsOptions } from './metrics/metrics-config.js';
 

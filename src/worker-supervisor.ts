@@ -44,7 +44,7 @@ import {
   type ControlReply,
   type ControlRequest,
   type ControlRequestBody,
-  type WorkerSeed, type WorkerStartMessage, type WorkerStats } from '../workers/control-protocol.js';
+  type WorkerSeed, type WorkerStartMessage, type WorkerStats } from './control/control-protocol.js';
 
 /** A respawned worker that stays up this long resets the consecutive failure count. */
 export const WORKER_STABLE_MS = 10_000;

@@ -2,7 +2,7 @@
 // that makes targets or tracer names from ids must not grow memory without limit.
 import t from 'tap';
 import { LevelHint } from '../src/filter/level-hint.js';
-import { RecordEncoder } from '../src/record/record-encoder.js';
+import { RecordEncoder } from '../src/encoder/record-encoder.js';
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import { resolveOptions } from '../src/options.js';

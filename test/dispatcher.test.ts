@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { DispatcherStateError, FilterSyntaxError, SinkError, TraceDispatcher, type DispatcherStats, type MemorySinkContents } from '../src/index.js';
-import type { IdWords } from '../src/record/record-encoder.js';
+import type { IdWords } from '../src/encoder/record-encoder.js';
 import { payloadFor, type CountingSummary } from './fixtures/counting-sink.js';
 import { spanStartOf } from './fixtures/span-start.js';
 

@@ -10,7 +10,7 @@ import { TargetFilter } from '../src/filter/target-filter.js';
 import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
 import { KIND_PAD, RECORD_KIND_OFFSET, RECORD_SIZE_OFFSET } from '../src/record/format.js';
 import { CONSUMER_SLEEPING, CONSUMER_STATE, EXIT_ACK, EXIT_REQUEST, HEADER_BYTES, READ_INDEX, WRITE_INDEX, allocateRing } from '../src/ring/layout.js';
-import { RecordDecoder } from '../src/record/record-decoder.js';
+import { RecordDecoder } from '../src/decoder/record-decoder.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import { Diagnostics } from '../workers/diagnostics.js';

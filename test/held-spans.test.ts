@@ -12,7 +12,7 @@ import { RingTracerProvider } from '../src/capture/ring-tracer-provider.js';
 import { LevelHint } from '../src/filter/level-hint.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import { resolveOptions } from '../src/options.js';
-import { RecordEncoder } from '../src/record/record-encoder.js';
+import { RecordEncoder } from '../src/encoder/record-encoder.js';
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';

@@ -1,11 +1,11 @@
 /**
- * Ids to hex on the worker (src/record/id-hex.ts): the table-made hex
+ * Ids to hex on the worker (src/decoder/id-hex.ts): the table-made hex
  * against Buffer#toString('hex'), and the memo of the last ids, which must
  * never answer with a remembered id for a different one.
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { IdHex, hex16, hex8 } from '../src/record/id-hex.js';
+import { IdHex, hex16, hex8 } from '../src/decoder/id-hex.js';
 
 t.test('hex8 and hex16 give what Buffer#toString("hex") gives, at any offset', async (t) => {
   fc.assert(

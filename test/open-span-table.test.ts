@@ -1,11 +1,11 @@
 /**
- * The worker's open span table (src/record/open-span-table.ts) against a Map
+ * The worker's open span table (src/decoder/open-span-table.ts) against a Map
  * doing the same operations: slots, the overflow Map and the move between
  * them must never lose, duplicate or misfile a span.
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { OpenSpanTable } from '../src/record/open-span-table.js';
+import { OpenSpanTable } from '../src/decoder/open-span-table.js';
 
 interface Span {
   handle: number;

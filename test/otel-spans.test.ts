@@ -27,8 +27,8 @@ import { RingTracerProvider } from '../src/capture/ring-tracer-provider.js';
 import { LevelHint } from '../src/filter/level-hint.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
 import { resolveOptions } from '../src/options.js';
-import { RecordEncoder } from '../src/record/record-encoder.js';
-import { StringTable } from '../src/record/string-table.js';
+import { RecordEncoder } from '../src/encoder/record-encoder.js';
+import { StringTable } from '../src/encoder/string-table.js';
 import { allocateRing } from '../src/ring/layout.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
 

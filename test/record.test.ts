@@ -1,9 +1,9 @@
 import t from 'tap';
 import * as F from '../src/record/format.js';
-import { ORPHAN, RecordDecoder, pinoLineToEvent } from '../src/record/record-decoder.js';
+import { ORPHAN, RecordDecoder, pinoLineToEvent } from '../src/decoder/record-decoder.js';
 import { pinoLevel } from '../src/filter/levels.js';
-import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/record/record-encoder.js';
-import { MAX_INTERNED_LENGTH, StringTable } from '../src/record/string-table.js';
+import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/encoder/record-encoder.js';
+import { MAX_INTERNED_LENGTH, StringTable } from '../src/encoder/string-table.js';
 import type { EventRecord, Fields, TraceRecord } from '../src/record/trace-record.js';
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { safeString } from '../src/record/safe-string.js';
+import { safeString } from '../src/encoder/safe-string.js';
 
 t.test('renders every kind of value without throwing', async (t) => {
   t.equal(safeString('top', 100), 'top', 'a top-level string is not quoted');

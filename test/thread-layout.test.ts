@@ -14,9 +14,9 @@ import t from 'tap';
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** Modules that run only in the dispatcher worker. */
-const WORKER_ONLY = [/^workers\/(?!control-protocol\.ts$)/, /^src\/record\/(record-decoder|id-hex|open-span-table)\.ts$/, /^src\/sinks\/(?!(trace-sink|builtin-sinks|otlp-config|dispatcher-health)\.ts$)/];
+const WORKER_ONLY = [/^workers\//, /^src\/decoder\//, /^src\/sinks\/(?!(trace-sink|builtin-sinks|otlp-config|dispatcher-health)\.ts$)/];
 /** Modules that run only on an application thread. */
-const APP_ONLY = [/^src\/capture\//, /^src\/record\/(record-encoder|record-framing|value-writer|string-table)\.ts$/, /^src\/dispatcher\.ts$/, /^src\/worker-supervisor\.ts$/, /^src\/zero-code\//, /^src\/metrics\//];
+const APP_ONLY = [/^src\/capture\//, /^src\/encoder\//, /^src\/dispatcher\.ts$/, /^src\/worker-supervisor\.ts$/, /^src\/zero-code\//, /^src\/metrics\//];
 
 /** Whether an import or export clause brings in a value (not only types). */
 function bringsValues(clause: string): boolean {
@@ -63,14 +63,14 @@ function closure(entries: string[]): Set<string> {
 
 t.test('the application thread loads no worker-only module', async (t) => {
   const loaded = closure(['src/index.ts', 'src/zero-code/register.ts']);
-  t.ok(loaded.has('src/capture/ring-tracer.ts') && loaded.has('src/record/record-encoder.ts'), 'the walk reaches capture and the encoder');
+  t.ok(loaded.has('src/capture/ring-tracer.ts') && loaded.has('src/encoder/record-encoder.ts'), 'the walk reaches capture and the encoder');
   const leaked = [...loaded].filter((f) => WORKER_ONLY.some((re) => re.test(f))).sort();
   t.same(leaked, [], 'worker-only modules loaded on the application thread');
 });
 
 t.test('the dispatcher worker loads no capture', async (t) => {
   const loaded = closure(['workers/dispatcher-worker.ts']);
-  t.ok(loaded.has('workers/drain-loop.ts') && loaded.has('src/record/record-decoder.ts'), 'the walk reaches the drain loop and the decoder');
+  t.ok(loaded.has('workers/drain-loop.ts') && loaded.has('src/decoder/record-decoder.ts'), 'the walk reaches the drain loop and the decoder');
   const leaked = [...loaded].filter((f) => APP_ONLY.some((re) => re.test(f))).sort();
   t.same(leaked, [], 'application-only modules loaded in the worker');
 });

@@ -10,7 +10,7 @@ import type { DispatcherHealth } from '../src/sinks/dispatcher-health.js';
 import type { MemorySinkContents } from '../src/sinks/memory-sink.js';
 import { MAX_SINKS } from '../workers/fan-out.js';
 import type { SinkStats } from '../workers/sink-slot.js';
-import type { WorkerStats } from '../workers/control-protocol.js';
+import type { WorkerStats } from '../src/control/control-protocol.js';
 import runDispatcher from '../workers/dispatcher-worker.js';
 import type { CountingSummary } from './fixtures/counting-sink.js';
 import type { ContextSinkContents } from './fixtures/context-sink.js';

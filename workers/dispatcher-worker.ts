@@ -7,7 +7,7 @@
  *   ring (SharedArrayBuffer) ───────►  drain loop ─► decoder ─► fan-out ─► sinks
  *   control port  ◄───────────────►   add/remove sink, flush, stats, shutdown
  */
-import type { WorkerSeed, WorkerStartMessage } from './control-protocol.js';
+import type { WorkerSeed, WorkerStartMessage } from '../src/control/control-protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 /**

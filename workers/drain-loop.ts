@@ -19,7 +19,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { KIND_STRING_DEF } from '../src/record/format.js';
-import { RecordDecoder } from '../src/record/record-decoder.js';
+import { RecordDecoder } from '../src/decoder/record-decoder.js';
 import type { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RecordWalker } from '../src/ring/framing.js';
 import type { RingReader } from '../src/ring/ring-reader.js';

@@ -11,7 +11,7 @@
  */
 import { levelValue } from '../src/filter/levels.js';
 import type { TargetFilter } from '../src/filter/target-filter.js';
-import { ORPHAN, type RecordDecoder } from '../src/record/record-decoder.js';
+import { ORPHAN, type RecordDecoder } from '../src/decoder/record-decoder.js';
 import type { TraceRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import type { Diagnostics } from './diagnostics.js';

@@ -5,7 +5,7 @@
  */
 import { SinkError } from '../src/errors.js';
 import type { SinkContext, SinkFactory, TraceSink } from '../src/sinks/trace-sink.js';
-import type { ResolvedSinkSpec } from './control-protocol.js';
+import type { ResolvedSinkSpec } from '../src/control/control-protocol.js';
 import { BUILTIN_SINK_MODULES } from '../src/sinks/builtin-sinks.js';
 
 /** Built-ins load from source (.ts) when this module runs from source (the test runner), from dist (.js) otherwise. */

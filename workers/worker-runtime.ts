@@ -7,11 +7,11 @@
 import type { MessagePort } from 'node:worker_threads';
 import { SinkError, serializeError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
-import { RecordDecoder } from '../src/record/record-decoder.js';
+import { RecordDecoder } from '../src/decoder/record-decoder.js';
 import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { MetricRegionReader } from '../src/metric-region/region-reader.js';
-import type { ControlReply, ControlRequest, ResolvedSinkSpec, WorkerSeed, WorkerStartMessage, WorkerStats } from './control-protocol.js';
+import type { ControlReply, ControlRequest, ResolvedSinkSpec, WorkerSeed, WorkerStartMessage, WorkerStats } from '../src/control/control-protocol.js';
 import { DispatcherHealthReader } from './dispatcher-health-reader.js';
 import { Diagnostics } from './diagnostics.js';
 import { DrainLoop } from './drain-loop.js';

@@ -6,7 +6,7 @@
  */
 import { diag, type Attributes, type AttributeValue, type TimeInput } from '@opentelemetry/api';
 import { types } from 'node:util';
-import { safeString } from '../record/safe-string.js';
+import { safeString } from '../encoder/safe-string.js';
 
 /** A null-prototype attribute object: `__proto__` is then an ordinary key, not a prototype change. */
 export function bag(): Attributes {

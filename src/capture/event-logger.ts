@@ -8,8 +8,8 @@
  */
 import { LEVEL_DEBUG, LEVEL_ERROR, LEVEL_INFO, LEVEL_TRACE, LEVEL_WARN, levelValue, type LevelName } from '../filter/levels.js';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { RecordEncoder } from '../record/record-encoder.js';
-import { safeString } from '../record/safe-string.js';
+import type { RecordEncoder } from '../encoder/record-encoder.js';
+import { safeString } from '../encoder/safe-string.js';
 import { nowMs } from './clock.js';
 import { activeIdWords } from './span-ids.js';
 

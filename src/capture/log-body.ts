@@ -8,8 +8,8 @@
  * encoder's limit and more than MAX_BODY_ENTRIES entries per object or array
  * are cut. Never throws.
  */
-import { safeString } from '../record/safe-string.js';
-import { TRUNCATION_MARKER } from '../record/record-encoder.js';
+import { safeString } from '../encoder/safe-string.js';
+import { TRUNCATION_MARKER } from '../encoder/record-encoder.js';
 
 /** Levels of nesting kept; deeper values become `[Depth]`. */
 export const MAX_BODY_DEPTH = 8;

@@ -10,7 +10,7 @@
  */
 import { LEVEL_OFF, pinoLevel } from '../filter/levels.js';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { RecordEncoder } from '../record/record-encoder.js';
+import type { RecordEncoder } from '../encoder/record-encoder.js';
 import { nowMs } from './clock.js';
 import { activeIdWords } from './span-ids.js';
 

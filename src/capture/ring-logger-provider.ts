@@ -7,7 +7,7 @@
  */
 import type { Logger, LoggerOptions, LoggerProvider } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { RecordEncoder } from '../record/record-encoder.js';
+import type { RecordEncoder } from '../encoder/record-encoder.js';
 import { RingLogger } from './ring-logger.js';
 
 /** Loggers cached per (name, version, schema URL); past this they are made per call. */

@@ -13,7 +13,7 @@
 import { ROOT_CONTEXT, context as contextApi, isSpanContextValid, trace, type Context, type Logger, type LogRecord } from '@opentelemetry/api';
 import { LEVEL_DEBUG, LEVEL_ERROR, LEVEL_INFO, LEVEL_TRACE, LEVEL_WARN } from '../filter/levels.js';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { IdWords, RecordEncoder } from '../record/record-encoder.js';
+import type { IdWords, RecordEncoder } from '../encoder/record-encoder.js';
 import { nowMs, timeInputMs } from './clock.js';
 import { logBodyJson } from './log-body.js';
 import { RingSpan } from './ring-span.js';

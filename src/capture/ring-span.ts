@@ -28,7 +28,7 @@ import {
   type SpanStatus,
   type TimeInput,
 } from '@opentelemetry/api';
-import type { AttributeList, EndedSpan, IdWords, RecordEncoder } from '../record/record-encoder.js';
+import type { AttributeList, EndedSpan, IdWords, RecordEncoder } from '../encoder/record-encoder.js';
 import { bag, eachAttribute, isTimeInput, readException, text, validValue } from './attribute-values.js';
 import type { ResolvedSpanLimits } from './span-config.js';
 import { timeInputMs } from './clock.js';

@@ -5,7 +5,7 @@
  */
 import type { Tracer, TracerOptions, TracerProvider } from '@opentelemetry/api';
 import type { LevelHint } from '../filter/level-hint.js';
-import type { RecordEncoder } from '../record/record-encoder.js';
+import type { RecordEncoder } from '../encoder/record-encoder.js';
 import { OpenSpans } from './open-spans.js';
 import { RingTracer, type TracerShared } from './ring-tracer.js';
 import type { ResolvedSpanLimits, SamplerConfig } from './span-config.js';

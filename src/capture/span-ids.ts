@@ -3,7 +3,7 @@
  * records carry), turned into hex only when someone asks for a SpanContext.
  */
 import { ROOT_CONTEXT, context, isSpanContextValid, trace, type SpanContext } from '@opentelemetry/api';
-import type { IdWords } from '../record/record-encoder.js';
+import type { IdWords } from '../encoder/record-encoder.js';
 
 /** A span that already holds its ids as words (ringtrace's own spans). */
 export interface HasIdWords {

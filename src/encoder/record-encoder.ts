@@ -12,9 +12,9 @@
  * It never throws into the caller: see RecordFraming and ValueWriter.
  */
 import type { RingWriter } from '../ring/ring-writer.js';
-import * as F from './format.js';
+import * as F from '../record/format.js';
 import { IN_PLACE_MIN, SLOTS_PER_KIND, writeHeader, writeIds, type IdWords } from './record-framing.js';
-import * as S from './schema.js';
+import * as S from '../record/schema.js';
 import { ValueWriter, type AttributeList, type ValueWriterOptions } from './value-writer.js';
 
 export { TRUNCATION_MARKER, type IdWords } from './record-framing.js';

@@ -9,10 +9,10 @@
  */
 import { DEFAULT_MAX_ARRAY_LENGTH } from '../defaults.js';
 import type { RingWriter } from '../ring/ring-writer.js';
-import * as F from './format.js';
+import * as F from '../record/format.js';
 import { RecordFraming, isControl, type RecordFramingOptions } from './record-framing.js';
 import { safeString } from './safe-string.js';
-import * as S from './schema.js';
+import * as S from '../record/schema.js';
 
 // Module-local copies of the format's constants (see record-framing.ts).
 const { COUNT_BYTES, VALUE_ARRAY, VALUE_BIGINT, VALUE_FALSE, VALUE_FLOAT, VALUE_INT, VALUE_NULL, VALUE_OTHER, VALUE_STRING, VALUE_TAG_BYTES, VALUE_TRUE } = F;

@@ -9,13 +9,13 @@
  * its later records then decode as orphans).
  */
 import { LEVEL_NAMES, pinoLevel, type LevelName } from '../filter/levels.js';
-import * as F from './format.js';
-import { emptyFields } from './fields.js';
+import * as F from '../record/format.js';
+import { emptyFields } from '../record/fields.js';
 import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
 import { DEFAULT_MAX_OPEN_SPANS } from '../defaults.js';
 import { CorruptRecordError } from '../errors.js';
-import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, TraceRecord } from './trace-record.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, TraceRecord } from '../record/trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
 // optimized code (an imported constant is read at every use; see record-encoder.ts).

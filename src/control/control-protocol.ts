@@ -3,9 +3,9 @@
  * the control MessagePort. Requests carry an id; each gets one reply.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { SerializedError } from '../src/errors.js';
-import type { SinkStats } from './sink-slot.js';
-import type { DrainStats } from './drain-loop.js';
+import type { SerializedError } from '../errors.js';
+import type { SinkStats } from '../../workers/sink-slot.js';
+import type { DrainStats } from '../../workers/drain-loop.js';
 
 /** A sink spec after validation on the application thread: modules resolved to URLs. */
 export interface ResolvedSinkSpec {

@@ -20,8 +20,8 @@
  */
 import { DEFAULT_MAX_STRING_LENGTH } from '../defaults.js';
 import type { RingWriter } from '../ring/ring-writer.js';
-import * as F from './format.js';
-import * as S from './schema.js';
+import * as F from '../record/format.js';
+import * as S from '../record/schema.js';
 import { StringTable } from './string-table.js';
 
 // The format's constants as this module's own bindings: V8 folds a module's
