@@ -53,6 +53,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fmt, interleave, isMain, machine, median, nsPerOp, table } from './measure.js';
+import { activeLoop, spansLoop } from './span-workload.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
 const RAMP_RATES = [25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000];
@@ -86,38 +87,7 @@ function sdkProvider(bspOptions) {
   return { provider, exporter };
 }
 
-export const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } };
-
-/**
- * Each candidate gets its own copy of the loop (a fresh function from
- * source), so V8's call-site feedback in one candidate's loop never sees
- * another's tracer and span classes: a loop shared by all of them would turn
- * megamorphic and slow every candidate down.
- */
-export const SPANS_LOOP = `return function spans(n) {
-  for (let i = 0; i < n; i++) {
-    const span = tracer.startSpan('GET /items', options);
-    span.setAttribute('items.count', i);
-    span.end();
-  }
-};`;
-export const ACTIVE_LOOP = `function body(span) {
-  span.setAttribute('items.count', 1);
-  span.end();
-}
-return function active(n) {
-  for (let i = 0; i < n; i++) tracer.startActiveSpan('GET /items', options, body);
-};`;
-
-/** The measured workload with startSpan. */
-function spansLoop(tracer) {
-  return new Function('tracer', 'options', SPANS_LOOP)(tracer, START_OPTIONS);
-}
-
-/** The measured workload with startActiveSpan. */
-function activeLoop(tracer) {
-  return new Function('tracer', 'options', ACTIVE_LOOP)(tracer, START_OPTIONS);
-}
+export { ACTIVE_LOOP, SPANS_LOOP, START_OPTIONS } from './span-workload.js';
 
 /** Count ring records dropped inside a timed loop. */
 function countingDrops(dispatcher, loop, onDrops) {
