@@ -43,7 +43,8 @@
  *
  *   node bench/export.js [--quick] [--rates 50000,200000] [--runs 3] [--json]
  *                        [--no-ramp | --ramp] [--ramp-from 25000] [--ramp-max N]
- *                        [--receiver decode|count] [--ramp-receiver count|decode]
+ *                        [--bisections 2] [--receiver decode|count] [--ramp-receiver count|decode]
+ *                        [--warmup-ms 500] [--window-ms 3000]
  *
  * `--quick`: 1 run, 0.2 s warm-up and a 1 s window, no ramp unless `--ramp`.
  * Run after `npm run build` (it imports the built package as `ringtrace`).
@@ -72,11 +73,11 @@ const progress = process.env.BENCH_PROGRESS ? (message) => console.error(`[expor
 export function parseArgs(argv) {
   const has = (name) => argv.includes(name);
   const value = (name) => (has(name) ? argv[argv.indexOf(name) + 1] : undefined);
-  const number = (name, fallback) => {
+  const number = (name, fallback, { zero = false } = {}) => {
     const v = value(name);
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not ${JSON.stringify(v)}`);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero)) throw new Error(`${name} must be a ${zero ? 'non-negative' : 'positive'} number, not ${JSON.stringify(v)}`);
     return n;
   };
   const mode = (name, fallback) => {
@@ -101,7 +102,7 @@ export function parseArgs(argv) {
     ramp: has('--ramp') || (!quick && !has('--no-ramp')),
     rampFrom: number('--ramp-from', 25_000),
     rampMax: number('--ramp-max', 12_800_000),
-    bisections: number('--bisections', 2),
+    bisections: number('--bisections', 2, { zero: true }),
     receiver: mode('--receiver', 'decode'),
     rampReceiver: mode('--ramp-receiver', 'count'),
   };
