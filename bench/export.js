@@ -275,7 +275,7 @@ async function runOne(candidate, rate, { warmupMs, windowMs }, mode) {
     const count = await message(recv.receiver, 'count', 'the receiver');
     return {
       ...result,
-      receiver: { mode, spans: count.spans, requests: count.requests, bytes: count.bytes, badSpans: count.badSpans, errors: count.errors, lastError: count.lastError ?? null },
+      receiver: { mode, spans: count.spans, requests: count.requests, bytes: count.bytes, badSpans: count.badSpans, errors: count.errors, lastError: count.lastError ?? null, cpuMs: count.cpuMs },
       delivered: count.spans / result.produced,
     };
   } finally {
@@ -449,6 +449,12 @@ export function exportReport({ options, runs, ramps }) {
       if (x.receiver.errors > 0 || x.receiver.badSpans > 0) lines.push(`run ${r.run} at ${r.rate}/s, ${LABEL[c]}: receiver errors ${x.receiver.errors}, bad spans ${x.receiver.badSpans} (${x.receiver.lastError})`);
     }
   }
+  const recv = (c, f) => range(runs.map((r) => f(r.results[c].receiver)), 0);
+  lines.push(
+    `receiver (${options.receiver}): CPU ns per span received: SDK ${recv('sdk', (x) => (x.cpuMs * 1e6) / x.spans)}, ringtrace ${recv('ringtrace', (x) => (x.cpuMs * 1e6) / x.spans)}; ` +
+      `body bytes per span: SDK ${recv('sdk', (x) => x.bytes / x.spans)}, ringtrace ${recv('ringtrace', (x) => x.bytes / x.spans)}; ` +
+      `spans per request: SDK ${recv('sdk', (x) => x.spans / x.requests)}, ringtrace ${recv('ringtrace', (x) => x.spans / x.requests)}`,
+  );
   const ring = runs.map((r) => r.results.ringtrace);
   lines.push(
     `ringtrace, every run: ring drops ${ring.map((x) => x.ring.dropped + x.ring.oversize).join(', ')}; sink dropped ${ring.map((x) => x.sink.dropped).join(', ')}, failed ${ring.map((x) => x.sink.failed).join(', ')}; peak queue ${ring.map((x) => fmt(x.sink.peakQueueBytes / MIB, 1)).join(', ')} MiB`,

@@ -12,7 +12,8 @@
  *                   decode would make the receiver the bottleneck)
  *
  * IPC: sends `{ type: 'listening', port }` once; answers `{ type: 'count' }`
- * with `{ type: 'count', spans, requests, bytes, badSpans, errors }`. Bodies
+ * with `{ type: 'count', spans, requests, bytes, badSpans, errors, cpuMs }`
+ * (cpuMs: the receiver's own CPU time since it listened, to see whether it kept up). Bodies
  * are decoded in the request's `end` handler right after the answer is
  * written, so a count asked for after the sender has seen its last answer
  * includes that request.
@@ -160,12 +161,16 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 30_000;
 
+let cpuAtListen;
 server.listen(0, '127.0.0.1', () => {
+  cpuAtListen = process.cpuUsage();
   process.send({ type: 'listening', port: server.address().port, mode });
 });
 
 process.on('message', (message) => {
-  if (message?.type === 'count') process.send({ type: 'count', ...counts });
+  if (message?.type !== 'count') return;
+  const cpu = process.cpuUsage(cpuAtListen);
+  process.send({ type: 'count', ...counts, cpuMs: (cpu.user + cpu.system) / 1000 });
 });
 // The parent going away ends the receiver.
 process.on('disconnect', () => process.exit(0));
