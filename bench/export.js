@@ -25,6 +25,9 @@
  *   whole process CPU  process.cpuUsage() (all threads), minus the baseline's
  *   both per span      over the spans produced in the window (baseline scaled
  *                      to the candidate's window length)
+ *   with drain         whole-process CPU from the first tick to the end of the
+ *                      shutdown, over every span produced (the backlog a
+ *                      candidate that fell behind still had to send)
  *   RSS peak           process.memoryUsage.rss() sampled every tick
  *   event-loop delay   perf_hooks.monitorEventLoopDelay, p99, less its 10 ms
  *                      sampling interval (which the histogram includes)
@@ -161,7 +164,8 @@ function snapshot(produced) {
 function paced(loop, rate, warmupMs, windowMs) {
   return new Promise((resolve) => {
     const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
-    const start = performance.now();
+    const first = snapshot(0);
+    const start = first.t;
     let produced = 0;
     let from;
     let rssPeak = 0;
@@ -175,7 +179,7 @@ function paced(loop, rate, warmupMs, windowMs) {
         const to = snapshot(produced);
         eld.disable();
         clearInterval(timer);
-        resolve({ from, to, produced, rssPeak, eldP99Ms: eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS, eldMaxMs: eld.max / 1e6 - ELD_RESOLUTION_MS });
+        resolve({ first, from, to, produced, rssPeak, eldP99Ms: eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS, eldMaxMs: eld.max / 1e6 - ELD_RESOLUTION_MS });
         return;
       }
       const due = Math.floor((rate * now) / 1000) - produced;
@@ -208,6 +212,9 @@ async function runChild(candidate, rate, warmupMs, windowMs, endpoint) {
     // From the window's end to everything sent: what was still queued when production stopped.
     finishMs: end.t - finishStart,
     finishProcessCpuNs: end.process - p.to.process,
+    // From the first tick to everything sent, over every span produced.
+    pacedS: (p.to.t - p.first.t) / 1000,
+    totalProcessCpuNs: end.process - p.first.process,
     rssPeak: p.rssPeak,
     eldP99Ms: p.eldP99Ms,
     eldMaxMs: p.eldMaxMs,
@@ -292,6 +299,7 @@ function net(run, baseline) {
   return {
     mainNsPerSpan: (run.mainCpuNs - baseline.mainCpuNs * scale) / run.windowSpans,
     processNsPerSpan: (run.processCpuNs - baseline.processCpuNs * scale) / run.windowSpans,
+    processWithDrainNsPerSpan: (run.totalProcessCpuNs - baseline.totalProcessCpuNs * (run.pacedS / baseline.pacedS)) / run.produced,
   };
 }
 
@@ -384,6 +392,7 @@ export function summarize(runs) {
           {
             mainNsPerSpan: of(c, 'mainNsPerSpan'),
             processNsPerSpan: of(c, 'processNsPerSpan'),
+            processWithDrainNsPerSpan: of(c, 'processWithDrainNsPerSpan'),
             delivered: of(c, 'delivered'),
             achieved: of(c, 'achieved'),
             rssPeakMiB: of(c, 'rssPeak').map((b) => b / MIB),
@@ -395,6 +404,7 @@ export function summarize(runs) {
       ratios: {
         mainCpu: ratio('mainNsPerSpan'),
         processCpu: ratio('processNsPerSpan'),
+        processCpuWithDrain: ratio('processWithDrainNsPerSpan'),
         delivered: ratio('delivered'),
         rss: ratio('rssPeak'),
       },
@@ -414,6 +424,7 @@ export function exportReport({ options, runs, ramps }) {
         LABEL[c],
         isBase ? '—' : range(x.mainNsPerSpan, 0),
         isBase ? '—' : range(x.processNsPerSpan, 0),
+        isBase ? '—' : range(x.processWithDrainNsPerSpan, 0),
         isBase ? '—' : range(x.delivered.map((d) => d * 100), 2, ' %'),
         range(x.rssPeakMiB, 0),
         range(x.eldP99Ms, 1),
@@ -426,6 +437,7 @@ export function exportReport({ options, runs, ramps }) {
       'SDK / ringtrace',
       range(s.ratios.mainCpu, 2, 'x'),
       range(s.ratios.processCpu, 2, 'x'),
+      range(s.ratios.processCpuWithDrain, 2, 'x'),
       range(s.ratios.delivered, 3, 'x'),
       range(s.ratios.rss, 2, 'x'),
       '',
@@ -437,11 +449,12 @@ export function exportReport({ options, runs, ramps }) {
     `each candidate alone in its own process; ${options.runs} run(s) per rate, order rotating; ${options.warmupMs} ms warm-up, ${options.windowMs} ms window; receiver: ${options.receiver}`,
     '',
     table(
-      ['rate', 'candidate', 'main thread CPU ns/span', 'whole process CPU ns/span', 'delivered', 'RSS peak MiB', 'event-loop delay p99 ms', 'achieved spans/s', 'shutdown ms'],
+      ['rate', 'candidate', 'main thread CPU ns/span', 'whole process CPU ns/span', 'whole process with drain', 'delivered', 'RSS peak MiB', 'event-loop delay p99 ms', 'achieved spans/s', 'shutdown ms'],
       rows,
     ),
     '',
     'CPU: minus the baseline process (the same pacing loop, OpenTelemetry API with no provider) of the same run; ratios run by run.',
+    'Main thread and whole process: the window, over the spans made in it. With drain: the whole process from the first tick to the end of shutdown, over every span made.',
   ];
   for (const r of runs) {
     for (const c of CANDIDATES) {

@@ -26,6 +26,7 @@ interface RunResult {
   finishMs: number;
   mainNsPerSpan?: number;
   processNsPerSpan?: number;
+  processWithDrainNsPerSpan?: number;
   delivered?: number;
   receiver?: { mode: string; spans: number; requests: number; bytes: number; badSpans: number; errors: number; lastError: string | null };
   ring?: { offered: number; written: number; dropped: number; oversize: number };
@@ -57,7 +58,7 @@ t.test('bench/export.js --quick --json', { skip: existsSync(built) ? false : 'di
     t.equal(r.candidate, name);
     t.ok(r.windowSpans > 0 && r.windowSpans <= r.produced, `${name}: the window is part of what was produced`);
     t.ok(r.windowS > 0 && r.achieved > 0 && r.rssPeak > 0 && r.finishMs >= 0, `${name}: window, rate, RSS and shutdown measured`);
-    t.ok(Number.isFinite(r.mainNsPerSpan) && Number.isFinite(r.processNsPerSpan), `${name}: per-span CPU is a number`);
+    t.ok(Number.isFinite(r.mainNsPerSpan) && Number.isFinite(r.processNsPerSpan) && Number.isFinite(r.processWithDrainNsPerSpan), `${name}: per-span CPU is a number`);
     t.ok(Number.isFinite(r.eldP99Ms), `${name}: event-loop delay measured`);
     const recv = r.receiver!;
     t.equal(recv.errors, 0, `${name}: every body the receiver got decoded (${recv.lastError})`);
@@ -79,7 +80,7 @@ t.test('bench/export.js --quick --json', { skip: existsSync(built) ? false : 'di
 
   const [summary] = out.summary;
   t.equal(summary!.rate, 5000);
-  for (const key of ['mainCpu', 'processCpu', 'delivered', 'rss']) {
+  for (const key of ['mainCpu', 'processCpu', 'processCpuWithDrain', 'delivered', 'rss']) {
     t.equal(summary!.ratios[key]!.length, 1, `ratio ${key}, one per run`);
     t.ok(Number.isFinite(summary!.ratios[key]![0]), `ratio ${key} is a number`);
   }
