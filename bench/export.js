@@ -47,7 +47,10 @@
  *   node bench/export.js [--quick] [--rates 50000,200000] [--runs 3] [--json]
  *                        [--no-ramp | --ramp] [--ramp-from 25000] [--ramp-max N]
  *                        [--bisections 2] [--receiver decode|count] [--ramp-receiver count|decode]
- *                        [--warmup-ms 500] [--window-ms 3000]
+ *                        [--warmup-ms 500] [--window-ms 3000] [--otlp-options JSON]
+ *
+ * `--otlp-options` adds options to ringtrace's otlp sink (diagnosis only: the
+ * comparison is at the defaults, and the report says when they are not).
  *
  * `--quick`: 1 run, 0.2 s warm-up and a 1 s window, no ramp unless `--ramp`.
  * Run after `npm run build` (it imports the built package as `ringtrace`).
@@ -108,13 +111,27 @@ export function parseArgs(argv) {
     bisections: number('--bisections', 2, { zero: true }),
     receiver: mode('--receiver', 'decode'),
     rampReceiver: mode('--ramp-receiver', 'count'),
+    otlpOptions: otlpOptions(value('--otlp-options')),
   };
+}
+
+/** `--otlp-options '{"maxQueueSize":8192}'`: options for ringtrace's otlp sink over its defaults, for diagnosis. */
+function otlpOptions(json) {
+  if (json === undefined) return {};
+  let parsed;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`--otlp-options must be a JSON object, not ${JSON.stringify(json)}`);
+  return parsed;
 }
 
 // ---------------------------------------------------------------- the child
 
 /** The candidate's tracer and how it ends: `finish()` resolves with its own counts once everything is sent. */
-async function setUp(candidate, endpoint) {
+async function setUp(candidate, endpoint, otlpOptions) {
   const { context, trace } = await import('@opentelemetry/api');
   if (candidate === 'baseline') return { tracer: trace.getTracer('bench'), finish: async () => ({}) };
   if (candidate === 'sdk') {
@@ -134,7 +151,7 @@ async function setUp(candidate, endpoint) {
   }
   if (candidate === 'ringtrace') {
     const { TraceDispatcher } = await import('ringtrace');
-    const dispatcher = await TraceDispatcher.start({ sinks: [{ name: 'otlp', sink: 'otlp', options: { endpoint } }] });
+    const dispatcher = await TraceDispatcher.start({ sinks: [{ name: 'otlp', sink: 'otlp', options: { ...otlpOptions, endpoint } }] });
     dispatcher.install();
     return {
       tracer: trace.getTracer('bench'),
@@ -192,8 +209,8 @@ function paced(loop, rate, warmupMs, windowMs) {
   });
 }
 
-async function runChild(candidate, rate, warmupMs, windowMs, endpoint) {
-  const { tracer, finish } = await setUp(candidate, endpoint);
+async function runChild(candidate, rate, warmupMs, windowMs, endpoint, otlpOptions) {
+  const { tracer, finish } = await setUp(candidate, endpoint, otlpOptions);
   const p = await paced(spansLoop(tracer), rate, warmupMs, windowMs);
   const finishStart = performance.now();
   const own = await finish();
@@ -263,14 +280,14 @@ async function startReceiver(mode) {
 }
 
 /** One candidate alone in its own process at `rate`; with a receiver of `mode` unless it is the baseline. */
-async function runOne(candidate, rate, { warmupMs, windowMs }, mode) {
+async function runOne(candidate, rate, { warmupMs, windowMs, otlpOptions }, mode) {
   progress(`${candidate} at ${rate} spans/s`);
   const recv = candidate === 'baseline' ? undefined : await startReceiver(mode);
   try {
     const endpoint = recv?.endpoint ?? 'http://127.0.0.1:9/v1/traces';
     // OTEL_* variables of the caller's shell would change either candidate's defaults.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-    const child = fork(SELF, ['--child', candidate, '--rate', String(rate), '--warmup-ms', String(warmupMs), '--window-ms', String(windowMs), '--endpoint', endpoint], {
+    const child = fork(SELF, ['--child', candidate, '--rate', String(rate), '--warmup-ms', String(warmupMs), '--window-ms', String(windowMs), '--endpoint', endpoint, '--otlp-options', JSON.stringify(otlpOptions)], {
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -447,6 +464,7 @@ export function exportReport({ options, runs, ramps }) {
   }
   const lines = [
     `each candidate alone in its own process; ${options.runs} run(s) per rate, order rotating; ${options.warmupMs} ms warm-up, ${options.windowMs} ms window; receiver: ${options.receiver}`,
+    ...(Object.keys(options.otlpOptions ?? {}).length > 0 ? [`ringtrace's otlp sink NOT at its defaults: ${JSON.stringify(options.otlpOptions)}`] : []),
     '',
     table(
       ['rate', 'candidate', 'main thread CPU ns/span', 'whole process CPU ns/span', 'whole process with drain', 'delivered', 'RSS peak MiB', 'event-loop delay p99 ms', 'achieved spans/s', 'shutdown ms'],
@@ -496,7 +514,7 @@ if (isMain(import.meta.url)) {
   const argv = process.argv.slice(2);
   if (argv.includes('--child')) {
     const at = (name) => argv[argv.indexOf(name) + 1];
-    const result = await runChild(at('--child'), Number(at('--rate')), Number(at('--warmup-ms')), Number(at('--window-ms')), at('--endpoint'));
+    const result = await runChild(at('--child'), Number(at('--rate')), Number(at('--warmup-ms')), Number(at('--window-ms')), at('--endpoint'), JSON.parse(at('--otlp-options')));
     // Exit once the result is out: neither candidate's leftover timers may hold the process.
     process.send({ type: 'result', ...result }, () => process.exit(0));
   } else {
