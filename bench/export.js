@@ -23,8 +23,8 @@
  *
  *   main thread CPU    /proc/thread-self/schedstat, minus the baseline's
  *   whole process CPU  process.cpuUsage() (all threads), minus the baseline's
- *   both per span      over the spans produced in the window (baseline scaled
- *                      to the candidate's window length)
+ *   both per span      over the spans produced in the window (the baseline
+ *                      scaled to the candidate's number of ticks)
  *   with drain         whole-process CPU from the first tick to the end of the
  *                      shutdown, over every span produced (the backlog a
  *                      candidate that fell behind still had to send)
@@ -169,9 +169,9 @@ async function setUp(candidate, endpoint, otlpOptions) {
   throw new Error(`--child must be sdk, ringtrace or baseline, not ${JSON.stringify(candidate)}`);
 }
 
-function snapshot(produced) {
+function snapshot(produced, ticks) {
   const cpu = process.cpuUsage();
-  return { t: performance.now(), main: threadCpuNs(), process: (cpu.user + cpu.system) * 1000, produced };
+  return { t: performance.now(), main: threadCpuNs(), process: (cpu.user + cpu.system) * 1000, produced, ticks };
 }
 
 /**
@@ -181,19 +181,21 @@ function snapshot(produced) {
 function paced(loop, rate, warmupMs, windowMs) {
   return new Promise((resolve) => {
     const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
-    const first = snapshot(0);
+    const first = snapshot(0, 0);
     const start = first.t;
     let produced = 0;
+    let ticks = 0;
     let from;
     let rssPeak = 0;
     const timer = setInterval(() => {
+      ticks++;
       const now = performance.now() - start;
       if (from === undefined && now >= warmupMs) {
-        from = snapshot(produced);
+        from = snapshot(produced, ticks);
         eld.enable();
       }
       if (from !== undefined && now >= warmupMs + windowMs) {
-        const to = snapshot(produced);
+        const to = snapshot(produced, ticks);
         eld.disable();
         clearInterval(timer);
         resolve({ first, from, to, produced, rssPeak, eldP99Ms: eld.percentile(99) / 1e6 - ELD_RESOLUTION_MS, eldMaxMs: eld.max / 1e6 - ELD_RESOLUTION_MS });
@@ -214,7 +216,7 @@ async function runChild(candidate, rate, warmupMs, windowMs, endpoint, otlpOptio
   const p = await paced(spansLoop(tracer), rate, warmupMs, windowMs);
   const finishStart = performance.now();
   const own = await finish();
-  const end = snapshot(p.produced);
+  const end = snapshot(p.produced, p.to.ticks);
   const windowSpans = p.to.produced - p.from.produced;
   const windowS = (p.to.t - p.from.t) / 1000;
   return {
@@ -224,6 +226,8 @@ async function runChild(candidate, rate, warmupMs, windowMs, endpoint, otlpOptio
     windowSpans,
     windowS,
     achieved: windowSpans / windowS,
+    windowTicks: p.to.ticks - p.from.ticks,
+    ticks: p.to.ticks,
     mainCpuNs: p.to.main - p.from.main,
     processCpuNs: p.to.process - p.from.process,
     // From the window's end to everything sent: what was still queued when production stopped.
@@ -310,13 +314,19 @@ async function runOne(candidate, rate, { warmupMs, windowMs, otlpOptions }, mode
   }
 }
 
-/** Per-span figures of a candidate's run, the baseline's window subtracted. */
+/**
+ * Per-span figures of a candidate's run, the baseline's subtracted. The
+ * baseline's cost is almost all per tick (the timer, the clock, the RSS
+ * sample), and a busy or loaded process gets fewer ticks than the baseline
+ * in the same time (a late tick catches up), so the baseline is scaled by
+ * the candidate's ticks, not its seconds.
+ */
 function net(run, baseline) {
-  const scale = run.windowS / baseline.windowS;
+  const scale = run.windowTicks / baseline.windowTicks;
   return {
     mainNsPerSpan: (run.mainCpuNs - baseline.mainCpuNs * scale) / run.windowSpans,
     processNsPerSpan: (run.processCpuNs - baseline.processCpuNs * scale) / run.windowSpans,
-    processWithDrainNsPerSpan: (run.totalProcessCpuNs - baseline.totalProcessCpuNs * (run.pacedS / baseline.pacedS)) / run.produced,
+    processWithDrainNsPerSpan: (run.totalProcessCpuNs - baseline.totalProcessCpuNs * (run.ticks / baseline.ticks)) / run.produced,
   };
 }
 
