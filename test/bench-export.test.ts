@@ -41,7 +41,7 @@ interface Output {
 }
 
 t.test('bench/export.js --quick --json', { skip: existsSync(built) ? false : 'dist/ not built (npm install runs the build)' }, async (t) => {
-  const args = ['--quick', '--json', '--rates', '5000', '--ramp', '--ramp-from', '5000', '--ramp-max', '5000', '--bisections', '0'];
+  const args = ['--quick', '--json', '--rates', '5000', '--window-ms', '500', '--ramp', '--ramp-from', '5000', '--ramp-max', '5000', '--bisections', '0'];
   const { stdout } = await run(process.execPath, [bench, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
   const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Output;
 
