@@ -47,10 +47,13 @@
  *   node bench/export.js [--quick] [--rates 50000,200000] [--runs 3] [--json]
  *                        [--no-ramp | --ramp] [--ramp-from 25000] [--ramp-max N]
  *                        [--bisections 2] [--receiver decode|count] [--ramp-receiver count|decode]
- *                        [--warmup-ms 500] [--window-ms 3000] [--otlp-options JSON]
+ *                        [--warmup-ms 500] [--window-ms 3000] [--otlp-options JSON] [--cpu-prof DIR]
  *
  * `--otlp-options` adds options to ringtrace's otlp sink (diagnosis only: the
  * comparison is at the defaults, and the report says when they are not).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each candidate's threads
+ * (ringtrace's worker included) to DIR, for where the time goes; profiling
+ * changes the figures.
  *
  * `--quick`: 1 run, 0.2 s warm-up and a 1 s window, no ramp unless `--ramp`.
  * Run after `npm run build` (it imports the built package as `ringtrace`).
@@ -112,6 +115,7 @@ export function parseArgs(argv) {
     receiver: mode('--receiver', 'decode'),
     rampReceiver: mode('--ramp-receiver', 'count'),
     otlpOptions: otlpOptions(value('--otlp-options')),
+    cpuProf: value('--cpu-prof'),
   };
 }
 
@@ -284,7 +288,7 @@ async function startReceiver(mode) {
 }
 
 /** One candidate alone in its own process at `rate`; with a receiver of `mode` unless it is the baseline. */
-async function runOne(candidate, rate, { warmupMs, windowMs, otlpOptions }, mode) {
+async function runOne(candidate, rate, { warmupMs, windowMs, otlpOptions, cpuProf }, mode) {
   progress(`${candidate} at ${rate} spans/s`);
   const recv = candidate === 'baseline' ? undefined : await startReceiver(mode);
   try {
@@ -294,6 +298,7 @@ async function runOne(candidate, rate, { warmupMs, windowMs, otlpOptions }, mode
     const child = fork(SELF, ['--child', candidate, '--rate', String(rate), '--warmup-ms', String(warmupMs), '--window-ms', String(windowMs), '--endpoint', endpoint, '--otlp-options', JSON.stringify(otlpOptions)], {
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: cpuProf === undefined || candidate === 'baseline' ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf],
     });
     const result = await message(child, 'result', `the ${candidate} child`);
     const [code] = await once(child, 'exit');
