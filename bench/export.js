@@ -19,7 +19,7 @@
  *
  * Spans are produced at a fixed rate from 1 ms setInterval ticks, each tick
  * making what the rate owes since the start by performance.now() (so a late
- * tick catches up); WARMUP_MS of warm-up, then a WINDOW_MS window, in which:
+ * tick catches up); 0.5 s of warm-up, then a 3 s window, in which:
  *
  *   main thread CPU    /proc/thread-self/schedstat, minus the baseline's
  *   whole process CPU  process.cpuUsage() (all threads), minus the baseline's
@@ -143,13 +143,32 @@ async function setUp(candidate, endpoint, otlpOptions) {
     const { BatchSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }) })] });
+    const official = new OTLPTraceExporter({ url: endpoint });
+    // Counts in front of the official exporter, to tell spans the processor's
+    // queue dropped (never handed over) from exports that failed.
+    const counts = { handed: 0, succeeded: 0, failed: 0, lastError: null };
+    const exporter = {
+      export(spans, done) {
+        counts.handed += spans.length;
+        official.export(spans, (result) => {
+          if (result.code === 0) counts.succeeded += spans.length;
+          else {
+            counts.failed += spans.length;
+            counts.lastError = String(result.error);
+          }
+          done(result);
+        });
+      },
+      forceFlush: () => official.forceFlush(),
+      shutdown: () => official.shutdown(),
+    };
+    const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });
     trace.setGlobalTracerProvider(provider);
     return {
       tracer: trace.getTracer('bench'),
       finish: async () => {
         await provider.shutdown();
-        return {};
+        return { exporter: counts };
       },
     };
   }
@@ -500,6 +519,11 @@ export function exportReport({ options, runs, ramps }) {
     `receiver (${options.receiver}): CPU ns per span received: SDK ${recv('sdk', (x) => (x.cpuMs * 1e6) / x.spans)}, ringtrace ${recv('ringtrace', (x) => (x.cpuMs * 1e6) / x.spans)}; ` +
       `body bytes per span: SDK ${recv('sdk', (x) => x.bytes / x.spans)}, ringtrace ${recv('ringtrace', (x) => x.bytes / x.spans)}; ` +
       `spans per request: SDK ${recv('sdk', (x) => x.spans / x.requests)}, ringtrace ${recv('ringtrace', (x) => x.spans / x.requests)}`,
+  );
+  const sdk = runs.map((r) => r.results.sdk);
+  lines.push(
+    `SDK, every run: dropped by the BatchSpanProcessor queue ${sdk.map((x) => x.produced - x.exporter.handed).join(', ')}; export failed ${sdk.map((x) => x.exporter.failed).join(', ')}` +
+      (sdk.some((x) => x.exporter.lastError !== null) ? ` (${sdk.find((x) => x.exporter.lastError !== null).exporter.lastError})` : ''),
   );
   const ring = runs.map((r) => r.results.ringtrace);
   lines.push(

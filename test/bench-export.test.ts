@@ -30,6 +30,7 @@ interface RunResult {
   delivered?: number;
   receiver?: { mode: string; spans: number; requests: number; bytes: number; badSpans: number; errors: number; lastError: string | null };
   ring?: { offered: number; written: number; dropped: number; oversize: number };
+  exporter?: { handed: number; succeeded: number; failed: number; lastError: string | null };
   sink?: { queued: number; exported: number; rejected: number; failed: number; dropped: number; pending: number; requests: number };
 }
 interface Output {
@@ -77,6 +78,11 @@ t.test('bench/export.js --quick --json', { skip: existsSync(built) ? false : 'di
   t.equal(sink.queued, sink.exported + sink.rejected + sink.failed + sink.dropped, 'sink: every span taken in is settled once');
   t.equal(sink.exported, ring.receiver!.spans, 'sink: what it counts exported is what the receiver counted');
   if (dropped + oversize === 0) t.equal(sink.queued, ring.produced, 'sink: with no ring drops, every span produced reached it');
+
+  const sdk = only!.results['sdk']!.exporter!;
+  t.ok(sdk.handed <= only!.results['sdk']!.produced, 'SDK: never more handed to the exporter than produced');
+  t.equal(sdk.handed, sdk.succeeded + sdk.failed, 'SDK: every export settled');
+  t.equal(sdk.succeeded, only!.results['sdk']!.receiver!.spans, 'SDK: what its exporter sent is what the receiver counted');
 
   const [summary] = out.summary;
   t.equal(summary!.rate, 5000);
