@@ -24,8 +24,8 @@
  *      API (`trace.getTracer`), enabled and disabled;
  *   6. 2 and 3 again with each candidate alone in its own process, as an
  *      application runs one or the other, so that neither's rounds collect
- *      the other's garbage (the SDK keeps each round's spans in its batch
- *      queue until its flush). The SDK's process and ringtrace's run side
+ *      the other's garbage (with `--sdk-config big-queue` the SDK keeps
+ *      each round's spans in its queue until its flush). The SDK's process and ringtrace's run side
  *      by side and take turns, one round each (REPS pairs of processes,
  *      ISOLATED_ROUNDS rounds each), so the ratio is taken round pair by
  *      round pair, minutes of machine drift apart no more. Each round
