@@ -5,7 +5,7 @@
  * of events.js share one process on purpose, interleaved, so their ratios are
  * side by side.
  *
- *   node bench/run-all.js [--only events,drain,delivery,spans]
+ *   node bench/run-all.js [--only events,drain,delivery,spans,export]
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ const BENCHES = [
   { name: 'drain', script: 'drain.js', report: drainReport },
   { name: 'delivery', script: 'delivery.js', report: deliveryReport },
   { name: 'spans', script: 'spans.js', report: async (out) => (await import('./spans.js')).spansReport(out) },
+  { name: 'export', script: 'export.js', report: async (out) => (await import('./export.js')).exportReport(out) },
 ];
 
 const args = process.argv.slice(2);

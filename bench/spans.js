@@ -24,8 +24,8 @@
  *      API (`trace.getTracer`), enabled and disabled;
  *   6. 2 and 3 again with each candidate alone in its own process, as an
  *      application runs one or the other, so that neither's rounds collect
- *      the other's garbage (the SDK keeps each round's spans in its batch
- *      queue until its flush). The SDK's process and ringtrace's run side
+ *      the other's garbage (with `--sdk-config big-queue` the SDK keeps
+ *      each round's spans in its queue until its flush). The SDK's process and ringtrace's run side
  *      by side and take turns, one round each (REPS pairs of processes,
  *      ISOLATED_ROUNDS rounds each), so the ratio is taken round pair by
  *      round pair, minutes of machine drift apart no more. Each round
@@ -34,13 +34,23 @@
  *      machine, ringtrace's worker and both candidates' collections
  *      included.
  *
- * For 2 and 3 the SDK's BatchSpanProcessor gets maxQueueSize 2^20 so that no
- * timed span is a (cheaper) drop; its exports of queued spans then run mostly
- * between rounds, untimed, which favours the SDK. ringtrace rounds fit in the
- * ring and the ring is flushed between rounds (untimed); timed drops are
- * counted and reported.
+ * For 2, 3 and 6 the SDK runs at its defaults (maxQueueSize 2048, batches
+ * of 512 exported as each fills) and every round's OPS spans are made in
+ * batches of PACED_BATCH with a turn of the event loop after each, timed as
+ * one block, yields included, for both candidates: the SDK's queue never
+ * fills (its export of a full batch runs in promise callbacks, which a loop
+ * that never yields holds off until the queue overflows), and its
+ * BatchSpanProcessor works as it does in a server, exports in the timed
+ * block. Spans the SDK dropped inside timed rounds are counted and reported
+ * (0 is the point of pacing), as are ring drops.
  *
- *   node bench/spans.js [--rounds N] [--json]
+ * `--sdk-config big-queue` instead gives the SDK maxQueueSize 2^20 and times
+ * unpaced OPS-span bursts (ringtrace too), the SDK's queued spans exported at
+ * the flush between rounds: this keeps OPS spans alive per round and makes the
+ * SDK's span dearer, so it inflates the ratio. `--sdk-config both` runs and
+ * prints the two configurations side by side.
+ *
+ *   node bench/spans.js [--rounds N] [--sdk-config defaults|big-queue|both] [--json]
  */
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
@@ -53,12 +63,29 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fmt, interleave, isMain, machine, median, nsPerOp, table } from './measure.js';
+import { activeLoop, spansLoop } from './span-workload.js';
 
 const COUNTING_SINK = fileURLToPath(new URL('./counting-sink.js', import.meta.url));
 const RAMP_RATES = [25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000];
 const RAMP_MS = 500;
 /** Spans per timed round of the enabled measurements. */
 const OPS = 20_000;
+/** Spans made between turns of the event loop in a paced round. */
+const PACED_BATCH = 1_000;
+/**
+ * How the SDK is configured and its rounds made; each names its candidates,
+ * and its ringtrace candidate is timed the same way.
+ */
+export const SDK_CONFIGS = {
+  defaults: { bsp: undefined, batch: PACED_BATCH, sdk: 'SDK', ringtrace: 'ringtrace', about: `the SDK at its defaults, rounds paced in batches of ${PACED_BATCH}` },
+  'big-queue': {
+    bsp: { maxQueueSize: 1 << 20 },
+    batch: OPS,
+    sdk: 'SDK big queue',
+    ringtrace: 'ringtrace bursts',
+    about: `the SDK with maxQueueSize 2^20, unpaced ${OPS}-span bursts exported at the flush between rounds`,
+  },
+};
 const FLAT_OUT_SPANS = 1_000_000;
 /** BENCH_PROGRESS=1 prints each phase to stderr. */
 const progress = process.env.BENCH_PROGRESS ? (message) => console.error(`[spans] ${message}`) : () => {};
@@ -86,37 +113,29 @@ function sdkProvider(bspOptions) {
   return { provider, exporter };
 }
 
-export const START_OPTIONS = { attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200 } };
+export { ACTIVE_LOOP, SPANS_LOOP, START_OPTIONS } from './span-workload.js';
 
 /**
- * Each candidate gets its own copy of the loop (a fresh function from
- * source), so V8's call-site feedback in one candidate's loop never sees
- * another's tracer and span classes: a loop shared by all of them would turn
- * megamorphic and slow every candidate down.
+ * `loop` in batches of `batch` spans with a turn of the event loop after
+ * each (where the SDK's BatchSpanProcessor runs its export of a full batch);
+ * a batch of OPS or more is the plain loop.
  */
-export const SPANS_LOOP = `return function spans(n) {
-  for (let i = 0; i < n; i++) {
-    const span = tracer.startSpan('GET /items', options);
-    span.setAttribute('items.count', i);
-    span.end();
-  }
-};`;
-export const ACTIVE_LOOP = `function body(span) {
-  span.setAttribute('items.count', 1);
-  span.end();
-}
-return function active(n) {
-  for (let i = 0; i < n; i++) tracer.startActiveSpan('GET /items', options, body);
-};`;
-
-/** The measured workload with startSpan. */
-function spansLoop(tracer) {
-  return new Function('tracer', 'options', SPANS_LOOP)(tracer, START_OPTIONS);
+function inBatches(loop, batch) {
+  if (batch >= OPS) return loop;
+  return async (n) => {
+    for (let done = 0; done < n; done += batch) {
+      loop(Math.min(batch, n - done));
+      await yieldToEventLoop();
+    }
+  };
 }
 
-/** The measured workload with startActiveSpan. */
-function activeLoop(tracer) {
-  return new Function('tracer', 'options', ACTIVE_LOOP)(tracer, START_OPTIONS);
+/** Count spans made by a loop (the SDK's drops are spans made − spans exported). */
+function countingMade(loop, counter) {
+  return (n) => {
+    counter.made += n;
+    return loop(n);
+  };
 }
 
 /** Count ring records dropped inside a timed loop. */
@@ -129,7 +148,14 @@ function countingDrops(dispatcher, loop, onDrops) {
   };
 }
 
-export async function runSpans({ rounds = 7 } = {}) {
+/** The configurations `--sdk-config` names. */
+export function sdkConfigKeys(flag = 'defaults') {
+  if (flag === 'both') return Object.keys(SDK_CONFIGS);
+  if (!(flag in SDK_CONFIGS)) throw new Error(`--sdk-config must be defaults, big-queue or both, not ${JSON.stringify(flag)}`);
+  return [flag];
+}
+
+export async function runSpans({ rounds = 7, sdkConfigs = ['defaults'] } = {}) {
   const dispatcher = await TraceDispatcher.start({
     sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info,bench.off=off' }],
   });
@@ -158,24 +184,32 @@ export async function runSpans({ rounds = 7 } = {}) {
   // 2, 3. Enabled, with the AsyncLocalStorage context manager both would be installed with.
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
-  const sdk = sdkProvider({ maxQueueSize: 1 << 20 });
-  const sdkTracer = sdk.provider.getTracer('bench');
   const ringTracer = provider.getTracer('bench');
-  const enabled = await interleave(
-    [
-      { name: 'SDK startSpan', ops: OPS, loop: spansLoop(sdkTracer), between: () => sdk.provider.forceFlush() },
-      { name: 'ringtrace startSpan', ops: OPS, loop: countingDrops(dispatcher, spansLoop(ringTracer), addDrops), between: () => dispatcher.flush() },
-      { name: 'SDK startActiveSpan', ops: OPS, loop: activeLoop(sdkTracer), between: () => sdk.provider.forceFlush() },
-      {
-        name: 'ringtrace startActiveSpan',
-        ops: OPS,
-        loop: countingDrops(dispatcher, activeLoop(ringTracer), addDrops),
-        between: () => dispatcher.flush(),
-      },
-    ],
-    { rounds, warmups: 3 },
-  );
-  await sdk.provider.shutdown();
+  const enabled = {};
+  const sdkTimedDrops = {};
+  for (const key of sdkConfigs) {
+    const config = SDK_CONFIGS[key];
+    const sdk = sdkProvider(config.bsp);
+    const sdkTracer = sdk.provider.getTracer('bench');
+    const made = { made: 0 };
+    const flushSdk = () => sdk.provider.forceFlush();
+    const sdkLoop = (loop) => inBatches(countingMade(loop, made), config.batch);
+    const ringLoop = (loop) => inBatches(countingDrops(dispatcher, loop, addDrops), config.batch);
+    Object.assign(
+      enabled,
+      await interleave(
+        [
+          { name: `${config.sdk} startSpan`, ops: OPS, loop: sdkLoop(spansLoop(sdkTracer)), between: flushSdk },
+          { name: `${config.ringtrace} startSpan`, ops: OPS, loop: ringLoop(spansLoop(ringTracer)), between: () => dispatcher.flush() },
+          { name: `${config.sdk} startActiveSpan`, ops: OPS, loop: sdkLoop(activeLoop(sdkTracer)), between: flushSdk },
+          { name: `${config.ringtrace} startActiveSpan`, ops: OPS, loop: ringLoop(activeLoop(ringTracer)), between: () => dispatcher.flush() },
+        ],
+        { rounds, warmups: 3 },
+      ),
+    );
+    await sdk.provider.shutdown();
+    sdkTimedDrops[key] = made.made - sdk.exporter.exported;
+  }
 
   // 4. Spans per second until drops begin, both at their defaults.
   const ramp = [];
@@ -249,22 +283,25 @@ export async function runSpans({ rounds = 7 } = {}) {
   context.disable();
   const sink = stats.sinks.find((s) => s.name === 'count');
   progress('each alone in its own process');
-  const isolated = await runIsolated();
+  const isolated = await runIsolated(sdkConfigs);
   return {
     rounds,
+    sdkConfigs,
     results: { ...disabled, ...enabled, ...installed },
     isolated,
     timedDrops,
+    sdkTimedDrops,
     ramp,
     flatOut,
     accounting: { offered: stats.offered, written: stats.written, dropped: stats.dropped, decoded: stats.decoded, delivered: sink.delivered, filtered: sink.filtered },
   };
 }
 
-const PAIRS = [
-  ['SDK startSpan', 'ringtrace startSpan'],
-  ['SDK startActiveSpan', 'ringtrace startActiveSpan'],
-];
+/** The candidate pairs of a configuration, SDK first. */
+function pairs(key) {
+  const { sdk, ringtrace } = SDK_CONFIGS[key];
+  return ['startSpan', 'startActiveSpan'].map((api) => [`${sdk} ${api}`, `${ringtrace} ${api}`]);
+}
 /** Fresh pairs of processes per pair of candidates, and timed rounds per process. */
 const REPS = 2;
 const ISOLATED_ROUNDS = 12;
@@ -279,13 +316,13 @@ const SERVE_WARMUPS = 8;
  * for tens of rounds at a time) fall on both alike; the ratio is taken
  * round pair by round pair.
  */
-async function runIsolated() {
+async function runIsolated(sdkConfigs) {
   const out = {};
-  for (const [a, b] of PAIRS) {
-    const rounds = { [a]: { wall: [], cpu: [], process: [] }, [b]: { wall: [], cpu: [], process: [] } };
+  for (const [key, [a, b]] of sdkConfigs.flatMap((key) => pairs(key).map((pair) => [key, pair]))) {
+    const rounds = { [a]: { wall: [], cpu: [], process: [], lost: 0 }, [b]: { wall: [], cpu: [], process: [], lost: 0 } };
     const ratios = { wall: [], cpu: [], process: [] };
     for (let rep = 0; rep < REPS; rep++) {
-      const children = { [a]: await serve(a), [b]: await serve(b) };
+      const children = { [a]: await serve(a, key), [b]: await serve(b, key) };
       for (let r = 0; r < ISOLATED_ROUNDS; r++) {
         const order = (r + rep) % 2 === 0 ? [a, b] : [b, a];
         const ns = {};
@@ -294,6 +331,7 @@ async function runIsolated() {
           rounds[name].wall.push(ns[name].wall);
           rounds[name].cpu.push(ns[name].cpu);
           rounds[name].process.push(ns[name].process);
+          rounds[name].lost += ns[name].lost;
         }
         ratios.wall.push(ns[a].wall / ns[b].wall);
         ratios.cpu.push(ns[a].cpu / ns[b].cpu);
@@ -310,6 +348,7 @@ async function runIsolated() {
         cpuMedian: median(r.cpu),
         processMedian: median(r.process),
         rounds: r.wall.length,
+        lost: r.lost,
       };
     }
     out[`${a} / ${b}`] = { wall: quartiles(ratios.wall), cpu: quartiles(ratios.cpu), process: quartiles(ratios.process) };
@@ -324,8 +363,8 @@ function quartiles(values) {
 }
 
 /** A `--serve NAME` child, warmed up; `round()` runs one timed round in it. */
-async function serve(name) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', name], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function serve(name, sdkConfig) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', name, '--sdk-config', sdkConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -355,23 +394,32 @@ async function serve(name) {
  * garbage collection on V8's helper threads, the SDK's export).
  */
 const TRAILING_MS = 5;
-async function serveChild(name) {
+async function serveChild(name, sdkConfig) {
+  const config = SDK_CONFIGS[sdkConfig];
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   let tracer;
   let between;
   let done;
+  // Spans lost so far: the SDK's made − exported, ringtrace's ring records dropped.
+  let lost;
+  const made = { made: 0 };
   if (name.startsWith('SDK')) {
-    const sdk = sdkProvider({ maxQueueSize: 1 << 20 });
+    const sdk = sdkProvider(config.bsp);
     tracer = sdk.provider.getTracer('bench');
     between = () => sdk.provider.forceFlush();
     done = () => sdk.provider.shutdown();
+    lost = () => made.made - sdk.exporter.exported;
   } else {
     const dispatcher = await TraceDispatcher.start({ sinks: [{ name: 'count', module: COUNTING_SINK, filter: 'info' }] });
     tracer = dispatcher.tracerProvider.getTracer('bench');
     between = () => dispatcher.flush();
     done = () => dispatcher.shutdown();
+    lost = () => {
+      const counts = dispatcher.producerStats();
+      return counts.dropped + counts.oversize;
+    };
   }
-  const loop = name.endsWith('startActiveSpan') ? activeLoop(tracer) : spansLoop(tracer);
+  const loop = inBatches(countingMade(name.endsWith('startActiveSpan') ? activeLoop(tracer) : spansLoop(tracer), made), config.batch);
   // Past the first rounds' transients (JIT tiers, the heap growing to its working size).
   for (let r = 0; r < SERVE_WARMUPS; r++) {
     await nsPerOp(loop, OPS);
@@ -380,6 +428,7 @@ async function serveChild(name) {
   console.log(JSON.stringify({ ready: name }));
   for await (const line of createInterface({ input: process.stdin })) {
     if (line !== 'round') continue;
+    const lost0 = lost();
     const cpu0 = process.cpuUsage();
     const ns = await nsPerOp(loop, OPS);
     await between();
@@ -387,7 +436,7 @@ async function serveChild(name) {
     // some turns before it sleeps, and collections finish on helper threads.
     await sleep(TRAILING_MS);
     const cpu = process.cpuUsage(cpu0);
-    console.log(JSON.stringify({ ...ns, process: ((cpu.user + cpu.system) * 1000) / OPS }));
+    console.log(JSON.stringify({ ...ns, process: ((cpu.user + cpu.system) * 1000) / OPS, lost: lost() - lost0 }));
   }
   await done();
 }
@@ -408,7 +457,7 @@ async function paced(loop, rate) {
   return { spans, achieved: spans / ((performance.now() - start) / 1000) };
 }
 
-export function spansReport({ results, isolated, timedDrops, ramp, flatOut, accounting }) {
+export function spansReport({ results, isolated, timedDrops, sdkTimedDrops, sdkConfigs = ['defaults'], ramp, flatOut, accounting }) {
   const rows = Object.entries(results).map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, `${fmt(x.spread * 100, 0)}%`, fmt(x.cpuMedian)]);
   const ratio = (a, b) =>
     `${fmt(results[a].median / results[b].median, 2)}x wall, ${fmt(results[a].cpuMedian / results[b].cpuMedian, 2)}x on-CPU`;
@@ -429,11 +478,16 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
   ]);
   const cleanSdk = ramp.filter((x) => x.sdk.dropped === 0).map((x) => x.sdk.achieved);
   const cleanRing = ramp.filter((x) => x.ringtrace.droppedRecords === 0).map((x) => x.ringtrace.achieved);
+  const perConfig = (line) => sdkConfigs.flatMap((key) => line(key, SDK_CONFIGS[key]));
   return [
     table(['span: 2 attributes at start, setAttribute, end', 'wall ns/span median', 'range', 'spread', 'on-CPU ns/span median'], rows),
     '',
-    `SDK / ringtrace, startSpan       = ${ratio('SDK startSpan', 'ringtrace startSpan')}   (target >= 8x)`,
-    `SDK / ringtrace, startActiveSpan = ${ratio('SDK startActiveSpan', 'ringtrace startActiveSpan')}   (target >= 8x)`,
+    ...perConfig((key, c) => [
+      `${c.about}:`,
+      `  ${c.sdk} / ${c.ringtrace}, startSpan       = ${ratio(`${c.sdk} startSpan`, `${c.ringtrace} startSpan`)}   (target >= 8x)`,
+      `  ${c.sdk} / ${c.ringtrace}, startActiveSpan = ${ratio(`${c.sdk} startActiveSpan`, `${c.ringtrace} startActiveSpan`)}   (target >= 8x)`,
+      `  SDK spans dropped inside timed rounds: ${sdkTimedDrops?.[key] ?? 'not counted'}`,
+    ]),
     `ringtrace disabled / no-op API, startSpan       = ${ratio('ringtrace disabled startSpan', 'no-op API startSpan')}   (target <= 2x)`,
     `ringtrace disabled / no-op API, startActiveSpan = ${ratio('ringtrace disabled startActiveSpan', 'no-op API startActiveSpan')}   (target <= 2x)`,
     `ring records dropped inside timed loops: ${timedDrops}`,
@@ -445,14 +499,18 @@ export function spansReport({ results, isolated, timedDrops, ramp, flatOut, acco
         'range',
         'on-CPU ns/span median',
         'whole process CPU ns/span',
+        'spans lost in timed rounds',
       ],
       Object.entries(isolated)
         .filter(([name]) => !name.includes(' / '))
-        .map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian), fmt(x.processMedian)]),
+        .map(([name, x]) => [name, fmt(x.median), `${fmt(x.min)}–${fmt(x.max)}`, fmt(x.cpuMedian), fmt(x.processMedian), x.lost ?? 'not counted']),
     ),
     '',
-    `SDK / ringtrace, startSpan, own processes       = ${isoRatio('SDK startSpan', 'ringtrace startSpan')}   (target >= 8x)`,
-    `SDK / ringtrace, startActiveSpan, own processes = ${isoRatio('SDK startActiveSpan', 'ringtrace startActiveSpan')}   (target >= 8x)`,
+    ...perConfig((key, c) => [
+      `${c.about}:`,
+      `  ${c.sdk} / ${c.ringtrace}, startSpan, own processes       = ${isoRatio(`${c.sdk} startSpan`, `${c.ringtrace} startSpan`)}   (target >= 8x)`,
+      `  ${c.sdk} / ${c.ringtrace}, startActiveSpan, own processes = ${isoRatio(`${c.sdk} startActiveSpan`, `${c.ringtrace} startActiveSpan`)}   (target >= 8x)`,
+    ]),
     '',
     table(['paced rate (spans/s)', 'SDK achieved', 'SDK dropped/spans', 'ringtrace achieved', 'ringtrace dropped/records'], rampRows),
     '',
@@ -467,10 +525,11 @@ if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
   if (args.includes('--serve')) {
-    await serveChild(args[args.indexOf('--serve') + 1]);
+    await serveChild(args[args.indexOf('--serve') + 1], args[args.indexOf('--sdk-config') + 1]);
     process.exit(0);
   }
-  const out = await runSpans({ rounds });
+  const sdkConfigs = sdkConfigKeys(args.includes('--sdk-config') ? args[args.indexOf('--sdk-config') + 1] : undefined);
+  const out = await runSpans({ rounds, sdkConfigs });
   if (args.includes('--json')) console.log(JSON.stringify({ machine: machine(), ...out }));
   else console.log(`${JSON.stringify(machine())}\n\n${spansReport(out)}`);
 }
