@@ -1,14 +1,12 @@
 /**
  * Metrics as OTLP: OtlpMetricsExport's requests, decoded independently of
- * the encoder with protobufjs and the OTLP schema
- * (fixtures/otlp-proto/otlp-metrics.proto), cumulative and delta; its
+ * the encoder with protobufjs and the official OTLP schema
+ * (fixtures/otlp-schema.ts), cumulative and delta; its
  * configuration from options and OTEL_* variables; and a dispatcher whose
  * worker posts them to a real HTTP receiver.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import t from 'tap';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import { allocateMetricRegion } from '../src/metric-region/layout.js';
@@ -16,9 +14,8 @@ import { MetricRegionReader } from '../src/metric-region/region-reader.js';
 import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
 import { TraceDispatcher } from '../src/index.js';
 import { isDelta, OtlpMetricsExport, resolveOtlpMetricsConfig, SDK_ENUM_VALUES } from '../src/sinks/otlp-metrics.js';
+import { MetricsRequest } from './fixtures/otlp-schema.js';
 
-const root = protobuf.loadSync(fileURLToPath(new URL('./fixtures/otlp-proto/otlp-metrics.proto', import.meta.url)));
-const MetricsRequest = root.lookupType('opentelemetry.proto.ExportMetricsServiceRequest');
 const CUMULATIVE = 2;
 const DELTA = 1;
 
