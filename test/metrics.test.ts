@@ -449,7 +449,7 @@ async function histogramUnderWriter(bounds: number[], before: number, pause = fa
     provider.close();
     return n;
   };
-  return { reader, first, read, stop, control };
+  return { region, reader, first, read, stop, control };
 }
 
 t.test('a histogram read while another thread records into it: count is its buckets, sum agrees within one record, it only grows', async (t) => {
@@ -482,8 +482,10 @@ t.test('a histogram read torn on every attempt reports its last matched read, ne
   // 200 bounds: a read copies 201 buckets after the sum, time for many records into the last one,
   // so a read whose generation loads differ is off by many records.
   const bounds = Array.from({ length: 200 }, (_, i) => (i + 1) / 400);
-  const { reader, first, read, stop } = await histogramUnderWriter(bounds, 5);
+  const { region, reader, first, read, stop } = await histogramUnderWriter(bounds, 5);
   t.match(first, { count: 5, sum: 5 });
+  // A reader started while the series is being recorded into, as a respawned worker's: none of its reads matched yet.
+  const fresh = new MetricRegionReader([region]);
   let last = 0;
   const bad: string[] = [];
   // Reads go on until 100 found the writer mid-read on every attempt: on a loaded machine the writer
@@ -493,12 +495,17 @@ t.test('a histogram read torn on every attempt reports its last matched read, ne
     const p = read();
     if (p.count !== p.buckets[200] || Math.abs(p.sum - p.count) > 1 || p.count < Math.max(last, 5)) bad.push(`count ${p.count}, sum ${p.sum}, last bucket ${p.buckets[200]}, before ${last}`);
     last = p.count;
+    if (reads % 10 === 0) {
+      const q = metric(fresh.snapshot(), 'h').points[0] as HistogramPoint | undefined;
+      if (q !== undefined && (q.count !== q.buckets[200] || Math.abs(q.sum - q.count) > 1 || q.count < 5)) bad.push(`new reader: count ${q.count}, sum ${q.sum}`);
+    }
     if (++reads % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const torn = reader.tornReads;
   const n = await stop();
   t.same(bad.slice(0, 5), [], `every read is a matched one, at least the 5 records made before the writer started (${torn} of ${reads} kept the last matched read)`);
   t.match(read(), { count: n + 5, sum: n + 5, min: 1, max: 1 }, 'exact once the writer stops');
+  t.match(metric(fresh.snapshot(), 'h').points, [{ count: n + 5, sum: n + 5 }], 'the new reader too');
 });
 
 t.test('a record in flight (bucket stored, sum not yet) is read as it is: within one record, not retried forever', async (t) => {

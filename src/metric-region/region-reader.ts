@@ -13,9 +13,10 @@
  * recorded into in a tight loop), it reads again, up to `HISTOGRAM_READ_ATTEMPTS`
  * times. A read whose loads never matched is torn by any number of records
  * (the reader may be descheduled between the sum and the buckets), so it is
- * not reported: the series' last matched read is, or the empty histogram
- * before its first. Every point reported is therefore a matched read, and
- * a series' count never goes down. The count is always the sum of the
+ * not reported: the series' last matched read is, and a series with none yet
+ * (a reader just started, as after a worker respawn) is left out of that
+ * snapshot rather than shown empty, which would read as a reset. Every point
+ * reported is therefore a matched read, and a series' count never goes down. The count is always the sum of the
  * buckets read, so `count` equals the `+Inf` bucket exactly.
  *
  * Several regions (one per recording thread) are summed: series with the same
@@ -94,7 +95,7 @@ class RegionView {
   logRead = 0;
   /** Entries that did not parse (a bug or foreign memory): skipped, counted. */
   corrupt = 0;
-  /** Histogram reads whose generation loads never matched: the last matched read was reported. */
+  /** Histogram reads whose generation loads never matched: the last matched read was reported, or none. */
   tornReads = 0;
 
   constructor(sab: SharedArrayBuffer) {
@@ -166,8 +167,8 @@ class RegionView {
     }
   }
 
-  /** A histogram series' cells, from a read whose generation loads matched (see the top of this file). */
-  readHistogram(series: SeriesInfo, buckets: number): HistogramRead {
+  /** A histogram series' cells, from a read whose generation loads matched (see the top of this file); undefined when none has yet. */
+  readHistogram(series: SeriesInfo, buckets: number): HistogramRead | undefined {
     const cell = series.cell;
     const genIndex = (cell + HISTOGRAM_GEN) * 2;
     const counts = new Array<number>(buckets);
@@ -184,8 +185,8 @@ class RegionView {
       return { ...series.matched, buckets: counts.slice() };
     }
     this.tornReads++;
-    const last = series.matched ?? { count: 0, sum: 0, min: undefined, max: undefined, buckets: new Array<number>(buckets).fill(0) };
-    return { ...last, buckets: last.buckets.slice() };
+    const last = series.matched;
+    return last === undefined ? undefined : { ...last, buckets: last.buckets.slice() };
   }
 }
 
@@ -201,7 +202,7 @@ export class MetricRegionReader {
     return this.#regions.reduce((n, r) => n + r.corrupt, 0);
   }
 
-  /** Histogram reads that found the series being recorded into on every attempt and reported its last matched read. */
+  /** Histogram reads that found the series being recorded into on every attempt: its last matched read was reported, or none. */
   get tornReads(): number {
     return this.#regions.reduce((n, r) => n + r.tornReads, 0);
   }
@@ -248,7 +249,7 @@ export class MetricRegionReader {
     const existing = points.get(series.key);
     if (info.kind === 'histogram') {
       const read = region.readHistogram(series, info.boundaries.length + 1);
-      if (series.overflow && read.count === 0) return;
+      if (read === undefined || (series.overflow && read.count === 0)) return;
       if (existing === undefined) {
         points.set(series.key, { attributes: series.attributes, ...read });
         return;
