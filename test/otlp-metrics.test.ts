@@ -14,6 +14,7 @@ import { allocateMetricRegion } from '../src/metric-region/layout.js';
 import { MetricRegionReader } from '../src/metric-region/region-reader.js';
 import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
 import { TraceDispatcher } from '../src/index.js';
+import { OtlpSink } from '../src/sinks/otlp-sink.js';
 import { isDelta, OtlpMetricsExport, resolveOtlpMetricsConfig, SDK_ENUM_VALUES } from '../src/sinks/otlp-metrics.js';
 import { otlpReceiver } from './fixtures/otlp-receiver.js';
 import { MetricsRequest } from './fixtures/otlp-schema.js';
@@ -170,6 +171,11 @@ t.test('configuration: options over OTEL_EXPORTER_OTLP_METRICS_* over OTEL_EXPOR
   t.same(e.headers, { a: '1', b: '3' });
   t.match(e, { protocol: 'http/json', temporality: 'delta', exportIntervalMs: 15_000, exportTimeoutMs: 5000, timeoutMs: 2000, compression: 'gzip' });
   t.equal(resolveOtlpMetricsConfig({}, { ...env, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:1/custom' }).url.href, 'http://m:1/custom', 'the specific endpoint as is');
+  t.match(resolveOtlpMetricsConfig({}, { ...env, OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '700', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf' }), { timeoutMs: 700, protocol: 'http/protobuf' }, 'the metrics timeout and protocol over the generic ones');
+  t.equal(resolveOtlpMetricsConfig({}, { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'LOWMEMORY' }).temporality, 'lowmemory', 'case-insensitive, as the SDK');
+  t.throws(() => resolveOtlpMetricsConfig({}, { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'often' }), { name: 'RangeError', message: /OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.*"often"/ });
+  t.throws(() => resolveOtlpMetricsConfig({}, { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: 'soon' }), { name: 'RangeError', message: /OTEL_EXPORTER_OTLP_METRICS_TIMEOUT.*"soon"/ });
+  t.throws(() => resolveOtlpMetricsConfig({}, { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc' }), { message: /OTEL_EXPORTER_OTLP_METRICS_PROTOCOL.*grpc is not supported/ });
   const o = resolveOtlpMetricsConfig({ endpoint: 'https://x/v1/metrics', temporality: 'lowmemory', exportIntervalMs: 10, headers: { b: '9' }, protocol: 'http/protobuf' }, env);
   t.match(o, { temporality: 'lowmemory', exportIntervalMs: 10, protocol: 'http/protobuf' });
   t.equal(o.url.href, 'https://x/v1/metrics');
@@ -188,6 +194,50 @@ t.test('configuration: options over OTEL_EXPORTER_OTLP_METRICS_* over OTEL_EXPOR
   exporter.toResourceMetrics({ startTimeUnixMs: 0, timeUnixMs: 5000, metrics: [], overflowed: 0, invalid: 0, seriesDropped: 0 });
   t.notOk(exporter.due(5500), 'not before the interval has passed');
   t.ok(exporter.due(6000));
+});
+
+t.test('the otlp sink honours OTEL_EXPORTER_OTLP_METRICS_* and OTEL_METRIC_EXPORT_INTERVAL over the generic variables', async (t) => {
+  const seen: { url: string; headers: Record<string, unknown> }[] = [];
+  const r = await otlpReceiver({ answer: (req) => (seen.push({ url: req.url ?? '', headers: { ...req.headers } }), { status: 200 }) });
+  t.teardown(() => r.close());
+  const { meter, reader } = setup();
+  const c = meter.createCounter('c');
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${r.url}/custom/v1/metrics`,
+    OTEL_EXPORTER_OTLP_HEADERS: 'x-a=generic,x-b=generic',
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-b=metrics',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+  };
+  const sink = new OtlpSink({ metrics: true }, { metrics: () => reader.snapshot() }, env);
+  c.add(5);
+  await sink.flush();
+  c.add(2);
+  await sink.flush();
+  t.equal(seen.length, 1, 'the second flush is inside the hour OTEL_METRIC_EXPORT_INTERVAL asks for');
+  await sink.close();
+  t.equal(seen.length, 2, 'close exports once more');
+  t.same(seen.map((s) => s.url), ['/custom/v1/metrics', '/custom/v1/metrics'], 'the metrics endpoint as is, not the generic one');
+  t.match(seen[0]!.headers, { 'x-a': 'generic', 'x-b': 'metrics', 'content-type': 'application/json' }, 'headers merged, the metrics protocol');
+  const bodies = r.metrics() as any[];
+  t.equal(findMetric(bodies[0], 'c').sum.aggregationTemporality, DELTA);
+  t.same(bodies.map((b) => findMetric(b, 'c').sum.dataPoints[0].asDouble), [5, 2], 'deltas, as the temporality preference says');
+});
+
+t.test('the otlp sink honours OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT', async (t) => {
+  // The receiver never answers: only the timeout ends the request.
+  const r = await otlpReceiver({ answer: () => new Promise<never>(() => undefined) });
+  t.teardown(() => r.close());
+  const { meter, reader } = setup();
+  meter.createCounter('c').add(1);
+  const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${r.url}/v1/metrics`, OTEL_EXPORTER_OTLP_TIMEOUT: '3600000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '200' };
+  const sink = new OtlpSink({ metrics: true, maxAttempts: 1 }, { metrics: () => reader.snapshot() }, env);
+  await sink.flush();
+  t.match(sink.inspect().metrics, { queued: 1, exported: 0, failed: 1, pending: 0 }, 'the request timed out after 200 ms, not an hour');
+  await sink.close();
 });
 
 t.test('every instrument kind as its OTLP data type, int and double values as as_int and as_double', async (t) => {
