@@ -114,6 +114,24 @@ t.test('observable callbacks run on the application thread at the export interva
   t.ok(calls > before, 'flush() collects');
 });
 
+t.test('OTEL_METRIC_EXPORT_INTERVAL sets the observable callbacks\' interval when the option does not', async (t) => {
+  const saved = process.env.OTEL_METRIC_EXPORT_INTERVAL;
+  process.env.OTEL_METRIC_EXPORT_INTERVAL = '40';
+  let d: TraceDispatcher;
+  try {
+    d = await start();
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_METRIC_EXPORT_INTERVAL;
+    else process.env.OTEL_METRIC_EXPORT_INTERVAL = saved;
+  }
+  t.teardown(() => d.shutdown());
+  let calls = 0;
+  d.meterProvider.getMeter('app').createObservableCounter('polled').addCallback((r) => r.observe(++calls));
+  // Against the default of a minute, two calls without a flush can only come from the variable.
+  for (let i = 0; i < 250 && calls < 2; i++) await new Promise((resolve) => setTimeout(resolve, 40));
+  t.ok(calls >= 2, `the callback ran ${calls} times on a 40 ms interval`);
+});
+
 t.test('a worker respawn does not reset counters: the region outlives the worker', async (t) => {
   const marker = join(t.testdir(), 'died');
   const d = await start({ sinks: [{ name: 'die', module: new URL('./fixtures/die-once-sink.ts', import.meta.url), options: { marker } }] });

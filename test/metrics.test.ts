@@ -522,6 +522,7 @@ t.test('metrics options: defaults, OTEL_METRIC_EXPORT_INTERVAL, errors naming th
   t.match(resolveMetricsOptions(undefined, {}), { cardinalityLimit: 2000, exportIntervalMs: 60_000 });
   t.equal(resolveMetricsOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: '5000' }).exportIntervalMs, 5000);
   t.equal(resolveMetricsOptions({ exportIntervalMs: 10 }, { OTEL_METRIC_EXPORT_INTERVAL: '5000' }).exportIntervalMs, 10, 'the option wins');
+  t.equal(resolveMetricsOptions({ exportIntervalMs: 10 }, { OTEL_METRIC_EXPORT_INTERVAL: 'often' }).exportIntervalMs, 10, 'and a bad variable is not read then');
   t.throws(() => resolveMetricsOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), { name: 'RangeError', message: /OTEL_METRIC_EXPORT_INTERVAL.*"soon"/ });
   t.throws(() => resolveMetricsOptions({ cardinalityLimit: 1 }, {}), { name: 'RangeError', message: /metrics\.cardinalityLimit.*1/ });
   t.throws(() => resolveMetricsOptions({ maxCells: 'many' }, {}), { name: 'TypeError', message: /metrics\.maxCells.*"many"/ });
