@@ -11,7 +11,7 @@ import t from 'tap';
 import { metrics, createNoopMeter, type MeterProvider } from '@opentelemetry/api';
 import { TraceDispatcher } from '../src/index.js';
 import type { PrometheusSinkInspection } from '../src/sinks/prometheus-sink.js';
-import { parseExposition, sampleValue, type Exposition } from './fixtures/prometheus-text.js';
+import { parseExposition, sampleValue, samplesOf, type Exposition } from './fixtures/prometheus-text.js';
 
 async function scrape(d: TraceDispatcher): Promise<Exposition> {
   const { url } = await d.inspectSink<PrometheusSinkInspection>('prom');
@@ -95,6 +95,37 @@ t.test('exactness: N adds from a tight loop are N in the Prometheus text, and ev
   t.ok(Math.abs(sampleValue(m, 'http_server_duration_seconds_sum', route)! - 250 * (0.05 + 0.1 + 0.15)) < 1e-9);
   t.equal(sampleValue(m, 'target_info', { service_name: d.resource['service.name'] as string }), 1, 'the resource as target_info');
   t.equal(sampleValue(m, 'ringtrace_metrics_overflow_total'), 0);
+});
+
+t.test('the observable kinds in the Prometheus text: a counter with _total, up-down counters and gauges as gauges', async (t) => {
+  const d = await start();
+  t.teardown(() => d.shutdown());
+  const meter = d.meterProvider.getMeter('app');
+  meter.createObservableCounter('cpu.time', { unit: 's' }).addCallback((r) => r.observe(12.5));
+  meter.createObservableUpDownCounter('connections').addCallback((r) => r.observe(-3));
+  meter.createObservableGauge('heap.used', { unit: 'By' }).addCallback((r) => r.observe(4096));
+  await d.flush();
+  const m = await scrape(d);
+  t.equal(m.types.get('cpu_time_seconds_total'), 'counter');
+  t.equal(sampleValue(m, 'cpu_time_seconds_total'), 12.5);
+  t.equal(m.types.get('connections'), 'gauge');
+  t.equal(sampleValue(m, 'connections'), -3);
+  t.equal(m.types.get('heap_used_bytes'), 'gauge');
+  t.equal(sampleValue(m, 'heap_used_bytes'), 4096);
+});
+
+t.test('each attribute type reaches the Prometheus text as a label', async (t) => {
+  const d = await start();
+  t.teardown(() => d.shutdown());
+  const c = d.meterProvider.getMeter('app').createCounter('typed');
+  c.add(3, { s: 'x', i: 42, f: 1.5, b: false, ss: ['a', 'b'], ns: [1, 2.5], bs: [true, false], holes: ['a', null], nan: Number.NaN, 'http.route': '/a"b' });
+  const samples = samplesOf(await scrape(d), 'typed_total');
+  t.equal(samples.length, 1);
+  t.same(samples[0]!.labels, {
+    s: 'x', i: '42', f: '1.5', b: 'false', ss: '["a","b"]', ns: '[1,2.5]', bs: '[true,false]', holes: '["a",null]', nan: 'NaN', http_route: '/a"b',
+    otel_scope_name: 'app',
+  });
+  t.equal(samples[0]!.value, 3);
 });
 
 t.test('observable callbacks run on the application thread at the export interval, and at flush()', async (t) => {

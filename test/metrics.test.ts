@@ -206,15 +206,18 @@ t.test('bad input: a warning once per instrument naming the value, the value ign
     h.record(-1);
     h.record(Infinity);
     c.add(3);
+    for (let i = 0; i < 1000; i++) c.add(-i - 1);
   });
-  t.equal(seen.length, 7, 'negative, non-finite and non-number for c; non-finite for u and g; negative and non-finite for h');
+  t.equal(seen.length, 7, 'negative, non-finite and non-number for c; non-finite for u and g; negative and non-finite for h: once each, 1000 more negatives for c said nothing');
   t.match(seen[0], /negative value \(-1\) is not allowed for counter "c"/);
   t.ok(seen.some((m) => /non-finite value \(NaN\).*counter "c"/.test(m)));
   t.ok(seen.some((m) => /counter "c" takes a number, got string/.test(m)));
   const s = reader.snapshot();
   t.equal((point(s, 'c') as NumberPoint).value, 3, 'only the good value');
-  t.equal(s.invalid, 9);
-  t.equal(provider.stats().invalid, 9);
+  t.equal(s.invalid, 1009, 'every ignored value counted');
+  t.equal(provider.stats().invalid, 1009);
+  t.equal((point(s, 'h') as HistogramPoint | undefined)?.count ?? 0, 0, 'the histogram took none of them');
+  t.equal((point(s, 'g') as NumberPoint | undefined)?.value, undefined, 'the gauge has no value');
   t.notOk(s.metrics.find((m) => m.name === 'u')?.points.length, 'no series for a value never accepted');
 });
 
@@ -238,6 +241,7 @@ t.test('bad instrument names, units and boundaries warn and never throw', async 
   t.doesNotThrow(() => bad.add(1));
   h.record(3);
   const s = reader.snapshot();
+  t.equal(s.invalid, 6, 'the four bad names and the two bad boundary lists are counted (a bad unit is replaced, not counted)');
   t.notOk(s.metrics.some((m) => m.name === '9lives'), 'an invalid name records nothing');
   t.same((metric(s, 'hb') as HistogramMetric).boundaries, DEFAULT_HISTOGRAM_BOUNDARIES, 'default boundaries instead');
   t.equal(metric(s, 'ok').unit, '');
