@@ -15,7 +15,8 @@ import { MetricRegionReader } from '../src/metric-region/region-reader.js';
 import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
 import { TraceDispatcher } from '../src/index.js';
 import { OtlpSink } from '../src/sinks/otlp-sink.js';
-import { isDelta, OtlpMetricsExport, resolveOtlpMetricsConfig, SDK_ENUM_VALUES } from '../src/sinks/otlp-metrics.js';
+import { resolveOtlpMetricsConfig } from '../src/sinks/otlp-config.js';
+import { isDelta, OtlpMetricsExport, SDK_ENUM_VALUES } from '../src/sinks/otlp-metrics.js';
 import { otlpReceiver } from './fixtures/otlp-receiver.js';
 import { MetricsRequest } from './fixtures/otlp-schema.js';
 

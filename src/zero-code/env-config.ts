@@ -18,8 +18,7 @@ import { validateQueueCapacity } from '../options.js';
 import { TargetFilter } from '../filter/target-filter.js';
 import { DEFAULT_METRIC_EXPORT_INTERVAL_MS } from '../metric-region/metrics-snapshot.js';
 import { resolveMetricsOptions } from '../metrics/metrics-config.js';
-import { parseKeyValueList, resolveOtlpConfig, type OtlpSignalConfig } from '../sinks/otlp-config.js';
-import { resolveOtlpMetricsConfig, type OtlpMetricsOptions } from '../sinks/otlp-metrics.js';
+import { parseKeyValueList, resolveOtlpConfig, resolveOtlpMetricsConfig, type OtlpMetricsOptions, type OtlpSignalConfig } from '../sinks/otlp-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
