@@ -50,7 +50,7 @@ export {
   type MetricKind,
   type MetricAttributeValue,
 } from './metric-region/metrics-snapshot.js';
-export type { OtlpMetricsOptions, MetricsTemporalityPreference } from './sinks/otlp-metrics.js';
+export type { OtlpMetricsOptions, MetricsTemporalityPreference } from './sinks/otlp-config.js';
 export type { RingLoggerProvider } from './capture/ring-logger-provider.js';
 export type { RingLogger } from './capture/ring-logger.js';
 export { severityLevel } from './capture/ring-logger.js';

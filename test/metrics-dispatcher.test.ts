@@ -11,7 +11,7 @@ import t from 'tap';
 import { metrics, createNoopMeter, type MeterProvider } from '@opentelemetry/api';
 import { TraceDispatcher } from '../src/index.js';
 import type { PrometheusSinkInspection } from '../src/sinks/prometheus-sink.js';
-import { parseExposition, sampleValue, type Exposition } from './fixtures/prometheus-text.js';
+import { parseExposition, sampleValue, samplesOf, type Exposition } from './fixtures/prometheus-text.js';
 
 async function scrape(d: TraceDispatcher): Promise<Exposition> {
   const { url } = await d.inspectSink<PrometheusSinkInspection>('prom');
@@ -97,6 +97,37 @@ t.test('exactness: N adds from a tight loop are N in the Prometheus text, and ev
   t.equal(sampleValue(m, 'ringtrace_metrics_overflow_total'), 0);
 });
 
+t.test('the observable kinds in the Prometheus text: a counter with _total, up-down counters and gauges as gauges', async (t) => {
+  const d = await start();
+  t.teardown(() => d.shutdown());
+  const meter = d.meterProvider.getMeter('app');
+  meter.createObservableCounter('cpu.time', { unit: 's' }).addCallback((r) => r.observe(12.5));
+  meter.createObservableUpDownCounter('connections').addCallback((r) => r.observe(-3));
+  meter.createObservableGauge('heap.used', { unit: 'By' }).addCallback((r) => r.observe(4096));
+  await d.flush();
+  const m = await scrape(d);
+  t.equal(m.types.get('cpu_time_seconds_total'), 'counter');
+  t.equal(sampleValue(m, 'cpu_time_seconds_total'), 12.5);
+  t.equal(m.types.get('connections'), 'gauge');
+  t.equal(sampleValue(m, 'connections'), -3);
+  t.equal(m.types.get('heap_used_bytes'), 'gauge');
+  t.equal(sampleValue(m, 'heap_used_bytes'), 4096);
+});
+
+t.test('each attribute type reaches the Prometheus text as a label', async (t) => {
+  const d = await start();
+  t.teardown(() => d.shutdown());
+  const c = d.meterProvider.getMeter('app').createCounter('typed');
+  c.add(3, { s: 'x', i: 42, f: 1.5, b: false, ss: ['a', 'b'], ns: [1, 2.5], bs: [true, false], holes: ['a', null], nan: Number.NaN, 'http.route': '/a"b' });
+  const samples = samplesOf(await scrape(d), 'typed_total');
+  t.equal(samples.length, 1);
+  t.same(samples[0]!.labels, {
+    s: 'x', i: '42', f: '1.5', b: 'false', ss: '["a","b"]', ns: '[1,2.5]', bs: '[true,false]', holes: '["a",null]', nan: 'NaN', http_route: '/a"b',
+    otel_scope_name: 'app',
+  });
+  t.equal(samples[0]!.value, 3);
+});
+
 t.test('observable callbacks run on the application thread at the export interval, and at flush()', async (t) => {
   const d = await start({ metrics: { exportIntervalMs: 50 } });
   t.teardown(() => d.shutdown());
@@ -112,6 +143,24 @@ t.test('observable callbacks run on the application thread at the export interva
   const before = calls;
   await d.flush();
   t.ok(calls > before, 'flush() collects');
+});
+
+t.test('OTEL_METRIC_EXPORT_INTERVAL sets the observable callbacks\' interval when the option does not', async (t) => {
+  const saved = process.env.OTEL_METRIC_EXPORT_INTERVAL;
+  process.env.OTEL_METRIC_EXPORT_INTERVAL = '40';
+  let d: TraceDispatcher;
+  try {
+    d = await start();
+  } finally {
+    if (saved === undefined) delete process.env.OTEL_METRIC_EXPORT_INTERVAL;
+    else process.env.OTEL_METRIC_EXPORT_INTERVAL = saved;
+  }
+  t.teardown(() => d.shutdown());
+  let calls = 0;
+  d.meterProvider.getMeter('app').createObservableCounter('polled').addCallback((r) => r.observe(++calls));
+  // Against the default of a minute, two calls without a flush can only come from the variable.
+  for (let i = 0; i < 250 && calls < 2; i++) await new Promise((resolve) => setTimeout(resolve, 40));
+  t.ok(calls >= 2, `the callback ran ${calls} times on a 40 ms interval`);
 });
 
 t.test('a worker respawn does not reset counters: the region outlives the worker', async (t) => {

@@ -206,15 +206,18 @@ t.test('bad input: a warning once per instrument naming the value, the value ign
     h.record(-1);
     h.record(Infinity);
     c.add(3);
+    for (let i = 0; i < 1000; i++) c.add(-i - 1);
   });
-  t.equal(seen.length, 7, 'negative, non-finite and non-number for c; non-finite for u and g; negative and non-finite for h');
+  t.equal(seen.length, 7, 'negative, non-finite and non-number for c; non-finite for u and g; negative and non-finite for h: once each, 1000 more negatives for c said nothing');
   t.match(seen[0], /negative value \(-1\) is not allowed for counter "c"/);
   t.ok(seen.some((m) => /non-finite value \(NaN\).*counter "c"/.test(m)));
   t.ok(seen.some((m) => /counter "c" takes a number, got string/.test(m)));
   const s = reader.snapshot();
   t.equal((point(s, 'c') as NumberPoint).value, 3, 'only the good value');
-  t.equal(s.invalid, 9);
-  t.equal(provider.stats().invalid, 9);
+  t.equal(s.invalid, 1009, 'every ignored value counted');
+  t.equal(provider.stats().invalid, 1009);
+  t.equal((point(s, 'h') as HistogramPoint | undefined)?.count ?? 0, 0, 'the histogram took none of them');
+  t.equal((point(s, 'g') as NumberPoint | undefined)?.value, undefined, 'the gauge has no value');
   t.notOk(s.metrics.find((m) => m.name === 'u')?.points.length, 'no series for a value never accepted');
 });
 
@@ -238,6 +241,7 @@ t.test('bad instrument names, units and boundaries warn and never throw', async 
   t.doesNotThrow(() => bad.add(1));
   h.record(3);
   const s = reader.snapshot();
+  t.equal(s.invalid, 6, 'the four bad names and the two bad boundary lists are counted (a bad unit is replaced, not counted)');
   t.notOk(s.metrics.some((m) => m.name === '9lives'), 'an invalid name records nothing');
   t.same((metric(s, 'hb') as HistogramMetric).boundaries, DEFAULT_HISTOGRAM_BOUNDARIES, 'default boundaries instead');
   t.equal(metric(s, 'ok').unit, '');
@@ -395,67 +399,134 @@ t.test('BucketPicker agrees with a linear scan for any bounds and value', async 
   t.equal(new BucketPicker([0.005, 0.01, 0.025]).pick(0.01), 1, 'a bound is inclusive, also after scaling');
 });
 
-t.test('a histogram read while another thread records into it: count is its buckets, and it only grows', async (t) => {
-  const region = allocateMetricRegion(4096, 1024);
-  const src = `
-    const { workerData, parentPort } = require('node:worker_threads');
-    const cells = new Float64Array(workerData.region, workerData.offset, 1024);
-    const gens = new Int32Array(workerData.region, workerData.offset, 2048);
-    parentPort.postMessage('go');
-    const stop = new Int32Array(workerData.stop);
-    let n = 0;
-    while (Atomics.load(stop, 0) === 0) {
-      for (let i = 0; i < 1000; i++) {
-        cells[workerData.cell + 4 + (n & 1)] += 1;
-        cells[workerData.cell + 1] += 1;
-        Atomics.store(gens, workerData.cell * 2, (gens[workerData.cell * 2] + 1) | 0);
-        n++;
-      }
+/**
+ * A thread recording into one histogram series as RingHistogram does (the
+ * bucket, the sum, then the generation with `Atomics.store`), as plain JS: an
+ * eval'd worker loads no TypeScript. `pause` holds it between the bucket and
+ * the sum of one record (`control[1]` = 1 once there) until `control[0]` is 2;
+ * otherwise it records in a tight loop until `control[0]` is 1.
+ */
+const HISTOGRAM_WRITER = `
+  const { workerData, parentPort } = require('node:worker_threads');
+  const { region, offset, cell, bucket, control: c } = workerData;
+  const cells = new Float64Array(region, offset);
+  const gens = new Int32Array(region, offset);
+  const control = new Int32Array(c);
+  let n = 0;
+  const record = (pause) => {
+    cells[cell + 4 + bucket] += 1;
+    if (pause) {
+      Atomics.store(control, 1, 1);
+      Atomics.notify(control, 1);
+      while (Atomics.load(control, 0) !== 2) Atomics.wait(control, 0, Atomics.load(control, 0), 100);
     }
-    parentPort.postMessage(n);`;
-  // The series is made by a real RingHistogram here; the thread below records into it in RingHistogram's
-  // store order (bucket, sum, then the generation with Atomics.store), as plain JS (an eval'd worker loads no TypeScript).
+    cells[cell + 1] += 1;
+    Atomics.store(gens, cell * 2, (gens[cell * 2] + 1) | 0);
+    n++;
+  };
+  parentPort.postMessage('go');
+  if (workerData.pause) record(true);
+  else while (Atomics.load(control, 0) === 0) for (let i = 0; i < 1000; i++) record(false);
+  parentPort.postMessage(n);`;
+
+/** A histogram with `bounds`, recorded into `before` times with 1 here, and a writer thread on its series' last bucket. */
+async function histogramUnderWriter(bounds: number[], before: number, pause = false) {
+  const region = allocateMetricRegion(16 * 1024, 4096);
   const provider = new RingMeterProvider(region, { cardinalityLimit: 10, exportIntervalMs: 60_000 });
-  const h = provider.getMeter('m').createHistogram('h', { advice: { explicitBucketBoundaries: [0.5] } });
-  h.record(1);
+  const h = provider.getMeter('m').createHistogram('h', { advice: { explicitBucketBoundaries: bounds } });
+  for (let i = 0; i < before; i++) h.record(1);
   const reader = new MetricRegionReader([region]);
-  const first = (metric(reader.snapshot(), 'h').points[0] as HistogramPoint);
-  t.same(first.buckets, [0, 1]);
-  // Find the series' first cell: the only histogram series after the overflow reservation.
-  const cells = new Float64Array(region, new Int32Array(region, 0, 16)[2]! + 64, 1024);
-  const cell = [...cells.keys()].find((i) => cells[i + 1] === 1 && cells[i + 5] === 1)!;
-  const stop = new SharedArrayBuffer(4);
-  const worker = new Worker(src, { eval: true, workerData: { region, offset: new Int32Array(region, 0, 16)[2]! + 64, cell, stop } });
+  const read = (): HistogramPoint => metric(reader.snapshot(), 'h').points[0] as HistogramPoint;
+  const first = read();
+  const offset = new Int32Array(region, 0, 16)[2]! + 64;
+  const cells = new Float64Array(region, offset, 4096);
+  // The series' first cell: the one whose sum and last bucket hold the records above.
+  const cell = [...cells.keys()].find((i) => cells[i + 1] === before && cells[i + 4 + bounds.length] === before)!;
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(HISTOGRAM_WRITER, { eval: true, workerData: { region, offset, cell, bucket: bounds.length, control: control.buffer, pause } });
   await new Promise((resolve) => worker.once('message', resolve));
+  const stop = async (): Promise<number> => {
+    Atomics.store(control, 0, pause ? 2 : 1);
+    Atomics.notify(control, 0);
+    const n = await new Promise<number>((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    provider.close();
+    return n;
+  };
+  return { region, reader, first, read, stop, control };
+}
+
+t.test('a histogram read while another thread records into it: count is its buckets, sum agrees within one record, it only grows', async (t) => {
+  const { reader, first, read, stop } = await histogramUnderWriter([0.5], 1);
+  t.same(first.buckets, [0, 1]);
   let last = 0;
-  let consistentReads = 0;
   let countIsBuckets = 0;
   let decreases = 0;
+  let agree = 0;
   for (let i = 0; i < 2000; i++) {
-    const p = metric(reader.snapshot(), 'h').points[0] as HistogramPoint;
+    const p = read();
     if (p.count === p.buckets[0]! + p.buckets[1]!) countIsBuckets++;
     if (p.count < last) decreases++;
     last = p.count;
-    if (Math.abs(p.sum - p.count) <= 1) consistentReads++;
+    if (Math.abs(p.sum - p.count) <= 1) agree++;
     if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
+  const torn = reader.tornReads;
+  const n = await stop();
   t.equal(countIsBuckets, 2000, 'count is always the sum of the buckets');
   t.equal(decreases, 0, 'the count never goes down');
+  t.equal(agree, 2000, `every read has sum and count within one record (${torn} of 2000 found no quiet moment and kept the last matched read)`);
   t.ok(last > 1, 'the reads overlapped the recording');
-  Atomics.store(new Int32Array(stop), 0, 1);
-  const n = await new Promise<number>((resolve) => worker.once('message', resolve));
-  await worker.terminate();
-  const end = metric(reader.snapshot(), 'h').points[0] as HistogramPoint;
+  const end = read();
   t.equal(end.count, n + 1, 'every record is counted once the writer stops');
   t.equal(end.sum, n + 1);
-  t.ok(consistentReads >= 1900, `reads where sum and count agree within one record (the generation check): ${consistentReads} of 2000`);
-  provider.close();
+});
+
+t.test('a histogram read torn on every attempt reports its last matched read, never the torn one', async (t) => {
+  // 200 bounds: a read copies 201 buckets after the sum, time for many records into the last one,
+  // so a read whose generation loads differ is off by many records.
+  const bounds = Array.from({ length: 200 }, (_, i) => (i + 1) / 400);
+  const { region, reader, first, read, stop } = await histogramUnderWriter(bounds, 5);
+  t.match(first, { count: 5, sum: 5 });
+  // A reader started while the series is being recorded into, as a respawned worker's: none of its reads matched yet.
+  const fresh = new MetricRegionReader([region]);
+  let last = 0;
+  const bad: string[] = [];
+  // Reads go on until 100 found the writer mid-read on every attempt: on a loaded machine the writer
+  // may be off its core for a while, and then every read matches.
+  let reads = 0;
+  while (reads < 20_000 && reader.tornReads < 100) {
+    const p = read();
+    if (p.count !== p.buckets[200] || Math.abs(p.sum - p.count) > 1 || p.count < Math.max(last, 5)) bad.push(`count ${p.count}, sum ${p.sum}, last bucket ${p.buckets[200]}, before ${last}`);
+    last = p.count;
+    if (reads % 10 === 0) {
+      const q = metric(fresh.snapshot(), 'h').points[0] as HistogramPoint | undefined;
+      if (q !== undefined && (q.count !== q.buckets[200] || Math.abs(q.sum - q.count) > 1 || q.count < 5)) bad.push(`new reader: count ${q.count}, sum ${q.sum}`);
+    }
+    if (++reads % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const torn = reader.tornReads;
+  const n = await stop();
+  t.same(bad.slice(0, 5), [], `every read is a matched one, at least the 5 records made before the writer started (${torn} of ${reads} kept the last matched read)`);
+  t.match(read(), { count: n + 5, sum: n + 5, min: 1, max: 1 }, 'exact once the writer stops');
+  t.match(metric(fresh.snapshot(), 'h').points, [{ count: n + 5, sum: n + 5 }], 'the new reader too');
+});
+
+t.test('a record in flight (bucket stored, sum not yet) is read as it is: within one record, not retried forever', async (t) => {
+  const { reader, read, stop, control } = await histogramUnderWriter([0.5], 3, true);
+  while (Atomics.load(control, 1) !== 1) Atomics.wait(control, 1, 0, 100);
+  const mid = read();
+  t.match(mid, { count: 4, sum: 3, buckets: [0, 4] }, 'the bucket counted, the sum not yet: one record apart');
+  t.equal(reader.tornReads, 0, 'the generation did not move, so the read matched');
+  t.equal(await stop(), 1);
+  t.match(read(), { count: 4, sum: 4 });
 });
 
 t.test('metrics options: defaults, OTEL_METRIC_EXPORT_INTERVAL, errors naming the option', async (t) => {
   t.match(resolveMetricsOptions(undefined, {}), { cardinalityLimit: 2000, exportIntervalMs: 60_000 });
   t.equal(resolveMetricsOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: '5000' }).exportIntervalMs, 5000);
   t.equal(resolveMetricsOptions({ exportIntervalMs: 10 }, { OTEL_METRIC_EXPORT_INTERVAL: '5000' }).exportIntervalMs, 10, 'the option wins');
+  t.equal(resolveMetricsOptions({ exportIntervalMs: 10 }, { OTEL_METRIC_EXPORT_INTERVAL: 'often' }).exportIntervalMs, 10, 'and a bad variable is not read then');
   t.throws(() => resolveMetricsOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), { name: 'RangeError', message: /OTEL_METRIC_EXPORT_INTERVAL.*"soon"/ });
   t.throws(() => resolveMetricsOptions({ cardinalityLimit: 1 }, {}), { name: 'RangeError', message: /metrics\.cardinalityLimit.*1/ });
   t.throws(() => resolveMetricsOptions({ maxCells: 'many' }, {}), { name: 'TypeError', message: /metrics\.maxCells.*"many"/ });

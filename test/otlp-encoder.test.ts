@@ -3,27 +3,19 @@
  * otlp-transformer serializers fed with the ReadableSpan / ReadableLogRecord
  * mapping in fixtures/otlp-oracle.ts: random spans and event records, both
  * encodings decoded with protobufjs and the official .proto files
- * (fixtures/opentelemetry-proto), compared field by field; the bytes too.
+ * (fixtures/otlp-schema.ts), compared field by field; the bytes too.
  * JSON is compared after JSON.parse.
  */
 import t, { type Test } from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
 import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
 import type { AssembledSpan } from '../src/sinks/span-assembler.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody } from '../src/record/trace-record.js';
 import { OtlpOracle } from './fixtures/otlp-oracle.js';
-
-const protoDir = fileURLToPath(new URL('./fixtures/opentelemetry-proto/', import.meta.url));
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => path.join(protoDir, target);
-root.loadSync(['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'opentelemetry/proto/collector/logs/v1/logs_service.proto']);
-const TraceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
-const LogsRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+import { LogsRequest, TraceRequest } from './fixtures/otlp-schema.js';
 
 /** A decoded message as plain data: longs as strings, bytes as hex, NaN spelled out. */
 function plain(v: unknown): unknown {

@@ -4,18 +4,9 @@
  * the official .proto files) and JSON; never throws.
  */
 import t from 'tap';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import protobuf from 'protobufjs';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeExportResponse } from '../src/sinks/otlp/export-response.js';
-
-const protoDir = fileURLToPath(new URL('./fixtures/opentelemetry-proto/', import.meta.url));
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => path.join(protoDir, target);
-root.loadSync(['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'opentelemetry/proto/collector/logs/v1/logs_service.proto']);
-const TraceResponse = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
-const LogsResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
+import { LogsResponse, TraceResponse } from './fixtures/otlp-schema.js';
 
 const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
 const NONE = { rejected: 0, errorMessage: '' };

@@ -1,7 +1,7 @@
 /**
  * The otlp sink and the Logs API's records: every field of an event made by
  * `logger.emit()` reaches the collector (protobuf, decoded independently
- * with the schema in test/fixtures/otlp-proto), scoped by logger name,
+ * with the official schema, fixtures/otlp-schema.ts), scoped by logger name,
  * version and schema URL; `exportSpans: false` makes a logs-only sink, and
  * `ignoreEnvironment` a sink that reads no OTEL_* variable. The sink alone,
  * fed records directly.

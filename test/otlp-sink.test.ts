@@ -1,25 +1,19 @@
 /**
  * The `otlp` sink against a real HTTP peer on loopback. The receiver decodes
- * what arrives on its own: protobuf with protobufjs and the OTLP schema in
- * test/fixtures/otlp-proto (not the exporter's generated code), JSON by the
- * OTLP/JSON rules (hex ids, integer enums, camelCase, int64 as strings).
+ * what arrives on its own: protobuf with protobufjs and the official OTLP
+ * schema (fixtures/otlp-schema.ts, not the exporter's generated code), JSON
+ * by the OTLP/JSON rules (hex ids, integer enums, camelCase, int64 as strings).
  */
 import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { TraceDispatcher } from '../src/index.js';
 import { resolveOtlpConfig } from '../src/sinks/otlp-config.js';
 import { OtlpSink, type OtlpSinkContents, type OtlpSinkOptions } from '../src/sinks/otlp-sink.js';
 import type { Fields, SpanInfo } from '../src/record/trace-record.js';
-
-const root = protobuf.loadSync(fileURLToPath(new URL('./fixtures/otlp-proto/otlp.proto', import.meta.url)));
-const TraceRequest = root.lookupType('opentelemetry.proto.ExportTraceServiceRequest');
-const LogsRequest = root.lookupType('opentelemetry.proto.ExportLogsServiceRequest');
-const TraceResponse = root.lookupType('opentelemetry.proto.ExportTraceServiceResponse');
+import { LogsRequest, otlpJsonShape, TraceRequest, TraceResponse } from './fixtures/otlp-schema.js';
 
 // ── the receiver ─────────────────────────────────────────────────────────
 
@@ -33,24 +27,6 @@ interface Received {
 type Answer = (req: IncomingMessage, index: number) => { status: number; body?: Uint8Array; headers?: Record<string, string> };
 
 const hex = (b: Uint8Array | string | undefined): string => (b === undefined ? '' : typeof b === 'string' ? b : Buffer.from(b).toString('hex'));
-
-/** protobufjs object → the OTLP/JSON shape, so both protocols are checked by the same assertions. */
-function fromProto(type: protobuf.Type, buf: Buffer): Record<string, unknown> {
-  const obj = type.toObject(type.decode(buf), { longs: String, enums: Number, bytes: Array, defaults: false, oneofs: false });
-  const fix = (v: unknown, key = ''): unknown => {
-    if (Array.isArray(v)) {
-      if (/Id$/.test(key)) return Buffer.from(v as number[]).toString('hex');
-      return v.map((x) => fix(x));
-    }
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = fix(x, k);
-      return out;
-    }
-    return v;
-  };
-  return fix(obj) as Record<string, unknown>;
-}
 
 async function receiver(answer: Answer = () => ({ status: 200 })): Promise<{ url: string; received: Received[]; attempts: string[]; close(): Promise<void> }> {
   const received: Received[] = [];
@@ -69,7 +45,7 @@ async function receiver(answer: Answer = () => ({ status: 200 })): Promise<{ url
         const body =
           req.headers['content-type'] === 'application/json'
             ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>)
-            : fromProto(logs ? LogsRequest : TraceRequest, raw);
+            : otlpJsonShape(logs ? LogsRequest : TraceRequest, raw);
         received.push({ path: req.url ?? '', headers: req.headers, body });
       }
       res.writeHead(a.status, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf', ...a.headers });

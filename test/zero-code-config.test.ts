@@ -13,6 +13,8 @@ import { readZeroCodeConfig, DEFAULT_ENV_SINK_FILTER, type ZeroCodeConfig } from
 import { configFileSinks, environmentSinks } from '../src/zero-code/zero-code-start.js';
 import { applicationRoots, requireFromApp, resolveFromApp } from '../src/zero-code/app-packages.js';
 import type { OtlpSinkOptions } from '../src/sinks/otlp-config.js';
+import { TraceDispatcher } from '../src/index.js';
+import { otlpReceiver } from './fixtures/otlp-receiver.js';
 
 function read(env: Record<string, string>): { config: ZeroCodeConfig; warnings: string[] } {
   const warnings: string[] = [];
@@ -33,6 +35,12 @@ t.test('defaults: the SDK\'s', async (t) => {
   t.equal(config.otlp.traces.url.href, 'http://localhost:4318/v1/traces');
   t.equal(config.otlp.logs.url.href, 'http://localhost:4318/v1/logs');
   t.equal(config.otlp.traces.protocol, 'http/protobuf');
+  t.same(config.metricExporters, ['otlp']);
+  t.equal(config.metricExportIntervalMs, 60_000);
+  t.same(config.otlp.metrics, {
+    endpoint: 'http://localhost:4318/v1/metrics', protocol: 'http/protobuf', headers: {}, timeoutMs: 10_000, compression: 'none',
+    temporality: 'cumulative', exportIntervalMs: 60_000, exportTimeoutMs: 30_000,
+  });
   t.same(config.spanLimits, {
     attributeCountLimit: 128, attributeValueLengthLimit: Infinity, eventCountLimit: 128, linkCountLimit: 128,
     attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128,
@@ -110,6 +118,32 @@ t.test('every variable read with its meaning', async (t) => {
   t.same(read({ OTEL_TRACES_EXPORTER: ' ' }).config.traceExporters, ['otlp'], 'blank is unset');
 });
 
+t.test('the metrics variables: OTEL_METRICS_EXPORTER, OTEL_METRIC_EXPORT_*, OTEL_EXPORTER_OTLP_METRICS_* over the generic ones', async (t) => {
+  const { config, warnings } = read({
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_METRIC_EXPORT_INTERVAL: '15000',
+    OTEL_METRIC_EXPORT_TIMEOUT: '4000',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+    OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2',
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'b=3',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '700',
+    OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'gzip',
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta',
+  });
+  t.same(warnings, []);
+  t.same(config.metricExporters, ['otlp']);
+  t.equal(config.metricExportIntervalMs, 15_000);
+  t.same(config.otlp.metrics, {
+    endpoint: 'http://collector:4318/v1/metrics', protocol: 'http/protobuf', headers: { a: '1', b: '3' }, timeoutMs: 700, compression: 'gzip',
+    temporality: 'delta', exportIntervalMs: 15_000, exportTimeoutMs: 4000,
+  });
+  t.equal(read({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m.example/ingest' }).config.otlp.metrics.endpoint, 'https://m.example/ingest', 'the metrics endpoint as is');
+  t.same(read({ OTEL_METRICS_EXPORTER: 'none' }).config.metricExporters, []);
+});
+
 t.test('each bad variable: one warning naming it and its value, and the default', async (t) => {
   const cases: [string, string, (c: ZeroCodeConfig) => unknown, unknown][] = [
     ['OTEL_SDK_DISABLED', 'yes', (c) => c.disabled, false],
@@ -133,6 +167,17 @@ t.test('each bad variable: one warning naming it and its value, and the default'
     ['RINGTRACE_QUEUE_CAPACITY', '3000000', (c) => c.queueCapacity, undefined],
     ['RINGTRACE_FLUSH_INTERVAL_MS', 'often', (c) => c.flushIntervalMs, 100],
     ['RINGTRACE_FILTER', 'info,=warn', (c) => c.filter, 'trace'],
+    ['OTEL_METRICS_EXPORTER', 'statsd', (c) => c.metricExporters, ['otlp']],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '-5', (c) => [c.metricExportIntervalMs, c.otlp.metrics.exportIntervalMs], [60_000, 60_000]],
+    ['OTEL_METRIC_EXPORT_TIMEOUT', 'soon', (c) => c.otlp.metrics.exportTimeoutMs, 30_000],
+    ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'ftp://x', (c) => c.otlp.metrics.endpoint, 'http://localhost:4318/v1/metrics'],
+    ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'grpc', (c) => c.otlp.metrics.protocol, 'http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_METRICS_HEADERS', '=v', (c) => c.otlp.metrics.headers, {}],
+    ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '0', (c) => c.otlp.metrics.timeoutMs, 10_000],
+    ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'br', (c) => c.otlp.metrics.compression, 'none'],
+    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes', (c) => c.otlp.metrics.temporality, 'cumulative'],
+    // A bad generic variable is warned about once, for every signal.
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', 'x', (c) => [c.otlp.traces.timeoutMs, c.otlp.metrics.timeoutMs], [10_000, 10_000]],
   ];
   for (const [name, value, get, fallback] of cases) {
     const { config, warnings } = read({ [name]: value });
@@ -164,10 +209,39 @@ t.test('the sinks the exporters make', async (t) => {
   t.same(logsOnly.map((s) => s.name), ['otlp-logs']);
   const tracesOnly = environmentSinks(read({ OTEL_LOGS_EXPORTER: 'none' }).config);
   t.same(tracesOnly.map((s) => s.name), ['otlp-traces']);
-  const console = environmentSinks(read({ OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'console' }).config);
+  const console = environmentSinks(read({ OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'console', OTEL_METRICS_EXPORTER: 'none' }).config);
   t.match(console, [{ name: 'console', sink: 'pino', options: { spans: false } }], 'logs to the console: span lines off');
-  t.match(environmentSinks(read({ OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: 'none' }).config), [{ name: 'console', options: { spans: true } }]);
-  t.same(environmentSinks(read({ OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }).config), []);
+  t.match(environmentSinks(read({ OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }).config), [{ name: 'console', options: { spans: true } }]);
+  t.same(environmentSinks(read({ OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }).config), []);
+});
+
+t.test('OTLP metrics ride on the first otlp sink, else on a sink of their own', async (t) => {
+  const metrics = read({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/v1/metrics' }).config.otlp.metrics;
+  const one = environmentSinks(read({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/v1/metrics' }).config);
+  t.same(one.map((s) => s.name), ['otlp']);
+  t.same(otlpOptions(one[0]!).metrics, metrics, 'every metrics setting explicit: the sink reads no variable');
+  const two = environmentSinks(read({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json' }).config);
+  t.ok(otlpOptions(two[0]!).metrics, 'on otlp-traces');
+  t.notOk(otlpOptions(two[1]!).metrics, 'not twice');
+  t.ok(otlpOptions(environmentSinks(read({ OTEL_TRACES_EXPORTER: 'none' }).config)[0]!).metrics, 'on otlp-logs');
+  const own = environmentSinks(read({ OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: 'none' }).config);
+  t.same(own.map((s) => s.name), ['otlp-metrics', 'console']);
+  t.match(own[0], { sink: 'otlp', filter: 'off', options: { ignoreEnvironment: true, exportSpans: false, exportEvents: false, metrics: { endpoint: 'http://localhost:4318/v1/metrics' } } });
+  t.notOk(environmentSinks(read({ OTEL_METRICS_EXPORTER: 'none' }).config).some((s) => otlpOptions(s).metrics), 'OTEL_METRICS_EXPORTER=none: no metrics export');
+});
+
+t.test('the metrics-only sink the variables make exports the metrics through a dispatcher', async (t) => {
+  const r = await otlpReceiver();
+  t.teardown(() => r.close());
+  const { config } = read({ OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${r.url}/v1/metrics`, OTEL_METRIC_EXPORT_INTERVAL: '3600000' });
+  const d = await TraceDispatcher.start({ sinks: environmentSinks(config), metrics: { exportIntervalMs: config.metricExportIntervalMs } });
+  const c = d.meterProvider.getMeter('app').createCounter('orders');
+  for (let i = 0; i < 1000; i++) c.add(1);
+  d.logger('app').info('not exported');
+  await d.shutdown();
+  t.ok(r.paths.length >= 1 && r.paths.every((p) => p === '/v1/metrics'), `metrics only: ${r.paths.join(', ')}`);
+  const m = (r.metrics().at(-1) as { resourceMetrics: { scopeMetrics: { metrics: { name: string; sum: { dataPoints: { asDouble: number }[] } }[] }[] }[] }).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!;
+  t.match(m, { name: 'orders', sum: { dataPoints: [{ asDouble: 1000 }] } }, 'the export at close has every add');
 });
 
 t.test('RINGTRACE_CONFIG: JSON files and ES modules, bad ones warned about', async (t) => {

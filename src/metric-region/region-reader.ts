@@ -11,7 +11,12 @@
  * its generation store while the cells were read, so sum and buckets differ
  * by at most that one record. When they do not match (the series was being
  * recorded into in a tight loop), it reads again, up to `HISTOGRAM_READ_ATTEMPTS`
- * times, and then keeps the last read. The count is always the sum of the
+ * times. A read whose loads never matched is torn by any number of records
+ * (the reader may be descheduled between the sum and the buckets), so it is
+ * not reported: the series' last matched read is, and a series with none yet
+ * (a reader just started, as after a worker respawn) is left out of that
+ * snapshot rather than shown empty, which would read as a reset. Every point
+ * reported is therefore a matched read, and a series' count never goes down. The count is always the sum of the
  * buckets read, so `count` equals the `+Inf` bucket exactly.
  *
  * Several regions (one per recording thread) are summed: series with the same
@@ -41,11 +46,11 @@ import {
 import type { HistogramPoint, MetricAttributeValue, MetricScope, MetricSnapshotEntry, MetricsSnapshot, NumberPoint } from './metrics-snapshot.js';
 
 /**
- * Reads of one histogram series before the last one is kept although a record
- * landed meanwhile. A thread recording in a tight loop changes the generation
- * every few nanoseconds, about as often as one read takes, so a few attempts
- * leave a third of such reads torn; re-reads cost the worker only while a
- * series is being recorded into, a few cells each.
+ * Reads of one histogram series before its last matched read is reported
+ * instead. A thread recording in a tight loop changes the generation every
+ * few nanoseconds, about as often as one read takes, so a few attempts often
+ * all fail; re-reads cost the worker only while a series is being recorded
+ * into, a few cells each.
  */
 export const HISTOGRAM_READ_ATTEMPTS = 64;
 
@@ -69,7 +74,11 @@ interface SeriesInfo {
   attributes: Record<string, MetricAttributeValue>;
   /** The overflow series: left out while nothing went there. */
   overflow: boolean;
+  /** A histogram's last read whose generation loads matched. */
+  matched: HistogramRead | undefined;
 }
+
+type HistogramRead = Omit<HistogramPoint, 'attributes'>;
 
 /** One region's parsed descriptors and views. */
 class RegionView {
@@ -86,6 +95,8 @@ class RegionView {
   logRead = 0;
   /** Entries that did not parse (a bug or foreign memory): skipped, counted. */
   corrupt = 0;
+  /** Histogram reads whose generation loads never matched: the last matched read was reported, or none. */
+  tornReads = 0;
 
   constructor(sab: SharedArrayBuffer) {
     this.header32 = new Int32Array(sab, 0, METRIC_HEADER_BYTES / 4);
@@ -148,7 +159,7 @@ class RegionView {
         }
         const attributes: Record<string, MetricAttributeValue> = {};
         for (const [k, v] of entry.attributes) attributes[k] = v;
-        instrument.series.push({ cell: entry.cell, key: JSON.stringify(entry.attributes), attributes, overflow: entry.overflow === true });
+        instrument.series.push({ cell: entry.cell, key: JSON.stringify(entry.attributes), attributes, overflow: entry.overflow === true, matched: undefined });
         return;
       }
       default:
@@ -156,23 +167,26 @@ class RegionView {
     }
   }
 
-  readHistogram(cell: number, buckets: number): Omit<HistogramPoint, 'attributes'> {
+  /** A histogram series' cells, from a read whose generation loads matched (see the top of this file); undefined when none has yet. */
+  readHistogram(series: SeriesInfo, buckets: number): HistogramRead | undefined {
+    const cell = series.cell;
     const genIndex = (cell + HISTOGRAM_GEN) * 2;
     const counts = new Array<number>(buckets);
-    let sum = 0;
-    let min = 0;
-    let max = 0;
     for (let attempt = 0; attempt < HISTOGRAM_READ_ATTEMPTS; attempt++) {
       const before = Atomics.load(this.gens, genIndex);
-      sum = this.cells[cell + HISTOGRAM_SUM];
-      min = this.cells[cell + HISTOGRAM_MIN];
-      max = this.cells[cell + HISTOGRAM_MAX];
+      const sum = this.cells[cell + HISTOGRAM_SUM];
+      const min = this.cells[cell + HISTOGRAM_MIN];
+      const max = this.cells[cell + HISTOGRAM_MAX];
       for (let b = 0; b < buckets; b++) counts[b] = this.cells[cell + HISTOGRAM_BUCKETS + b];
-      if (Atomics.load(this.gens, genIndex) === before) break;
+      if (Atomics.load(this.gens, genIndex) !== before) continue;
+      let count = 0;
+      for (let b = 0; b < buckets; b++) count += counts[b]!;
+      series.matched = { count, sum, min: count === 0 ? undefined : min, max: count === 0 ? undefined : max, buckets: counts };
+      return { ...series.matched, buckets: counts.slice() };
     }
-    let count = 0;
-    for (let b = 0; b < buckets; b++) count += counts[b]!;
-    return { count, sum, min: count === 0 ? undefined : min, max: count === 0 ? undefined : max, buckets: counts };
+    this.tornReads++;
+    const last = series.matched;
+    return last === undefined ? undefined : { ...last, buckets: last.buckets.slice() };
   }
 }
 
@@ -186,6 +200,11 @@ export class MetricRegionReader {
   /** Descriptor entries that did not parse, over all regions. */
   get corrupt(): number {
     return this.#regions.reduce((n, r) => n + r.corrupt, 0);
+  }
+
+  /** Histogram reads that found the series being recorded into on every attempt: its last matched read was reported, or none. */
+  get tornReads(): number {
+    return this.#regions.reduce((n, r) => n + r.tornReads, 0);
   }
 
   /** Read every region now. */
@@ -229,8 +248,8 @@ export class MetricRegionReader {
   #readSeries(region: RegionView, info: InstrumentInfo, series: SeriesInfo, points: Map<string, NumberPoint | HistogramPoint>): void {
     const existing = points.get(series.key);
     if (info.kind === 'histogram') {
-      const read = region.readHistogram(series.cell, info.boundaries.length + 1);
-      if (series.overflow && read.count === 0) return;
+      const read = region.readHistogram(series, info.boundaries.length + 1);
+      if (read === undefined || (series.overflow && read.count === 0)) return;
       if (existing === undefined) {
         points.set(series.key, { attributes: series.attributes, ...read });
         return;

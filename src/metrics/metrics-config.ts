@@ -51,7 +51,8 @@ export function resolveMetricsOptions(options: unknown, env: Readonly<Record<str
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptionType('metrics', 'an object', options);
   const o = options as MetricsOptions;
   let interval = DEFAULT_METRIC_EXPORT_INTERVAL_MS;
-  const raw = env.OTEL_METRIC_EXPORT_INTERVAL?.trim();
+  // The option wins: the variable is then not read, so a bad one cannot fail a start that does not use it.
+  const raw = o.exportIntervalMs === undefined ? env.OTEL_METRIC_EXPORT_INTERVAL?.trim() : undefined;
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
     if (!Number.isSafeInteger(n) || n < 1) throw invalidOptionRange('environment variable OTEL_METRIC_EXPORT_INTERVAL', 'a positive integer of milliseconds', raw);

@@ -16,21 +16,16 @@
  * object, so a respawned worker starts its deltas from a full cumulative
  * value once (reported as a delta from the process start).
  *
- * Configuration: an option, else the metrics-specific variable, else the
- * generic one, else the default (OpenTelemetry exporter specification):
- * `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as is) or
- * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`; `..._HEADERS`, `..._TIMEOUT`,
- * `..._COMPRESSION`, `..._PROTOCOL`; `OTEL_METRIC_EXPORT_INTERVAL` (default
- * 60000 ms) and `OTEL_METRIC_EXPORT_TIMEOUT` (default 30000 ms).
+ * Its configuration (options and `OTEL_*` variables) is resolved by
+ * `resolveOtlpMetricsConfig` in otlp-config.ts.
  */
 import type { HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { AggregationTemporality, DataPointType, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
-import { invalidOptionRange, invalidOptionType } from '../errors.js';
-import { DEFAULT_METRIC_EXPORT_INTERVAL_MS, type HistogramPoint, type MetricSnapshotEntry, type MetricsSnapshot, type NumberPoint } from '../metric-region/metrics-snapshot.js';
-import { DEFAULT_OTLP_ENDPOINT, parseEndpoint, parseKeyValueList, type OtlpCompression, type OtlpProtocol } from './otlp-config.js';
+import type { HistogramPoint, MetricSnapshotEntry, MetricsSnapshot, NumberPoint } from '../metric-region/metrics-snapshot.js';
+import type { MetricsTemporalityPreference, OtlpMetricsConfig } from './otlp-config.js';
 
 // The SDK's enum values, spelled here so that this module needs sdk-metrics for its types only (test/otlp-metrics checks them).
 const DELTA = 0 as AggregationTemporality.DELTA;
@@ -40,127 +35,6 @@ const GAUGE = 2 as DataPointType.GAUGE;
 const SUM = 3 as DataPointType.SUM;
 /** @internal for the test that checks them against the SDK. */
 export const SDK_ENUM_VALUES = { DELTA, CUMULATIVE, HISTOGRAM, GAUGE, SUM };
-
-export type MetricsTemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
-
-/** Options of the metrics export (for the `otlp` sink's `metrics` option). Every field is optional. */
-export interface OtlpMetricsOptions {
-  /** Full URL, or `unix:///path/to/socket` for `/v1/metrics` over it. Env `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`. Default `http://localhost:4318/v1/metrics`. */
-  endpoint?: string;
-  /** Env `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`, `OTEL_EXPORTER_OTLP_PROTOCOL`. Default `http/protobuf`. */
-  protocol?: OtlpProtocol;
-  /** Merged over `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_METRICS_HEADERS`. */
-  headers?: Record<string, string>;
-  /** Per-request timeout in ms. Env `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`, `OTEL_EXPORTER_OTLP_TIMEOUT`. Default 10000. */
-  timeoutMs?: number;
-  /** Env `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION`, `OTEL_EXPORTER_OTLP_COMPRESSION`. Default `none`. */
-  compression?: OtlpCompression;
-  /** Env `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`. Default `cumulative`. */
-  temporality?: MetricsTemporalityPreference;
-  /** How often to export, in ms. Env `OTEL_METRIC_EXPORT_INTERVAL`. Default 60000. */
-  exportIntervalMs?: number;
-  /** How long one export may take, in ms. Env `OTEL_METRIC_EXPORT_TIMEOUT`. Default 30000. */
-  exportTimeoutMs?: number;
-}
-
-export interface OtlpMetricsConfig {
-  url: URL;
-  /** The Unix domain socket requests travel over, if any. */
-  socketPath: string | undefined;
-  endpoint: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  compression: OtlpCompression;
-  protocol: OtlpProtocol;
-  temporality: MetricsTemporalityPreference;
-  exportIntervalMs: number;
-  exportTimeoutMs: number;
-}
-
-export const DEFAULT_OTLP_METRICS_ENDPOINT = 'http://localhost:4318/v1/metrics';
-export const DEFAULT_METRIC_EXPORT_TIMEOUT_MS = 30_000;
-const DEFAULT_TIMEOUT_MS = 10_000;
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const KNOWN = new Set(['endpoint', 'protocol', 'headers', 'timeoutMs', 'compression', 'temporality', 'exportIntervalMs', 'exportTimeoutMs']);
-
-function envValue(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
-}
-
-/** The option, else the first environment variable set: with where it came from, for error messages. */
-function pick(option: string, value: unknown, env: Env, names: string[]): { where: string; value: unknown } | undefined {
-  if (value !== undefined) return { where: `otlp.metrics.${option}`, value };
-  for (const name of names) {
-    const v = envValue(env, name);
-    if (v !== undefined) return { where: `environment variable ${name}`, value: v };
-  }
-  return undefined;
-}
-
-function milliseconds(p: { where: string; value: unknown } | undefined, fallback: number): number {
-  if (p === undefined) return fallback;
-  // Environment variables are strings; an option must be a number.
-  const n = typeof p.value === 'string' && p.where.startsWith('environment') ? Number(p.value) : p.value;
-  if (typeof n !== 'number') throw invalidOptionType(p.where, 'a number of milliseconds', p.value);
-  if (!Number.isFinite(n) || n <= 0) throw invalidOptionRange(p.where, 'a positive number of milliseconds', p.value);
-  return n;
-}
-
-/** Validate the options, read the environment, fill in defaults. */
-/** @param socketPath the `otlp` sink's `socketPath` option, for an http(s) endpoint. */
-export function resolveOtlpMetricsConfig(options?: unknown, env: Env = process.env, socketPath?: string): OtlpMetricsConfig {
-  if (options === undefined || options === null) options = {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptionType('otlp.metrics', 'an options object', options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw invalidOptionRange('otlp.metrics', `one of the options ${[...KNOWN].join(', ')}`, key);
-  }
-  const o = options as OtlpMetricsOptions;
-  const given = pick('endpoint', o.endpoint, env, ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']);
-  const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  let endpoint =
-    given !== undefined
-      ? parseEndpoint(given.where, given.value, '/v1/metrics', false)
-      : parseEndpoint('environment variable OTEL_EXPORTER_OTLP_ENDPOINT', generic ?? DEFAULT_OTLP_ENDPOINT, '/v1/metrics', true);
-  if (endpoint.socketPath === undefined && socketPath !== undefined) endpoint = { ...endpoint, socketPath };
-
-  const headers: Record<string, string> = {};
-  for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS']) {
-    const v = envValue(env, name);
-    if (v !== undefined) Object.assign(headers, parseKeyValueList(name, v));
-  }
-  if (o.headers !== undefined) {
-    if (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers)) throw invalidOptionType('otlp.metrics.headers', 'an object of header strings', o.headers);
-    for (const [k, v] of Object.entries(o.headers)) {
-      if (typeof v !== 'string') throw invalidOptionType(`otlp.metrics.headers.${k}`, 'a string', v);
-      headers[k] = v;
-    }
-  }
-
-  const protocol = pick('protocol', o.protocol, env, ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
-  if (protocol !== undefined && protocol.value !== 'http/protobuf' && protocol.value !== 'http/json') {
-    throw invalidOptionRange(protocol.where, "'http/protobuf' or 'http/json' (grpc is not supported)", protocol.value);
-  }
-  const compression = pick('compression', o.compression, env, ['OTEL_EXPORTER_OTLP_METRICS_COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION']);
-  if (compression !== undefined && compression.value !== 'gzip' && compression.value !== 'none') throw invalidOptionRange(compression.where, "'gzip' or 'none'", compression.value);
-  const temporality = pick('temporality', o.temporality, env, ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE']);
-  const t = typeof temporality?.value === 'string' ? temporality.value.toLowerCase() : temporality?.value;
-  if (temporality !== undefined && t !== 'cumulative' && t !== 'delta' && t !== 'lowmemory') {
-    throw invalidOptionRange(temporality.where, "'cumulative', 'delta' or 'lowmemory'", temporality.value);
-  }
-  return {
-    ...endpoint,
-    headers,
-    timeoutMs: milliseconds(pick('timeoutMs', o.timeoutMs, env, ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT']), DEFAULT_TIMEOUT_MS),
-    compression: (compression?.value as OtlpCompression | undefined) ?? 'none',
-    protocol: (protocol?.value as OtlpProtocol | undefined) ?? 'http/protobuf',
-    temporality: (t as MetricsTemporalityPreference | undefined) ?? 'cumulative',
-    exportIntervalMs: milliseconds(pick('exportIntervalMs', o.exportIntervalMs, env, ['OTEL_METRIC_EXPORT_INTERVAL']), DEFAULT_METRIC_EXPORT_INTERVAL_MS),
-    exportTimeoutMs: milliseconds(pick('exportTimeoutMs', o.exportTimeoutMs, env, ['OTEL_METRIC_EXPORT_TIMEOUT']), DEFAULT_METRIC_EXPORT_TIMEOUT_MS),
-  };
-}
 
 /** Whether an instrument kind exports as delta under a temporality preference (the SDK's selectors). */
 export function isDelta(kind: MetricSnapshotEntry['kind'], preference: MetricsTemporalityPreference): boolean {

@@ -16,7 +16,9 @@ import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SPAN_COUNT_LIMIT } from '../defaults
 import { ERROR_CODES } from '../errors.js';
 import { validateQueueCapacity } from '../options.js';
 import { TargetFilter } from '../filter/target-filter.js';
-import { parseKeyValueList, resolveOtlpConfig, type OtlpSignalConfig } from '../sinks/otlp-config.js';
+import { DEFAULT_METRIC_EXPORT_INTERVAL_MS } from '../metric-region/metrics-snapshot.js';
+import { resolveMetricsOptions } from '../metrics/metrics-config.js';
+import { parseKeyValueList, resolveOtlpConfig, resolveOtlpMetricsConfig, type OtlpMetricsOptions, type OtlpSignalConfig } from '../sinks/otlp-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,10 +27,13 @@ export const ENV_WARNING_CODE = ERROR_CODES.ENV;
 
 /** The exporters `OTEL_TRACES_EXPORTER` and `OTEL_LOGS_EXPORTER` name. */
 export type ExporterName = 'otlp' | 'console';
+/** The exporters `OTEL_METRICS_EXPORTER` names. */
+export type MetricExporterName = 'otlp';
 /** The propagators `OTEL_PROPAGATORS` names. */
 export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'jaeger';
 
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
+const METRIC_EXPORTERS = ['otlp', 'none'] as const;
 const PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
 export const DEFAULT_PROPAGATORS: readonly PropagatorName[] = ['tracecontext', 'baggage'];
 /** Records of every level reach the sinks the variables make, as the SDK exports every span and log. */
@@ -55,6 +60,12 @@ const SPAN_LIMIT_VARIABLES: readonly [keyof SpanLimits, readonly string[]][] = [
 ];
 
 const OTLP_SETTINGS = ['ENDPOINT', 'PROTOCOL', 'HEADERS', 'TIMEOUT', 'COMPRESSION'] as const;
+/** The metrics export's own variables, besides the generic `OTEL_EXPORTER_OTLP_*` and `OTEL_METRIC_EXPORT_INTERVAL`. */
+const OTLP_METRICS_VARIABLES = [
+  ...OTLP_SETTINGS.map((setting) => `OTEL_EXPORTER_OTLP_METRICS_${setting}`),
+  'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+  'OTEL_METRIC_EXPORT_TIMEOUT',
+] as const;
 
 export interface ZeroCodeConfig {
   /** `OTEL_SDK_DISABLED=true`: start nothing. */
@@ -65,8 +76,15 @@ export interface ZeroCodeConfig {
   resourceAttributes: Record<string, string>;
   traceExporters: ExporterName[];
   logExporters: ExporterName[];
-  /** The OTLP settings per signal, from `OTEL_EXPORTER_OTLP_*` (bad variables left out). */
-  otlp: { traces: OtlpSignalConfig; logs: OtlpSignalConfig };
+  /** `OTEL_METRICS_EXPORTER`: the SDK's default is `otlp`. */
+  metricExporters: MetricExporterName[];
+  /** `OTEL_METRIC_EXPORT_INTERVAL`: how often observable callbacks run and metrics are exported. */
+  metricExportIntervalMs: number;
+  /**
+   * The OTLP settings per signal, from `OTEL_EXPORTER_OTLP_*` (bad variables
+   * left out); for metrics, every option of the otlp sink's `metrics`, explicit.
+   */
+  otlp: { traces: OtlpSignalConfig; logs: OtlpSignalConfig; metrics: Required<OtlpMetricsOptions> };
   propagators: PropagatorName[];
   /** `OTEL_LOG_LEVEL`, when set: the OpenTelemetry diagnostic logger's level. */
   logLevel: DiagLogLevel | undefined;
@@ -124,6 +142,23 @@ function exporters(env: Env, name: string, warn: Warn): ExporterName[] {
   const list = nameList(env, name, EXPORTERS, ['otlp'], warn);
   // As the SDK: `none` anywhere in the list means no exporter.
   return list.includes('none') ? [] : (list as ExporterName[]);
+}
+
+function metricExporters(env: Env, warn: Warn): MetricExporterName[] {
+  const list = nameList(env, 'OTEL_METRICS_EXPORTER', METRIC_EXPORTERS, ['otlp'], warn);
+  return list.includes('none') ? [] : (list as MetricExporterName[]);
+}
+
+/** `OTEL_METRIC_EXPORT_INTERVAL`, checked as the dispatcher's `metrics` options check it. */
+function metricExportInterval(env: Env, warn: Warn): number {
+  const raw = value(env, 'OTEL_METRIC_EXPORT_INTERVAL');
+  if (raw === undefined) return DEFAULT_METRIC_EXPORT_INTERVAL_MS;
+  try {
+    return resolveMetricsOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: raw }).exportIntervalMs;
+  } catch {
+    warn(badVariable('OTEL_METRIC_EXPORT_INTERVAL', raw, 'a positive integer of milliseconds', `using ${DEFAULT_METRIC_EXPORT_INTERVAL_MS}`));
+    return DEFAULT_METRIC_EXPORT_INTERVAL_MS;
+  }
 }
 
 function boolean(env: Env, name: string, warn: Warn): boolean {
@@ -190,7 +225,8 @@ function sampler(env: Env, warn: Warn): { sampler: SamplerName; samplerArg: numb
  * Each `OTEL_EXPORTER_OTLP_*` variable checked alone by the otlp sink's own
  * reader; the bad ones warned about and left out, the rest resolved together.
  */
-function otlp(env: Env, warn: Warn): ZeroCodeConfig['otlp'] {
+function otlp(env: Env, metricExportIntervalMs: number, warn: Warn): ZeroCodeConfig['otlp'] {
+  const reason = (error: unknown): string => (error instanceof Error ? error.message.replace(/^ringtrace: /, '') : String(error));
   const good: Record<string, string> = {};
   for (const signal of ['', 'TRACES_', 'LOGS_']) {
     for (const setting of OTLP_SETTINGS) {
@@ -201,13 +237,36 @@ function otlp(env: Env, warn: Warn): ZeroCodeConfig['otlp'] {
         resolveOtlpConfig({}, { [name]: raw });
         good[name] = raw;
       } catch (error) {
-        const reason = error instanceof Error ? error.message.replace(/^ringtrace: /, '') : String(error);
-        warn(badVariable(name, raw, reason, 'using the default'));
+        warn(badVariable(name, raw, reason(error), 'using the default'));
       }
     }
   }
   const config = resolveOtlpConfig({}, good);
-  return { traces: config.traces, logs: config.logs };
+  // The metrics export reads the generic variables too: those already found good, checked by its own reader.
+  const metricsEnv: Record<string, string> = { OTEL_METRIC_EXPORT_INTERVAL: String(metricExportIntervalMs) };
+  const generic = OTLP_SETTINGS.map((setting) => `OTEL_EXPORTER_OTLP_${setting}`).filter((name) => good[name] !== undefined);
+  for (const name of [...generic, ...OTLP_METRICS_VARIABLES]) {
+    const raw = good[name] ?? value(env, name);
+    if (raw === undefined) continue;
+    try {
+      resolveOtlpMetricsConfig({}, { [name]: raw });
+      metricsEnv[name] = raw;
+    } catch (error) {
+      warn(badVariable(name, raw, reason(error), 'using the default'));
+    }
+  }
+  const m = resolveOtlpMetricsConfig({}, metricsEnv);
+  const metrics: Required<OtlpMetricsOptions> = {
+    endpoint: m.endpoint,
+    protocol: m.protocol,
+    headers: m.headers,
+    timeoutMs: m.timeoutMs,
+    compression: m.compression,
+    temporality: m.temporality,
+    exportIntervalMs: m.exportIntervalMs,
+    exportTimeoutMs: m.exportTimeoutMs,
+  };
+  return { traces: config.traces, logs: config.logs, metrics };
 }
 
 function queueCapacity(env: Env, warn: Warn): number | undefined {
@@ -266,13 +325,16 @@ export function readZeroCodeConfig(env: Env = process.env, warn: Warn = warnEnv)
   const disabled = boolean(env, 'OTEL_SDK_DISABLED', warn);
   const resourceAttributes = resource(env, warn);
   const propagators = nameList(env, 'OTEL_PROPAGATORS', PROPAGATORS, DEFAULT_PROPAGATORS, warn);
+  const metricExportIntervalMs = metricExportInterval(env, warn);
   return {
     disabled,
     serviceName: value(env, 'OTEL_SERVICE_NAME'),
     resourceAttributes,
     traceExporters: exporters(env, 'OTEL_TRACES_EXPORTER', warn),
     logExporters: exporters(env, 'OTEL_LOGS_EXPORTER', warn),
-    otlp: otlp(env, warn),
+    metricExporters: metricExporters(env, warn),
+    metricExportIntervalMs,
+    otlp: otlp(env, metricExportIntervalMs, warn),
     propagators: propagators.includes('none') ? [] : (propagators as PropagatorName[]),
     logLevel: logLevel(env, warn),
     ...sampler(env, warn),

@@ -197,7 +197,11 @@ function otlpOptions(signal: OtlpSignalConfig): OtlpSinkOptions {
   return { ignoreEnvironment: true, protocol: signal.protocol, headers: signal.headers, timeoutMs: signal.timeoutMs, compression: signal.compression };
 }
 
-/** The sinks OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER name. */
+/**
+ * The sinks OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER and OTEL_METRICS_EXPORTER
+ * name. OTLP metrics ride on the first otlp sink (its `metrics` option carries
+ * their own endpoint and settings), else on one of their own.
+ */
 export function environmentSinks(config: ZeroCodeConfig): SinkSpec[] {
   const sinks: SinkSpec[] = [];
   const { traces, logs } = config.otlp;
@@ -209,6 +213,13 @@ export function environmentSinks(config: ZeroCodeConfig): SinkSpec[] {
   } else {
     if (tracesOtlp) sinks.push({ name: 'otlp-traces', sink: 'otlp', filter, options: { ...otlpOptions(traces), endpoint: traces.endpoint, exportEvents: false } });
     if (logsOtlp) sinks.push({ name: 'otlp-logs', sink: 'otlp', filter, options: { ...otlpOptions(logs), logsEndpoint: logs.endpoint, exportSpans: false } });
+  }
+  if (config.metricExporters.includes('otlp')) {
+    const metrics = config.otlp.metrics;
+    const carrier = sinks[0];
+    if (carrier !== undefined) carrier.options = { ...(carrier.options as OtlpSinkOptions), metrics };
+    // No record reaches it ('off'): it only exports the metrics.
+    else sinks.push({ name: 'otlp-metrics', sink: 'otlp', filter: 'off', options: { ignoreEnvironment: true, exportSpans: false, exportEvents: false, metrics } });
   }
   const tracesConsole = config.traceExporters.includes('console');
   if (tracesConsole || config.logExporters.includes('console')) {
@@ -301,6 +312,7 @@ async function startDispatcher(config: ZeroCodeConfig, roots: string[], instrume
     sampler: config.sampler,
     samplerArg: config.samplerArg,
     spanLimits: config.spanLimits,
+    metrics: { exportIntervalMs: config.metricExportIntervalMs },
   };
   let dispatcher: TraceDispatcher;
   try {
