@@ -56,6 +56,7 @@ export type { RingLogger } from './capture/ring-logger.js';
 export { severityLevel } from './capture/ring-logger.js';
 export { StrictTraceContextPropagator, parseTraceState, traceStateViolation, MAX_TRACESTATE_MEMBERS } from './capture/strict-trace-context-propagator.js';
 export { INSTALL_WARNING_CODE, defaultPropagator, type InstallOptions } from './capture/install.js';
+export { tracedPool, tracedTask, type RunnablePool, type PoolRunOptions } from './capture/piscina-context.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
