@@ -10,6 +10,8 @@
  * @packageDocumentation
  */
 export { TraceDispatcher, type DispatcherStats } from './dispatcher.js';
+export type { AttachedThread, AttachOptions } from './threads/attach.js';
+export type { ThreadStats } from './control/control-protocol.js';
 export { type DispatcherOptions, BUILTIN_SINKS } from './options.js';
 export {
   DEFAULT_QUEUE_CAPACITY,
@@ -24,6 +26,8 @@ export {
   DEFAULT_MAX_INTERNED_STRINGS,
   DEFAULT_MAX_OPEN_SPANS,
   DEFAULT_SPAN_COUNT_LIMIT,
+  DEFAULT_ATTACHED_QUEUE_CAPACITY,
+  DEFAULT_ATTACH_TIMEOUT_MS,
 } from './defaults.js';
 // Made by the dispatcher (their constructors are internal): published as types.
 export type { EventLogger, EventFields } from './capture/event-logger.js';
@@ -62,7 +66,7 @@ export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
 export { TargetFilter, type TargetDirective } from './filter/target-filter.js';
 export type { LevelName, FilterLevelName } from './filter/levels.js';
-export { FilterSyntaxError, SinkError, DispatcherStateError, ERROR_CODES, type RingtraceErrorCode } from './errors.js';
+export { FilterSyntaxError, SinkError, DispatcherStateError, AttachError, ERROR_CODES, type RingtraceErrorCode } from './errors.js';
 export type {
   TraceSink,
   SinkFactory,
@@ -85,6 +89,7 @@ export type {
   SpanNameRecord,
   SpanEndRecord,
   SpanInfo,
+  ThreadInfo,
   Fields,
   FieldValue,
   FieldPrimitive,
