@@ -98,7 +98,7 @@ export { MIN_QUEUE_CAPACITY, MAX_QUEUE_CAPACITY } from './defaults.js';
 export type { MemorySinkContents, MemorySinkOptions } from './sinks/memory-sink.js';
 export type { NdjsonSinkOptions } from './sinks/ndjson-sink.js';
 export type { PrometheusSinkOptions, PrometheusSinkInspection } from './sinks/prometheus-sink.js';
-export type { ChromeTraceSinkOptions, ChromeTraceSinkInspection } from './sinks/chrome-trace-sink.js';
+export type { ChromeTraceSinkOptions, ChromeTraceSinkInspection, ChromeTraceLanes } from './sinks/chrome-trace-sink.js';
 export type { PinoSinkOptions } from './sinks/pino-sink.js';
 export type { DispatcherHealth, SinkHealth } from './sinks/dispatcher-health.js';
 export type { SinkStats } from '../workers/sink-slot.js';

@@ -169,6 +169,10 @@ export class AttachedThread {
   }
 
   #onMessage(message: FromHub): void {
+    if (message.type === 'restarted') {
+      this.#producer.encoder.strings.reset();
+      return;
+    }
     if (message.type === 'filters') {
       if (this.#detached === undefined) this.#producer.setFilters(message.filters.map((f) => TargetFilter.parse(f)));
       return;

@@ -11,6 +11,7 @@
  *   detach / the thread ends ─────────────► endRing ─────────────────────────► drain to the end, drop
  *   child {parent, child} (it started one)  (watches the child's end through the parent)
  *          ◄──────────────────────────────  filters (sinks changed) · hub (a dispatcher started)
+ *                                            · restarted (a respawned worker: intern strings anew)
  */
 import type { ThreadInfo } from '../record/trace-record.js';
 
@@ -33,6 +34,8 @@ export type ToHub =
 export type FromHub =
   | { type: 'hub' }
   | { type: 'filters'; filters: string[] }
+  /** The dispatcher worker was respawned without the attached threads' strings: define them again. */
+  | { type: 'restarted' }
   | { type: 'attached'; token: number; threadId: number; filters: string[] }
   | { type: 'reply'; token: number; threadId: number; ok: boolean; message: string };
 

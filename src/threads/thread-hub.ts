@@ -80,6 +80,7 @@ export class ThreadHub {
   readonly #parentOf = new Map<number, number>();
   #channel: BroadcastChannel | undefined;
   #closed = false;
+  #seeded = false;
 
   constructor(options: ThreadHubOptions) {
     this.#options = options;
@@ -111,8 +112,16 @@ export class ThreadHub {
     this.#channel = undefined;
   }
 
-  /** The rings attached now, for a respawned worker's seed. */
+  /**
+   * The rings attached now, for a (respawned) worker's seed. The attached
+   * threads' string tables are theirs alone, so a respawned worker starts
+   * their decoders empty and the threads are told to define their strings
+   * again: records in their rings from before are counted corrupt, none
+   * is decoded with a wrong string.
+   */
   seedRings(): AttachedRing[] {
+    if (this.#seeded) this.#post({ type: 'restarted' });
+    this.#seeded = true;
     return [...this.#threads.values()].map((e) => e.ring);
   }
 
