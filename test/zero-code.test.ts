@@ -155,6 +155,7 @@ t.test('ES module app: spans, Logs API records with every field, a worker thread
   const inWorker = r.spans().filter((s) => s.item.name === 'in-worker');
   t.equal(inWorker.length, 1, 'the worker thread\'s span arrived over OTLP');
   t.equal(inWorker[0]?.scope.name, 'worker-thread');
+  t.equal(attr(inWorker[0]?.item.attributes, 'thread.id'), worker.threadId, 'with the worker\'s thread.id');
   t.equal(out.result['debugEnabled'], false, 'enabled() answers from the sinks\' filter (RINGTRACE_FILTER=info)');
   const logs = r.logs().filter((l) => l.scope.name === 'app-logs');
   t.equal(logs.length, 3);
@@ -214,6 +215,10 @@ t.test('a piscina pool under --import: every worker thread attached, its spans c
   t.ok(tasks.every((s) => s.scope.name === 'pool-task' && attr(s.resource, 'service.name') === 'pool-app'), 'the worker\'s tracer, the process\'s resource');
   t.equal(spans.filter((s) => s.item.name === 'batch').length, 1);
   t.ok(poolThreads.size >= 1 && !poolThreads.has(0), `from the pool's threads (${[...poolThreads].join(', ')})`);
+  const exported = new Set(tasks.map((s) => attr(s.item.attributes, 'thread.id')));
+  t.same([...exported].sort(), [...poolThreads].sort(), 'thread.id: the threads that ran them');
+  t.ok(children.every((s) => poolThreads.has(attr(s.item.attributes, 'thread.id') as number)));
+  t.equal(attr(spans.find((s) => s.item.name === 'batch')!.item.attributes, 'thread.id'), 0, 'batch from the main thread');
 });
 
 t.test('a worker thread under --require: attached once it waits for zeroCodeThread(); disabled: left alone, at once', { skip }, async (t) => {

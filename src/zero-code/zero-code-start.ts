@@ -100,7 +100,7 @@ export function attachZeroCode(env: Readonly<Record<string, string | undefined>>
   try {
     attached = beginAttached(env, warn);
   } catch (error) {
-    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error)}`);
+    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error).replace(/^ringtrace: /, '')}`);
     attached = Promise.resolve(undefined);
   }
   g[ATTACHED] = attached;
@@ -144,7 +144,7 @@ async function beginAttached(env: Readonly<Record<string, string | undefined>>, 
   try {
     thread = await TraceDispatcher.attach();
   } catch (error) {
-    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error)}`);
+    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error).replace(/^ringtrace: /, '')}`);
     return undefined;
   }
   thread.install({ propagator: propagators(config.propagators, roots, quiet) });
