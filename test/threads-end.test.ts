@@ -116,6 +116,28 @@ t.test('terminate() mid-recording and process.exit() inside a worker: what was w
   identities(t, stats);
 });
 
+t.test('nested workers: terminate() of an attached thread ends its attached child too; both rings drained and dropped', async (t) => {
+  const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory', filter: 'trace' }] });
+  t.teardown(() => d.shutdown());
+  const parent = start({ label: 'P', count: 10, nested: { label: 'C', count: 20, reportEarly: true, tickMs: 1, end: 'hang' } });
+  // The child's report travels through the parent.
+  const first = await parent.next();
+  t.equal(first.label, 'C', 'the nested thread attached and recorded');
+  await until(() => d.attachedThreads === 2, 'both threads attached');
+  await sleep(50);
+  await parent.worker.terminate();
+  await until(() => d.attachedThreads === 0, 'both rings to be dropped');
+  await d.flush();
+  const mem = await d.inspectSink<MemorySinkContents>('mem');
+  t.same(seqs(mem.records, 'tP', 'event'), range(10), 'the parent: every event');
+  t.same(seqs(mem.records, 'tC', 'event'), range(20), 'the nested child: every event');
+  const ticks = seqs(mem.records, 'tC', 'tick');
+  t.same(ticks, range(ticks.length), `the nested child's ticks without a gap (${ticks.length})`);
+  const stats = await d.stats();
+  t.equal(stats.endedRings, 2);
+  identities(t, stats);
+});
+
 t.test('1,000 attach/detach cycles on 250 short-lived threads: ring count back to the start, memory flat', async (t) => {
   const build = compileForChildren();
   t.teardown(build.remove);
@@ -150,5 +172,5 @@ t.test('1,000 attach/detach cycles on 250 short-lived threads: ring count back t
   t.equal(stats.written, CYCLES, 'one record per ring written');
   identities(t, stats);
   const rss = process.memoryUsage().rss;
-  t.ok(rss - rssWarm < 96 * 1024 * 1024, `RSS after ${CYCLES} threads within 96 MiB of its value after 100 rings (${((rss - rssWarm) / 2 ** 20).toFixed(1)} MiB)`);
+  t.ok(rss - rssWarm < 96 * 1024 * 1024, `RSS after ${CYCLES} rings within 96 MiB of its value after 100 rings (${((rss - rssWarm) / 2 ** 20).toFixed(1)} MiB)`);
 });
