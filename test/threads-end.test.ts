@@ -111,41 +111,68 @@ t.test('terminate() mid-recording and process.exit() inside a worker: what was w
   t.equal(spans.filter((s) => s.span.thread?.name === 'K').length, 100, 'K: every span');
   t.equal(spans.filter((s) => s.span.thread?.name === 'X').length, 100, 'X: every span');
   const stats = await d.stats();
-  t.equal(stats.endedThreads, 2, 'two threads ended');
+  t.equal(stats.endedRings, 2, "both threads' rings dropped");
   t.equal(stats.threads.length, 1, 'only the main thread is left in stats');
   identities(t, stats);
 });
 
-t.test('1,000 short-lived attached threads: ring count back to the start, memory flat', async (t) => {
+t.test('nested workers: terminate() of an attached thread ends its attached child too; both rings drained and dropped', async (t) => {
+  const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory', filter: 'trace' }] });
+  t.teardown(() => d.shutdown());
+  const parent = start({ label: 'P', count: 10, nested: { label: 'C', count: 20, reportEarly: true, tickMs: 1, end: 'hang' } });
+  // The child's report travels through the parent.
+  const first = await parent.next();
+  t.equal(first.label, 'C', 'the nested thread attached and recorded');
+  await until(() => d.attachedThreads === 2, 'both threads attached');
+  await sleep(50);
+  await parent.worker.terminate();
+  await until(() => d.attachedThreads === 0, 'both rings to be dropped');
+  await d.flush();
+  const mem = await d.inspectSink<MemorySinkContents>('mem');
+  t.same(seqs(mem.records, 'tP', 'event'), range(10), 'the parent: every event');
+  t.same(seqs(mem.records, 'tC', 'event'), range(20), 'the nested child: every event');
+  const ticks = seqs(mem.records, 'tC', 'tick');
+  t.same(ticks, range(ticks.length), `the nested child's ticks without a gap (${ticks.length})`);
+  const stats = await d.stats();
+  t.equal(stats.endedRings, 2);
+  identities(t, stats);
+});
+
+t.test('1,000 attach/detach cycles on 100 short-lived threads: ring count back to the start, memory flat', async (t) => {
   const build = compileForChildren();
   t.teardown(build.remove);
   const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory', filter: 'trace', options: { limit: 100 } }] });
   t.teardown(() => d.shutdown());
   const CYCLES = 1000;
+  // Ten rings per thread (nine detached, the last detached or left to the thread's end): a thread costs far more to start than a ring.
+  const PER_THREAD = 10;
+  const THREADS = CYCLES / PER_THREAD;
   const PARALLEL = 4;
   let started = 0;
   let rssWarm = 0;
   const errors: unknown[] = [];
   const runOne = async (): Promise<void> => {
-    while (started < CYCLES) {
+    while (started < THREADS) {
       const seq = started++;
       // Plain JavaScript without the test runner's loader: a thread starts in a fraction of the time.
-      // Every fourth detaches explicitly; the others just end.
-      const worker = new Worker(SHORT_LIVED, { workerData: { build: build.dir, seq, detach: seq % 4 === 0 }, execArgv: [], name: `s${seq}` });
+      // Every fourth thread detaches its last ring too; the others just end with it attached.
+      const worker = new Worker(SHORT_LIVED, { workerData: { build: build.dir, seq, cycles: PER_THREAD, detach: seq % 4 === 0 }, execArgv: [], name: `s${seq}` });
       worker.on('message', (m: unknown) => errors.push(m));
       await new Promise((resolve) => worker.once('exit', resolve));
-      if (seq === 100) rssWarm = process.memoryUsage().rss;
+      if (seq === 10) rssWarm = process.memoryUsage().rss;
     }
   };
+  const began = performance.now();
   await Promise.all(range(PARALLEL).map(runOne));
+  t.comment(`${THREADS} threads, ${CYCLES} rings: ${((performance.now() - began) / 1000).toFixed(1)} s`);
   t.same(errors, [], 'every thread attached');
   await until(() => d.attachedThreads === 0, 'every ring to be dropped');
   await d.flush();
   const stats = await d.stats();
   t.equal(stats.threads.length, 1, 'the main thread only in stats');
-  t.equal(stats.endedThreads, CYCLES, 'every thread attached and ended');
-  t.equal(stats.written, CYCLES, 'one record per thread written');
+  t.equal(stats.endedRings, CYCLES, 'every ring attached, drained and dropped');
+  t.equal(stats.written, CYCLES, 'one record per ring written');
   identities(t, stats);
   const rss = process.memoryUsage().rss;
-  t.ok(rss - rssWarm < 96 * 1024 * 1024, `RSS after ${CYCLES} threads within 96 MiB of its value after 100 (${((rss - rssWarm) / 2 ** 20).toFixed(1)} MiB)`);
+  t.ok(rss - rssWarm < 96 * 1024 * 1024, `RSS after ${CYCLES} rings within 96 MiB of its value after 100 rings (${((rss - rssWarm) / 2 ** 20).toFixed(1)} MiB)`);
 });

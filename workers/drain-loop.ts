@@ -84,8 +84,8 @@ export interface DrainStats {
   threads: ThreadStats[];
   /** The attached threads' producer counts (live and ended), for the dispatcher's totals. */
   attached: ProducerTotals;
-  /** Attached threads whose ring was drained to the end and dropped. */
-  endedThreads: number;
+  /** Rings of attached threads drained to the end and dropped (a thread that detached and attached again counts once per ring). */
+  endedRings: number;
 }
 
 /**
@@ -433,7 +433,7 @@ export class DrainLoop {
       prefaultedBytes: r.prefaultedBytes,
       threads: [],
       attached: { offered: r.offered, written: r.written, dropped: r.dropped, oversize: r.oversize },
-      endedThreads: r.ended,
+      endedRings: r.ended,
     };
     for (const ring of this.#rings) {
       out.decoded += ring.decoded;

@@ -152,7 +152,7 @@ export function emptyWorkerStats(): WorkerStats {
     prefaultedBytes: 0,
     threads: [],
     attached: { offered: 0, written: 0, dropped: 0, oversize: 0 },
-    endedThreads: 0,
+    endedRings: 0,
     sinks: [],
   };
 }
