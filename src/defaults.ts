@@ -28,6 +28,14 @@
 
 /** Ring capacity in bytes: a typical record is 64–160 bytes, so this holds well over 100,000. */
 export const DEFAULT_QUEUE_CAPACITY = 16 * 1024 * 1024;
+/**
+ * An attached worker thread's ring (`TraceDispatcher.attach()`): smaller
+ * than the main thread's, as a process may run many such threads. 1 MiB
+ * holds some 8,000 typical records.
+ */
+export const DEFAULT_ATTACHED_QUEUE_CAPACITY = 1024 * 1024;
+/** How long `attach()` waits for a dispatcher to answer (ms). */
+export const DEFAULT_ATTACH_TIMEOUT_MS = 5000;
 /** The smallest and largest ring capacity. */
 export const MIN_QUEUE_CAPACITY = 64 * 1024;
 export const MAX_QUEUE_CAPACITY = 1024 * 1024 * 1024;

@@ -4,43 +4,46 @@
  * WorkerSupervisor runs the dispatcher worker (piscina, respawn, exit drain)
  * and carries the control requests (add or remove a sink, flush, stats, shutdown).
  */
-import { LevelHint } from './filter/level-hint.js';
 import { TargetFilter } from './filter/target-filter.js';
+import type { LevelHint } from './filter/level-hint.js';
 import { DispatcherStateError, ERROR_CODES, SinkError } from './errors.js';
-import { RecordEncoder } from './encoder/record-encoder.js';
-import { safeString } from './encoder/safe-string.js';
-import { StringTable } from './encoder/string-table.js';
+import type { RecordEncoder } from './encoder/record-encoder.js';
 import { MIN_CAPACITY, allocateRing } from './ring/layout.js';
-import { RingWriter, type RingWriterCounts } from './ring/ring-writer.js';
-import { EventLogger } from './capture/event-logger.js';
-import { installGlobals, uninstallGlobals, type Installation, type InstallOptions } from './capture/install.js';
-import { createPinoDestination, type PinoDestination } from './capture/pino-destination.js';
-import { RingTracerProvider } from './capture/ring-tracer-provider.js';
-import { RingMeterProvider } from './metrics/ring-meter-provider.js';
+import type { RingWriter, RingWriterCounts } from './ring/ring-writer.js';
+import type { EventLogger } from './capture/event-logger.js';
+import type { InstallOptions } from './capture/install.js';
+import type { PinoDestination } from './capture/pino-destination.js';
+import type { RingTracerProvider } from './capture/ring-tracer-provider.js';
+import type { RingMeterProvider } from './metrics/ring-meter-provider.js';
 import { allocateMetricRegion } from './metric-region/layout.js';
-import { RingLoggerProvider } from './capture/ring-logger-provider.js';
+import type { RingLoggerProvider } from './capture/ring-logger-provider.js';
 import type { ResourceAttributes } from './capture/resource.js';
 import { resolveOptions, resolveSinkSpec, type DispatcherOptions, type ResolvedOptions } from './options.js';
 import type { SinkSpec } from './sinks/trace-sink.js';
 import type { SinkStats } from '../workers/sink-slot.js';
 import {
+  MAIN_THREAD,
+  emptyThreadStats,
   emptyWorkerStats,
   type ControlReplies,
   type ControlRequestBody,
   type ResolvedSinkSpec,
+  type ThreadStats,
   type WorkerStats,
 } from './control/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
+import { Producer } from './producer.js';
+import { ThreadHub } from './threads/thread-hub.js';
+import { attachThread, type AttachOptions, type AttachedThread } from './threads/attach.js';
 import { inertReason } from './worker-identity.js';
 
-/** Loggers (and, in the provider, tracers) cached per target; past this they are made per call. */
-export const MAX_CACHED_LOGGERS = 1024;
+export { MAX_CACHED_LOGGERS } from './producer.js';
 
 // The worker runs from source (.ts) under the test runner and from dist (.js) otherwise.
 const WORKER_URL = new URL(`../workers/dispatcher-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** Counts from both sides. See README "Accounting". */
-export interface DispatcherStats extends WorkerStats, SupervisorStats {
+export interface DispatcherStats extends Omit<WorkerStats, 'attached'>, SupervisorStats {
   /** Records offered to the ring: `offered == written + dropped + oversize`. */
   offered: number;
   written: number;
@@ -51,6 +54,13 @@ export interface DispatcherStats extends WorkerStats, SupervisorStats {
   /** Bytes waiting in the ring now. */
   queueBytes: number;
   queueCapacity: number;
+  /**
+   * One entry per recording thread: the main thread (`threadId` 0, first)
+   * and every attached worker thread (see `TraceDispatcher.attach()`). The
+   * totals above (`offered`, `written`, `decoded`…) are the main thread's
+   * producer counts plus the worker's counts over every ring.
+   */
+  threads: ThreadStats[];
 }
 
 export class TraceDispatcher {
@@ -58,7 +68,8 @@ export class TraceDispatcher {
   readonly options: Readonly<Omit<ResolvedOptions, 'sinks'>>;
   /** @internal */ readonly writer: RingWriter;
   /** @internal */ readonly encoder: RecordEncoder;
-  /** @internal */ readonly levelHint = new LevelHint();
+  /** @internal */ readonly levelHint: LevelHint;
+  /** @internal this thread's ring, encoder and providers. */ readonly producer: Producer;
   /**
    * The OpenTelemetry tracer provider writing to this dispatcher's ring. Use
    * it directly, or make it the global provider with `install()`.
@@ -82,36 +93,27 @@ export class TraceDispatcher {
    * thread (see `start()`); undefined for a working dispatcher.
    */
   readonly inert: string | undefined;
-  #installation: Installation | undefined;
   /** Undefined only for an inert dispatcher. */
   #supervisor: WorkerSupervisor | undefined;
+  /** Answers `attach()` from worker threads; undefined for an inert dispatcher. */
+  #hub: ThreadHub | undefined;
   /** The sinks as registered, to seed a respawned worker. */
   readonly #specs = new Map<string, ResolvedSinkSpec>();
   readonly #filters = new Map<string, TargetFilter>();
-  readonly #loggers = new Map<string, EventLogger>();
   #final: Promise<DispatcherStats> | null = null;
 
   private constructor(options: ResolvedOptions, ring: SharedArrayBuffer, metricRegion: SharedArrayBuffer, inert: string | undefined) {
     const { sinks, ...rest } = options;
     this.options = rest;
     this.inert = inert;
-    this.writer = new RingWriter(ring);
-    this.encoder = new RecordEncoder(this.writer, {
-      maxStringLength: options.maxStringLength,
-      maxArrayLength: options.maxArrayLength,
-      strings: new StringTable(options.maxInternedStrings),
-    });
+    this.producer = new Producer({ ring, metricRegion, options });
+    this.writer = this.producer.writer;
+    this.encoder = this.producer.encoder;
+    this.levelHint = this.producer.levelHint;
     this.resource = Object.freeze({ ...options.resource });
-    this.tracerProvider = new RingTracerProvider({
-      encoder: this.encoder,
-      hint: this.levelHint,
-      limits: options.spanLimits,
-      sampler: options.sampler,
-      spanLevel: options.spanLevel,
-      publishAfterMs: options.flushIntervalMs,
-    });
-    this.loggerProvider = new RingLoggerProvider(this.encoder, this.levelHint);
-    this.meterProvider = new RingMeterProvider(metricRegion, options.metrics);
+    this.tracerProvider = this.producer.tracerProvider;
+    this.loggerProvider = this.producer.loggerProvider;
+    this.meterProvider = this.producer.meterProvider;
     // An inert dispatcher has no sinks, so its level hint turns every record away before it is encoded.
     if (inert === undefined) {
       for (const s of sinks) {
@@ -144,6 +146,11 @@ export class TraceDispatcher {
     // Made once, here: it outlives every worker, so a respawned one continues the counts.
     const metricRegion = allocateMetricRegion(resolved.metrics.maxDescriptorBytes, resolved.metrics.maxCells);
     const dispatcher = new TraceDispatcher(resolved, ring, metricRegion, undefined);
+    const hub = new ThreadHub({
+      request: (body) => dispatcher.#request(body),
+      filters: () => [...dispatcher.#specs.values()].map((s) => s.filter),
+    });
+    dispatcher.#hub = hub;
     dispatcher.#supervisor = await WorkerSupervisor.start({
       ring,
       workerUrl: WORKER_URL.href,
@@ -162,8 +169,11 @@ export class TraceDispatcher {
         sinkTimeoutMs: resolved.sinkTimeoutMs,
         resource: resolved.resource,
         metricRegions: [metricRegion],
+        rings: hub.seedRings(),
       }),
     });
+    // Answer attach() only once the worker is up: a request sent now reaches it.
+    hub.open();
     return dispatcher;
   }
 
@@ -178,16 +188,13 @@ export class TraceDispatcher {
    */
   install(options?: InstallOptions): this {
     if (this.inert !== undefined) return this;
-    const installation = installGlobals(this, options);
-    if (installation !== undefined) this.#installation = installation;
+    this.producer.install(options);
     return this;
   }
 
   /** Remove the globals `install()` registered (shutdown does this too). */
   uninstall(): void {
-    if (this.#installation === undefined) return;
-    uninstallGlobals(this, this.#installation);
-    this.#installation = undefined;
+    this.producer.uninstall();
   }
 
   /**
@@ -196,21 +203,31 @@ export class TraceDispatcher {
    * `name` becomes the target; lines inside an active span carry its ids.
    */
   pinoDestination(): PinoDestination {
-    return createPinoDestination(this.encoder, this.levelHint);
+    return this.producer.pinoDestination();
   }
 
   /** A structured-event logger for `target` (cached per target). */
   logger(target: string): EventLogger {
-    let logger = this.#loggers.get(target);
-    if (logger === undefined) {
-      // Not String(target): a symbol or an object whose toString throws must not throw here.
-      logger = new EventLogger(typeof target === 'string' ? target : safeString(target, 1024), this.encoder, this.levelHint);
-      // Bounded: an application making targets from ids must not grow this without limit.
-      if (this.#loggers.size < MAX_CACHED_LOGGERS) this.#loggers.set(target, logger);
-    }
-    return logger;
+    return this.producer.logger(target);
   }
 
+  /**
+   * Connect this worker thread to the dispatcher started on the main thread
+   * of this process: the thread gets a ring of its own (`queueCapacity`,
+   * default `DEFAULT_ATTACHED_QUEUE_CAPACITY`, 1 MiB), drained by the same
+   * dispatcher worker into the same sinks, and its records carry `thread.id`
+   * and `thread.name`. It can record at once; the promise resolves once the
+   * dispatcher has taken the ring. Works whether the thread was started
+   * before or after `start()` (within `timeoutMs` of the call).
+   *
+   * Rejects with an `AttachError` (code `RINGTRACE_NO_DISPATCHER`) on the
+   * main thread, in ringtrace's own worker, or when no dispatcher answers
+   * within `timeoutMs` (default 5000). Calling it again returns the same
+   * handle until it is detached. See docs/threads.md.
+   */
+  static attach(options?: AttachOptions): Promise<AttachedThread> {
+    return attachThread(options);
+  }
   /** Register a sink at run time; resolves once it is ready to receive records. */
   async addSink(spec: SinkSpec): Promise<void> {
     const resolved = resolveSinkSpec(spec);
@@ -240,6 +257,11 @@ export class TraceDispatcher {
     await this.#request({ type: 'flush', position: this.writer.writePosition }, () => undefined);
   }
 
+  /** Worker threads attached to this dispatcher now (rings the worker drains, the main thread's not counted). */
+  get attachedThreads(): number {
+    return this.#hub?.size ?? 0;
+  }
+
   /** Counts from the producer and the worker. */
   async stats(): Promise<DispatcherStats> {
     const worker = await this.#request({ type: 'stats' }, () => this.#lastWorkerStats());
@@ -248,7 +270,7 @@ export class TraceDispatcher {
 
   /** The producer's counts alone, read synchronously. */
   producerStats(): RingWriterCounts {
-    return this.writer.counts();
+    return this.producer.counts();
   }
 
   /** What a sink's `inspect()` returns (the memory sink: its records). */
@@ -269,6 +291,7 @@ export class TraceDispatcher {
       this.uninstall();
       this.#filters.clear();
       this.#updateHint();
+      this.#hub?.close();
       // Last observations into the region (not the ring): the sinks' final flush reads them.
       await this.meterProvider.collect();
       this.meterProvider.close();
@@ -281,11 +304,38 @@ export class TraceDispatcher {
 
   #combine(worker: WorkerStats): DispatcherStats {
     const supervisor = this.#supervisor?.stats() ?? { restarts: 0, lostInFlight: 0, workerGivenUp: false };
-    return { ...this.writer.counts(), queueBytes: this.writer.usedBytes, queueCapacity: this.writer.capacity, ...worker, ...supervisor };
+    const own = this.writer.counts();
+    // The main thread's producer counts are exact here (this is its thread); the worker's copy is as of its last read.
+    const main: ThreadStats = {
+      ...(worker.threads.find((t) => t.threadId === MAIN_THREAD.id) ?? emptyThreadStats(MAIN_THREAD, this.writer.capacity)),
+      offered: own.offered,
+      written: own.written,
+      dropped: own.dropped,
+      oversize: own.oversize,
+      queueBytes: this.writer.usedBytes,
+    };
+    const threads = [main, ...worker.threads.filter((t) => t.threadId !== MAIN_THREAD.id)];
+    // Totals: this thread's exact counts plus the attached threads' (live and ended) as the worker read them.
+    const a = worker.attached;
+    const { attached: _attached, threads: _threads, ...rest } = worker;
+    return {
+      ...own,
+      offered: own.offered + a.offered,
+      written: own.written + a.written,
+      dropped: own.dropped + a.dropped,
+      oversize: own.oversize + a.oversize,
+      queueBytes: this.writer.usedBytes,
+      queueCapacity: this.writer.capacity,
+      ...rest,
+      ...supervisor,
+      threads,
+    };
   }
 
   #updateHint(): void {
-    this.levelHint.update([...this.#filters.values()]);
+    const filters = [...this.#filters.values()];
+    this.producer.setFilters(filters);
+    this.#hub?.filtersChanged();
   }
 
   #request<B extends ControlRequestBody>(body: B, fallback?: () => ControlReplies[B['type']]): Promise<ControlReplies[B['type']]> {

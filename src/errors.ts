@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   INSTALL: 'RINGTRACE_INSTALL',
   /** The warning `ringtrace/register` emits for a bad environment variable (then uses the default). */
   ENV: 'RINGTRACE_ENV',
+  /**
+   * `TraceDispatcher.attach()` found no dispatcher: called on the main thread
+   * or in ringtrace's own worker, or no dispatcher answered in time.
+   */
+  NO_DISPATCHER: 'RINGTRACE_NO_DISPATCHER',
   /** The warning a bad metric instrument or value gets (once per instrument; the value is ignored). */
   METRICS: 'RINGTRACE_METRICS',
 } as const;
@@ -102,6 +107,16 @@ export class DispatcherStateError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * `TraceDispatcher.attach()` could not connect this thread to a dispatcher
+ * (code `RINGTRACE_NO_DISPATCHER`), or an attached thread's `flush()` or
+ * `detach()` got no answer in time.
+ */
+export class AttachError extends Error {
+  override name = 'AttachError';
+  readonly code: RingtraceErrorCode = ERROR_CODES.NO_DISPATCHER;
 }
 
 /**

@@ -10,6 +10,8 @@
  * @packageDocumentation
  */
 export { TraceDispatcher, type DispatcherStats } from './dispatcher.js';
+export type { AttachedThread, AttachOptions } from './threads/attach.js';
+export type { ThreadStats } from './control/control-protocol.js';
 export { type DispatcherOptions, BUILTIN_SINKS } from './options.js';
 export {
   DEFAULT_QUEUE_CAPACITY,
@@ -24,6 +26,8 @@ export {
   DEFAULT_MAX_INTERNED_STRINGS,
   DEFAULT_MAX_OPEN_SPANS,
   DEFAULT_SPAN_COUNT_LIMIT,
+  DEFAULT_ATTACHED_QUEUE_CAPACITY,
+  DEFAULT_ATTACH_TIMEOUT_MS,
 } from './defaults.js';
 // Made by the dispatcher (their constructors are internal): published as types.
 export type { EventLogger, EventFields } from './capture/event-logger.js';
@@ -56,12 +60,13 @@ export type { RingLogger } from './capture/ring-logger.js';
 export { severityLevel } from './capture/ring-logger.js';
 export { StrictTraceContextPropagator, parseTraceState, traceStateViolation, MAX_TRACESTATE_MEMBERS } from './capture/strict-trace-context-propagator.js';
 export { INSTALL_WARNING_CODE, defaultPropagator, type InstallOptions } from './capture/install.js';
+export { tracedPool, tracedTask, type RunnablePool, type PoolRunOptions } from './capture/piscina-context.js';
 export type { PinoDestination } from './capture/pino-destination.js';
 export type { ResourceAttributes } from './capture/resource.js';
 export { SAMPLER_NAMES, DEFAULT_SAMPLER, type SamplerName, type SpanLimits } from './capture/span-config.js';
 export { TargetFilter, type TargetDirective } from './filter/target-filter.js';
 export type { LevelName, FilterLevelName } from './filter/levels.js';
-export { FilterSyntaxError, SinkError, DispatcherStateError, ERROR_CODES, type RingtraceErrorCode } from './errors.js';
+export { FilterSyntaxError, SinkError, DispatcherStateError, AttachError, ERROR_CODES, type RingtraceErrorCode } from './errors.js';
 export type {
   TraceSink,
   SinkFactory,
@@ -84,6 +89,7 @@ export type {
   SpanNameRecord,
   SpanEndRecord,
   SpanInfo,
+  ThreadInfo,
   Fields,
   FieldValue,
   FieldPrimitive,
@@ -92,7 +98,7 @@ export { MIN_QUEUE_CAPACITY, MAX_QUEUE_CAPACITY } from './defaults.js';
 export type { MemorySinkContents, MemorySinkOptions } from './sinks/memory-sink.js';
 export type { NdjsonSinkOptions } from './sinks/ndjson-sink.js';
 export type { PrometheusSinkOptions, PrometheusSinkInspection } from './sinks/prometheus-sink.js';
-export type { ChromeTraceSinkOptions, ChromeTraceSinkInspection } from './sinks/chrome-trace-sink.js';
+export type { ChromeTraceSinkOptions, ChromeTraceSinkInspection, ChromeTraceLanes } from './sinks/chrome-trace-sink.js';
 export type { PinoSinkOptions } from './sinks/pino-sink.js';
 export type { DispatcherHealth, SinkHealth } from './sinks/dispatcher-health.js';
 export type { SinkStats } from '../workers/sink-slot.js';

@@ -131,8 +131,8 @@ function integerAtLeast(name: string, value: unknown, fallback: number, min: num
 }
 
 /** Validate `queueCapacity`: a power of two between 64 KiB and 1 GiB. */
-export function validateQueueCapacity(value: unknown): number {
-  if (value === undefined) return DEFAULT_CAPACITY;
+export function validateQueueCapacity(value: unknown, fallback: number = DEFAULT_CAPACITY): number {
+  if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidOptionType('queueCapacity', 'a number of bytes', value);
   if (!Number.isInteger(value) || value < MIN_CAPACITY || value > MAX_CAPACITY || (value & (value - 1)) !== 0) {
     throw invalidOptionRange('queueCapacity', `a power of two from ${MIN_CAPACITY} (64 KiB) to ${MAX_CAPACITY} (1 GiB)`, value);

@@ -160,9 +160,10 @@ async function checkTrace(t: Test, received: Received[], ids: { traceId: string;
   t.equal(parent.resource['service.name'], service);
   t.equal(parent.resource['process.pid'], process.pid);
   t.equal(parent.resource['process.runtime.name'], 'nodejs');
-  t.same(attrs(parent.span.attributes), { 'http.method': 'POST', retries: 2, ratio: 0.5, ok: true, tags: ['a', 'b'] });
+  // thread.id / thread.name: the main thread made them (semantic conventions; docs/threads.md).
+  t.same(attrs(parent.span.attributes), { 'http.method': 'POST', retries: 2, ratio: 0.5, ok: true, tags: ['a', 'b'], 'thread.id': 0, 'thread.name': 'main' });
   t.equal(child.span.name, 'SELECT orders', 'the updated name');
-  t.same(attrs(child.span.attributes), { 'db.rows': 7 });
+  t.same(attrs(child.span.attributes), { 'db.rows': 7, 'thread.id': 0, 'thread.name': 'main' });
   t.same(child.span.events?.map((e) => [e.name, attrs(e.attributes)]), [['retry', { attempt: 1 }]]);
   t.same(child.span.links?.map((l) => [l.traceId, l.spanId, attrs(l.attributes)]), [['ab'.repeat(16), 'cd'.repeat(8), { why: 'batch' }]]);
   t.same(child.span.status, { code: 2, message: 'timeout' });
@@ -180,7 +181,7 @@ async function checkTrace(t: Test, received: Received[], ids: { traceId: string;
   t.equal(log.log.severityNumber, 13, 'WARN');
   t.equal(log.log.severityText, 'WARN');
   t.same(value(log.log.body as Record<string, unknown>), 'slow query');
-  t.same(attrs(log.log.attributes as KV[]), { ms: 120 });
+  t.same(attrs(log.log.attributes as KV[]), { ms: 120, 'thread.id': 0, 'thread.name': 'main' });
   t.equal(hex(log.log.traceId as string), ids.traceId);
   t.equal(hex(log.log.spanId as string), ids.childId);
 }

@@ -136,7 +136,7 @@ t.test('CommonJS app, --require, on a Node.js that cannot require() an ES module
   t.equal(out.result['serverSpan'], null);
 });
 
-t.test('ES module app: spans, Logs API records with every field, worker threads left alone', { skip }, async (t) => {
+t.test('ES module app: spans, Logs API records with every field, a worker thread attached', { skip }, async (t) => {
   const r = await receiver(t);
   const app = makeApp(t, ['esm-app.mjs', 'worker.mjs']);
   const out = await run(app, ['--import', 'ringtrace/register', 'esm-app.mjs'], otlpEnv(r, {
@@ -148,8 +148,14 @@ t.test('ES module app: spans, Logs API records with every field, worker threads 
   t.equal(out.stderr, '');
   const serverSpan = out.result['serverSpan'] as { traceId: string; spanId: string };
   checkHttpTrace(t, r, 'esm-orders', serverSpan);
-  t.equal(out.result['worker'], false, 'the preload did nothing in the worker thread');
+  const worker = out.result['worker'] as { threadId: number; attached: boolean; started: boolean };
+  t.equal(worker.attached, true, 'the preload attached the worker thread');
+  t.equal(worker.started, false, 'and started no dispatcher there');
   t.equal(out.result['mainStarted'], true);
+  const inWorker = r.spans().filter((s) => s.item.name === 'in-worker');
+  t.equal(inWorker.length, 1, 'the worker thread\'s span arrived over OTLP');
+  t.equal(inWorker[0]?.scope.name, 'worker-thread');
+  t.equal(attr(inWorker[0]?.item.attributes, 'thread.id'), worker.threadId, 'with the worker\'s thread.id');
   t.equal(out.result['debugEnabled'], false, 'enabled() answers from the sinks\' filter (RINGTRACE_FILTER=info)');
   const logs = r.logs().filter((l) => l.scope.name === 'app-logs');
   t.equal(logs.length, 3);
@@ -184,6 +190,55 @@ function kvlist(v: Record<string, unknown> | undefined): unknown {
   for (const { key, value } of kv.values) out[key] = value['arrayValue'] !== undefined ? (value['arrayValue'] as { values: Record<string, unknown>[] }).values.map((x) => x['stringValue']) : Number(value['intValue'] ?? value['doubleValue']);
   return out;
 }
+
+t.test('a piscina pool under --import: every worker thread attached, its spans children of the main thread\'s', { skip }, async (t) => {
+  const r = await receiver(t);
+  const app = makeApp(t, ['piscina-app.mjs', 'piscina-task.mjs'], [...BASE_PACKAGES, 'piscina']);
+  const out = await run(app, ['--import', 'ringtrace/register', 'piscina-app.mjs'], otlpEnv(r, { OTEL_SERVICE_NAME: 'pool-app', TASKS: '40', RINGTRACE_FLUSH_INTERVAL_MS: 'soon' }));
+  t.equal(out.code, 0, out.stderr);
+  const warnings = out.stderr.split('\n').filter((l) => l.includes('Warning:'));
+  t.equal(warnings.length, 1, `a bad variable warned about once, by the main thread, not by each worker:\n${out.stderr}`);
+  t.match(warnings[0], /RINGTRACE_FLUSH_INTERVAL_MS="soon"/);
+  const batch = out.result['batch'] as { traceId: string; spanId: string };
+  const results = out.result['results'] as { threadId: number; attached: boolean }[];
+  t.equal(results.length, 40);
+  t.ok(results.every((x) => x.attached), 'every pool thread was attached by the preload');
+  const poolThreads = new Set(results.map((x) => x.threadId));
+  const spans = r.spans();
+  const tasks = spans.filter((s) => s.item.name === 'task');
+  const children = spans.filter((s) => s.item.name === 'child');
+  t.equal(tasks.length, 40, 'every task span arrived over OTLP');
+  t.equal(children.length, 40, 'every child span arrived');
+  t.ok(tasks.every((s) => s.item.traceId === batch.traceId && s.item.parentSpanId === batch.spanId), 'each task span a child of batch');
+  const taskIds = new Set(tasks.map((s) => s.item.spanId));
+  t.ok(children.every((s) => taskIds.has(s.item.parentSpanId ?? '')), 'each child a child of a task span');
+  t.ok(tasks.every((s) => s.scope.name === 'pool-task' && attr(s.resource, 'service.name') === 'pool-app'), 'the worker\'s tracer, the process\'s resource');
+  t.equal(spans.filter((s) => s.item.name === 'batch').length, 1);
+  t.ok(poolThreads.size >= 1 && !poolThreads.has(0), `from the pool's threads (${[...poolThreads].join(', ')})`);
+  const exported = new Set(tasks.map((s) => attr(s.item.attributes, 'thread.id')));
+  t.same([...exported].sort(), [...poolThreads].sort(), 'thread.id: the threads that ran them');
+  t.ok(children.every((s) => poolThreads.has(attr(s.item.attributes, 'thread.id') as number)));
+  t.equal(attr(spans.find((s) => s.item.name === 'batch')!.item.attributes, 'thread.id'), 0, 'batch from the main thread');
+});
+
+t.test('a worker thread under --require: attached once it waits for zeroCodeThread(); disabled: left alone, at once', { skip }, async (t) => {
+  const r = await receiver(t);
+  const app = makeApp(t, ['worker-app.cjs', 'worker-thread.cjs']);
+  const out = await run(app, ['--require', 'ringtrace/register', 'worker-app.cjs'], otlpEnv(r, { OTEL_SERVICE_NAME: 'cjs-workers' }));
+  t.equal(out.code, 0, out.stderr);
+  t.equal(out.stderr, '');
+  t.equal(out.result['started'], true);
+  t.match(out.result['worker'], { attached: true, tried: true });
+  const spans = r.spans().filter((s) => s.item.name === 'in-cjs-worker');
+  t.equal(spans.length, 1, 'the worker thread\'s span arrived over OTLP');
+  t.equal(spans[0]?.scope.name, 'cjs-worker');
+
+  const off = await run(app, ['--require', 'ringtrace/register', 'worker-app.cjs'], otlpEnv(r, { OTEL_SDK_DISABLED: 'true' }));
+  t.equal(off.code, 0, off.stderr);
+  t.equal(off.stderr, '', 'no warning from the worker either');
+  t.equal(off.result['started'], false);
+  t.match(off.result['worker'], { attached: false, tried: false }, 'nothing to attach to: no attach begun (none to wait for), the worker runs without ringtrace');
+});
 
 t.test('OTEL_SDK_DISABLED=true starts nothing', { skip }, async (t) => {
   const r = await receiver(t);

@@ -25,8 +25,9 @@ export class DispatcherHealthReader {
     this.#walker = new RecordWalker(reader.bytes);
   }
 
+  /** The main thread's ring (attached threads' rings are in `dispatcher.stats().threads`). */
   read(): DispatcherHealth {
-    const drain = this.loop.stats();
+    const drain = this.loop.main;
     const start = this.reader.position;
     const end = this.reader.available();
     const queueRecords = this.#countRecords(start, end);
@@ -43,7 +44,7 @@ export class DispatcherHealthReader {
       corruptBytes: drain.corruptBytes,
       queueRecords,
       queueBytes: end - start,
-      queueHighWaterBytes: Math.max(drain.queueHighWaterBytes, end - start),
+      queueHighWaterBytes: Math.max(drain.queueHighWater, end - start),
       queueCapacityBytes: this.reader.capacity,
       workerRestarts: this.workerRestarts(),
       sinks: this.fanOut.slots.map((slot) => {

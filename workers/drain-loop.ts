@@ -3,7 +3,8 @@
  *
  *        ┌────────────── loop ─────────────────────────────────────────────┐
  *        │ 1. priority drop channel ─► drop notice (≤ 1 per flush interval) │
- *        │ 2. up to `batchRecords` records: decode once ─► FanOut           │
+ *        │ 2. each ring in turn, up to `batchRecords` records from each:    │
+ *        │    decode once ─► FanOut                                         │
  *        │    (a record that will not decode: skipped, counted `corrupt`;   │
  *        │    unsound framing: resync at the next sound record)            │
  *        │ 3. until the whole ring is: prefault pages ahead of the producer │
@@ -13,32 +14,45 @@
  *        │    thread's event loop                                          │
  *        └─────────────────────────────────────────────────────────────────┘
  *
+ * Several rings, one per recording thread (the main thread's, then each
+ * attached worker thread's), are drained round-robin, each pass starting one
+ * ring further on. **Fairness bound:** between two turns of a ring, every
+ * other ring is read for at most `batchRecords` records (default 4096), so
+ * a record already in a ring waits for at most one budget of each other
+ * ring, however fast another thread floods its own ring.
+ *
  * Between batches the loop yields to the event loop, so async sinks make
  * progress and control messages (add or remove a sink, flush, shutdown) are
  * applied between batches, never in the middle of one.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { KIND_STRING_DEF } from '../src/record/format.js';
-import { RecordDecoder } from '../src/decoder/record-decoder.js';
+import type { RecordDecoder } from '../src/decoder/record-decoder.js';
 import type { ExitHandshake } from '../src/ring/exit-handshake.js';
-import { RecordWalker } from '../src/ring/framing.js';
 import type { RingReader } from '../src/ring/ring-reader.js';
+import type { ThreadInfo } from '../src/record/trace-record.js';
+import { MAIN_THREAD, type ProducerTotals, type ThreadStats } from '../src/control/control-protocol.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { FanOut } from './fan-out.js';
+import { RingDrain } from './ring-drain.js';
+
+export { PREFAULT_STEP_BYTES } from './ring-drain.js';
 
 export interface DrainLoopOptions {
   flushIntervalMs: number;
   flushEveryRecords: number;
-  /** Records decoded between yields to the event loop. */
+  /** Records decoded from one ring per turn, between yields to the event loop: the fairness budget. */
   batchRecords?: number;
   /** The producer's exit handshake: when it asks, drain everything and flush, then acknowledge. */
   exit?: ExitHandshake;
   /** Monotonic clock in milliseconds (tests pass a fake one to step through flush and notice intervals). */
   now?: () => number;
+  /** The thread whose ring `reader` reads. Default: the main thread. */
+  thread?: ThreadInfo;
 }
 
 /**
- * Worker-side counts. At quiescence `decoded + corrupt` equals the producer's
+ * Worker-side counts, summed over every ring (those of threads that ended
+ * included). At quiescence `decoded + corrupt` equals the producers'
  * `written` (while `corruptBytes` is 0: bytes skipped where the framing was
  * unsound held records that cannot be counted one by one).
  */
@@ -49,7 +63,7 @@ export interface DrainStats {
   corrupt: number;
   /** Bytes skipped where the ring's framing was unsound, so records could not be told apart. */
   corruptBytes: number;
-  /** Reports of corrupt records delivered to the sinks (at most one per flush interval). */
+  /** Reports of corrupt records delivered to the sinks (at most one per flush interval and ring). */
   corruptNotices: number;
   /** Span records whose span start was dropped or evicted (filtered for every sink). */
   orphaned: number;
@@ -59,13 +73,19 @@ export interface DrainStats {
   dropNotices: number;
   droppedReported: number;
   oversizeReported: number;
-  /** The most bytes seen waiting in the ring, sampled before each batch. */
+  /** The most bytes seen waiting in one ring, sampled before each batch. */
   queueHighWaterBytes: number;
   /**
-   * Bytes of the ring made resident so far (see `RingReader.prefault`);
+   * Bytes of the rings made resident so far (see `RingReader.prefault`);
    * the whole capacity some tens of milliseconds after the worker starts.
    */
   prefaultedBytes: number;
+  /** Each ring drained now: the main thread's first, then attached threads' in the order they attached. */
+  threads: ThreadStats[];
+  /** The attached threads' producer counts (live and ended), for the dispatcher's totals. */
+  attached: ProducerTotals;
+  /** Rings of attached threads drained to the end and dropped (a thread that detached and attached again counts once per ring). */
+  endedRings: number;
 }
 
 /**
@@ -79,58 +99,44 @@ export const IDLE_POLLS_BEFORE_SLEEP = 64;
 
 const DEFAULT_BATCH_RECORDS = 4096;
 
-/**
- * Ring bytes prefaulted per turn of the loop: 64 pages, 0.2–0.5 ms, so
- * records and control messages wait no longer than that for it.
- */
-export const PREFAULT_STEP_BYTES = 256 * 1024;
-
-interface PositionWaiter {
-  position: number;
-  resolve: () => void;
+/** Counts of rings already dropped, kept so the totals stay whole. */
+interface Retired extends ProducerTotals {
+  decoded: number;
+  corrupt: number;
+  corruptBytes: number;
+  corruptNotices: number;
+  orphaned: number;
+  evictedSpans: number;
+  dropNotices: number;
+  droppedReported: number;
+  oversizeReported: number;
+  prefaultedBytes: number;
+  ended: number;
 }
 
 export class DrainLoop {
-  readonly #reader: RingReader;
-  readonly #walker: RecordWalker;
-  readonly #decoder: RecordDecoder;
+  readonly #main: RingDrain;
+  /** Every ring drained, the main thread's first. */
+  #rings: RingDrain[];
+  /** Where the next pass starts. */
+  #next = 0;
   readonly #fanOut: FanOut;
   readonly #diagnostics: Diagnostics;
   readonly #flushIntervalMs: number;
   readonly #flushEveryRecords: number;
   readonly #batchRecords: number;
-  /** Continues the count of an earlier (dead) worker on the same ring, so `decoded == written` survives a respawn. */
-  #decoded: number;
   readonly #now: () => number;
   #sinceFlush = 0;
   #lastFlush: number;
-  #pendingDropped = 0;
-  #pendingOversize = 0;
-  #lastNotice = -Infinity;
-  #dropNotices = 0;
-  #droppedReported = 0;
-  #oversizeReported = 0;
-  #queueHighWater = 0;
-  #corrupt: number;
-  #corruptBytes: number;
-  #corruptNotices = 0;
-  /** Corrupt records and bytes not yet reported, and the first reason among them. */
-  #pendingCorrupt = 0;
-  #pendingCorruptBytes = 0;
-  #corruptReason = '';
-  #lastCorruptNotice = -Infinity;
-  /** Which PREFAULT_STEP_BYTES chunks of the ring are prefaulted (1), and their bytes. */
-  readonly #prefaultDone: Uint8Array;
-  #prefaulted = 0;
-  #waiters: PositionWaiter[] = [];
   #wake: (() => void) | null = null;
   #stopping = false;
   readonly #exit: ExitHandshake | undefined;
+  readonly #retired: Retired = {
+    offered: 0, written: 0, dropped: 0, oversize: 0, decoded: 0, corrupt: 0, corruptBytes: 0, corruptNotices: 0,
+    orphaned: 0, evictedSpans: 0, dropNotices: 0, droppedReported: 0, oversizeReported: 0, prefaultedBytes: 0, ended: 0,
+  };
 
   constructor(reader: RingReader, decoder: RecordDecoder, fanOut: FanOut, diagnostics: Diagnostics, options: DrainLoopOptions) {
-    this.#reader = reader;
-    this.#walker = new RecordWalker(reader.bytes);
-    this.#decoder = decoder;
     this.#fanOut = fanOut;
     this.#diagnostics = diagnostics;
     this.#flushIntervalMs = options.flushIntervalMs;
@@ -139,163 +145,122 @@ export class DrainLoop {
     this.#exit = options.exit;
     this.#now = options.now ?? (() => performance.now());
     this.#lastFlush = this.#now();
-    this.#decoded = reader.decodedSoFar();
-    const corrupt = reader.corruptSoFar();
-    this.#corrupt = corrupt.records;
-    this.#corruptBytes = corrupt.bytes;
-    this.#prefaultDone = new Uint8Array(Math.ceil(reader.capacity / PREFAULT_STEP_BYTES));
+    this.#main = new RingDrain(reader, decoder, fanOut, diagnostics, options.thread ?? MAIN_THREAD, this.#flushIntervalMs, this.#now);
+    this.#rings = [this.#main];
+  }
+
+  /** The main thread's ring. */
+  get main(): RingDrain {
+    return this.#main;
+  }
+
+  /** Rings drained now, the main thread's included. */
+  get ringCount(): number {
+    return this.#rings.length;
+  }
+
+  /** Start draining an attached thread's ring (its decoder has the thread's info). */
+  addRing(reader: RingReader, decoder: RecordDecoder, thread: ThreadInfo): void {
+    if (this.#find(thread.id) !== undefined) throw new RangeError(`thread ${thread.id} is already attached`);
+    this.#fanOut.addDecoder(decoder);
+    this.#rings = [...this.#rings, new RingDrain(reader, decoder, this.#fanOut, this.#diagnostics, thread, this.#flushIntervalMs, this.#now)];
+    this.wake();
   }
 
   /**
-   * Prefault one chunk of PREFAULT_STEP_BYTES: the first not yet done at or
-   * after the chunk past the one the producer is writing in, so that the
-   * pages are ready before it gets there even when it writes fast from the
-   * start. Returns false once the whole ring is done.
+   * The thread of ring `threadId` has ended (or detached): nothing more will
+   * be written, so drain it to the end, deliver its notices and drop it.
+   * Resolves with its final counts (undefined when no such ring is attached).
    */
+  endRing(threadId: number): Promise<ThreadStats | undefined> {
+    const ring = this.#find(threadId);
+    if (ring === undefined || ring === this.#main) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      (ring.ending ??= []).push(resolve);
+      this.wake();
+    });
+  }
+
+  #find(threadId: number): RingDrain | undefined {
+    return this.#rings.find((r) => r.thread.id === threadId);
+  }
+
+  /** Drop the ended rings that are empty now. */
+  #retireEnded(): void {
+    if (!this.#rings.some((r) => r.ending !== null && r.empty)) return;
+    const keep: RingDrain[] = [];
+    for (const ring of this.#rings) {
+      if (ring.ending === null || !ring.empty) {
+        keep.push(ring);
+        continue;
+      }
+      ring.checkDrops(true);
+      ring.checkCorrupt(true);
+      ring.settleWaiters(true);
+      const stats = ring.stats();
+      const r = this.#retired;
+      r.offered += stats.offered;
+      r.written += stats.written;
+      r.dropped += stats.dropped;
+      r.oversize += stats.oversize;
+      r.decoded += ring.decoded;
+      r.corrupt += ring.corrupt;
+      r.corruptBytes += ring.corruptBytes;
+      r.corruptNotices += ring.corruptNotices;
+      r.orphaned += ring.decoder.orphaned;
+      r.evictedSpans += ring.decoder.evictedSpans;
+      r.dropNotices += ring.dropNotices;
+      r.droppedReported += ring.droppedReported;
+      r.oversizeReported += ring.oversizeReported;
+      r.prefaultedBytes += ring.prefaulted;
+      r.ended++;
+      this.#fanOut.removeDecoder(ring.decoder);
+      for (const resolve of ring.ending) resolve(stats);
+    }
+    this.#rings = keep;
+    if (this.#next >= keep.length) this.#next = 0;
+  }
+
+  /** Prefault one chunk of the first ring not yet wholly resident (see RingDrain); false once every ring is. */
   prefaultStep(): boolean {
-    const reader = this.#reader;
-    const done = this.#prefaultDone;
-    if (this.#prefaulted === reader.capacity) return false;
-    // Some chunk is not done, so this ends within one round of the ring.
-    let chunk = Math.floor((reader.available() & reader.mask) / PREFAULT_STEP_BYTES) + 1;
-    while (done[chunk % done.length] === 1) chunk++;
-    chunk %= done.length;
-    const from = chunk * PREFAULT_STEP_BYTES;
-    const to = Math.min(from + PREFAULT_STEP_BYTES, reader.capacity);
-    reader.prefault(from, to);
-    done[chunk] = 1;
-    this.#prefaulted += to - from;
-    return true;
+    for (const ring of this.#rings) if (ring.prefaultStep()) return true;
+    return false;
   }
 
   /**
-   * Decode and deliver up to `limit` records that are already in the ring.
-   * Synchronous; returns how many records it took (string definitions
-   * included, padding not).
+   * One pass: decode and deliver up to `limit` records from each ring, in
+   * turn, starting one ring further on each pass. Synchronous; returns how
+   * many records it took (string definitions included, padding not).
    */
   drainBatch(limit: number): number {
-    const reader = this.#reader;
-    const walker = this.#walker;
-    const decoder = this.#decoder;
-    const fanOut = this.#fanOut;
-    const mask = reader.mask;
-    const end = reader.available();
-    const from = reader.position;
-    let pos = from;
-    if (end - pos > this.#queueHighWater) this.#queueHighWater = end - pos;
+    const rings = this.#rings;
+    const count = rings.length;
+    const start = this.#next < count ? this.#next : 0;
+    this.#next = start + 1 < count ? start + 1 : 0;
     let n = 0;
-    const decodedBefore = this.#decoded;
-    while (pos < end && n < limit) {
-      const size = walker.sizeAt(pos, end);
-      if (size === 0) {
-        // The encoder never frames a record like this: skip to sound framing, never trust the size.
-        pos = this.#resync(pos, end);
-        continue;
-      }
-      if (walker.isPad(pos)) {
-        pos += size;
-        continue;
-      }
-      let record;
-      try {
-        record = decoder.decode(pos & mask);
-      } catch (error) {
-        pos += size;
-        n++;
-        this.#countCorrupt(error, walker.kindAt(pos - size), size);
-        continue;
-      }
-      pos += size;
-      n++;
-      // String definitions ride in the same reservation as the record that
-      // first uses them: only that record counts, so decoded + corrupt == written.
-      if (record !== undefined) {
-        this.#decoded++;
-        // Before the sinks see it: a successor of this worker must not hand it out again.
-        reader.take(pos, this.#decoded);
-        fanOut.deliver(record);
-      }
+    let decoded = 0;
+    for (let i = 0; i < count; i++) {
+      const ring = rings[(start + i) % count]!;
+      const before = ring.decoded;
+      n += ring.drainBatch(limit);
+      decoded += ring.decoded - before;
     }
-    if (pos !== from) reader.release(pos, this.#decoded);
-    this.#sinceFlush += this.#decoded - decodedBefore;
-    if (this.#pendingCorrupt + this.#pendingCorruptBytes !== 0) this.checkCorrupt();
+    this.#sinceFlush += decoded;
+    this.#retireEnded();
     return n;
   }
 
-  /**
-   * The framing at `pos` is unsound: skip to where sound framing resumes
-   * (the next record the decoder would recognise), counting the bytes.
-   */
-  #resync(pos: number, end: number): number {
-    const walker = this.#walker;
-    const next = walker.resync(pos, end, (p) => RecordDecoder.knowsKind(walker.kindAt(p)));
-    this.#corruptBytes += next - pos;
-    this.#pendingCorruptBytes += next - pos;
-    if (this.#corruptReason === '') this.#corruptReason = `unsound record framing at offset ${pos & this.#reader.mask}`;
-    this.#reader.storeCorrupt(this.#corrupt, this.#corruptBytes);
-    return next;
-  }
-
-  /**
-   * A record whose framing is sound but that will not decode. A string
-   * definition is not a record of its own (it rides with the record that
-   * uses it, which then fails too), so it counts in bytes.
-   */
-  #countCorrupt(error: unknown, kind: number, size: number): void {
-    if (kind === KIND_STRING_DEF) {
-      this.#corruptBytes += size;
-      this.#pendingCorruptBytes += size;
-    } else {
-      this.#corrupt++;
-      this.#pendingCorrupt++;
-    }
-    if (this.#corruptReason === '') this.#corruptReason = error instanceof Error ? error.message : String(error);
-    this.#reader.storeCorrupt(this.#corrupt, this.#corruptBytes);
-  }
-
-  /** Deliver a report of corrupt records if one is due (at most one per flush interval). */
+  /** Deliver a report of corrupt records if one is due, on every ring. */
   checkCorrupt(force = false): void {
-    if (this.#pendingCorrupt + this.#pendingCorruptBytes === 0) return;
-    const now = this.#now();
-    if (!force && now - this.#lastCorruptNotice < this.#flushIntervalMs) return;
-    this.#lastCorruptNotice = now;
-    const fields = Object.assign(Object.create(null) as Record<string, number | string>, {
-      corrupt_count: this.#pendingCorrupt,
-      corrupt_bytes: this.#pendingCorruptBytes,
-      reason: this.#corruptReason,
-    });
-    this.#pendingCorrupt = 0;
-    this.#pendingCorruptBytes = 0;
-    this.#corruptReason = '';
-    this.#corruptNotices++;
-    this.#diagnostics.notice('records skipped: the worker could not decode them', fields);
-    this.#fanOut.deliverDiagnostics();
+    for (const ring of this.#rings) ring.checkCorrupt(force);
   }
 
-  /** Read the priority drop channel and deliver a notice if one is due. */
+  /** Read every ring's priority drop channel and deliver a notice if one is due. */
   checkDrops(force = false): void {
-    const notice = this.#reader.takeDrops();
-    if (notice !== null) {
-      this.#pendingDropped += notice.dropped;
-      this.#pendingOversize += notice.oversize;
-    }
-    if (this.#pendingDropped === 0 && this.#pendingOversize === 0) return;
-    const now = this.#now();
-    if (!force && now - this.#lastNotice < this.#flushIntervalMs) return;
-    this.#lastNotice = now;
-    const dropped = this.#pendingDropped;
-    const oversize = this.#pendingOversize;
-    this.#pendingDropped = 0;
-    this.#pendingOversize = 0;
-    this.#dropNotices++;
-    this.#droppedReported += dropped;
-    this.#oversizeReported += oversize;
-    const fields = Object.assign(Object.create(null) as Record<string, number>, { dropped_count: dropped, oversize_count: oversize });
-    this.#diagnostics.emit('error', dropped > 0 ? 'records dropped: queue full' : 'records dropped: too large for the queue', fields);
-    this.#fanOut.deliverDiagnostics();
+    for (const ring of this.#rings) ring.checkDrops(force);
   }
 
-  /** Run until `stop()`; resolves once the ring is drained after the stop request. */
+  /** Run until `stop()`; resolves once the rings are drained after the stop request. */
   async run(): Promise<void> {
     let idlePolls = 0;
     while (true) {
@@ -304,12 +269,12 @@ export class DrainLoop {
       this.checkCorrupt();
       const n = this.drainBatch(this.#batchRecords);
       this.#settleWaiters();
-      // A prefault step every turn, busy or not, until the ring is done.
+      // A prefault step every turn, busy or not, until the rings are done.
       const prefaulting = !this.#stopping && this.prefaultStep();
       if (n !== 0 || prefaulting) {
         idlePolls = 0;
         this.#maybeFlush();
-        // Yield every batch so timers, I/O callbacks and control messages run.
+        // Yield every pass so timers, I/O callbacks and control messages run.
         await yieldToEventLoop();
         continue;
       }
@@ -340,6 +305,11 @@ export class DrainLoop {
     }
   }
 
+  /** Each ring's decoded count now, to mark flushed once a flush round begun now completes. */
+  #marks(): [RingDrain, number][] {
+    return this.#rings.map((r) => [r, r.decoded]);
+  }
+
   /**
    * Periodic flush. When every sink is idle this is one flush round, and its
    * completion marks the records before it as flushed (so a worker death can
@@ -351,18 +321,17 @@ export class DrainLoop {
       this.#fanOut.flushIdle();
       return;
     }
-    const mark = this.#decoded;
+    const marks = this.#marks();
     void this.#fanOut.flushAll().then((all) => {
-      if (all) this.#reader.markFlushed(mark);
+      if (all) for (const [ring, mark] of marks) ring.reader.markFlushed(mark);
     });
   }
 
   /**
-   * The producer's thread is exiting and blocks until we acknowledge (or its
-   * deadline passes): it writes nothing more, so drain to the end without
-   * yielding, deliver pending drop notices, flush every sink (each bounded by
-   * its sink timeout; a synchronous sink writes before the first await), and
-   * acknowledge.
+   * The main thread is exiting and blocks until we acknowledge (or its
+   * deadline passes): drain every ring to the end without yielding, deliver
+   * pending notices, flush every sink (each bounded by its sink timeout; a
+   * synchronous sink writes before the first await), and acknowledge.
    */
   async #exitDrain(): Promise<void> {
     while (this.drainBatch(this.#batchRecords) !== 0);
@@ -373,19 +342,35 @@ export class DrainLoop {
     this.#exit!.acknowledge();
   }
 
+  /**
+   * Sleep on every ring at once: each announces sleep (so its producer wakes
+   * us), and the first to be written to, or the timeout, ends the sleep; the
+   * other rings' waits are then ended too.
+   */
   async #sleep(): Promise<void> {
-    const seen = this.#reader.prepareSleep();
-    if (seen === null) return;
+    const rings = this.#rings;
+    const seen: number[] = [];
+    for (const ring of rings) {
+      const s = ring.reader.prepareSleep();
+      if (s === null) {
+        for (let i = 0; i < seen.length; i++) rings[i]!.reader.cancelSleep();
+        return;
+      }
+      seen.push(s);
+    }
     const wake = new Promise<void>((resolve) => {
       this.#wake = resolve;
     });
     // A pending drop or corrupt notice must go out when its interval is up, so sleep no longer than that.
-    const now = this.#now();
     let timeout = this.#flushIntervalMs;
-    if (this.#pendingDropped + this.#pendingOversize > 0) timeout = Math.min(timeout, Math.max(1, this.#flushIntervalMs - (now - this.#lastNotice)));
-    if (this.#pendingCorrupt + this.#pendingCorruptBytes > 0) timeout = Math.min(timeout, Math.max(1, this.#flushIntervalMs - (now - this.#lastCorruptNotice)));
-    await Promise.race([this.#reader.sleep(seen, timeout), wake]);
+    for (const ring of rings) if (ring.noticePending) timeout = ring.sleepBound(timeout);
+    const sleeps = rings.map((ring, i) => ring.reader.sleep(seen[i]!, timeout));
+    await Promise.race([...sleeps, wake]);
     this.#wake = null;
+    if (rings.length > 1) {
+      for (const ring of rings) ring.reader.interruptSleep();
+      await Promise.all(sleeps);
+    }
   }
 
   /**
@@ -393,8 +378,8 @@ export class DrainLoop {
    * mark the records decoded before it as flushed (see `#flushIdle`).
    */
   async flushAll(): Promise<void> {
-    const mark = this.#decoded;
-    if (await this.#fanOut.flushAll()) this.#reader.markFlushed(mark);
+    const marks = this.#marks();
+    if (await this.#fanOut.flushAll()) for (const [ring, mark] of marks) ring.reader.markFlushed(mark);
   }
 
   /** Cut a sleep short (a control message arrived). */
@@ -402,50 +387,76 @@ export class DrainLoop {
     this.#wake?.();
   }
 
-  /** Resolves once every record before `position` has been delivered. */
-  reach(position: number): Promise<void> {
-    if (this.#reader.position >= position) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#waiters.push({ position, resolve });
-      this.wake();
-    });
+  /**
+   * Resolves once every record before `position` of the ring of `threadId`
+   * (default: the main thread's) has been delivered; at once when that
+   * thread has no ring here (it ended and was drained).
+   */
+  reach(position: number, threadId = this.#main.thread.id): Promise<void> {
+    const ring = this.#find(threadId);
+    if (ring === undefined) return Promise.resolve();
+    const reached = ring.reach(position);
+    this.wake();
+    return reached;
   }
 
   #settleWaiters(): void {
-    if (this.#waiters.length === 0) return;
-    const pos = this.#reader.position;
-    const ready = this.#waiters.filter((w) => w.position <= pos);
-    if (ready.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.position > pos);
-    for (const w of ready) w.resolve();
+    for (const ring of this.#rings) ring.settleWaiters();
   }
 
-  /** Ask `run()` to return once the ring is empty. */
+  /** Ask `run()` to return once the rings are empty. */
   stop(): void {
     this.#stopping = true;
     this.wake();
   }
 
-  /** Deliver any drop notice still pending, regardless of the interval (at shutdown). */
+  /** Deliver any notice still pending, regardless of the interval (at shutdown). */
   finalNotice(): void {
     this.checkDrops(true);
     this.checkCorrupt(true);
   }
 
   stats(): DrainStats {
-    return {
-      decoded: this.#decoded,
-      corrupt: this.#corrupt,
-      corruptBytes: this.#corruptBytes,
-      corruptNotices: this.#corruptNotices,
-      orphaned: this.#decoder.orphaned,
-      evictedSpans: this.#decoder.evictedSpans,
-      openSpans: this.#decoder.openSpans,
-      dropNotices: this.#dropNotices,
-      droppedReported: this.#droppedReported,
-      oversizeReported: this.#oversizeReported,
-      queueHighWaterBytes: this.#queueHighWater,
-      prefaultedBytes: this.#prefaulted,
+    const r = this.#retired;
+    const out: DrainStats = {
+      decoded: r.decoded,
+      corrupt: r.corrupt,
+      corruptBytes: r.corruptBytes,
+      corruptNotices: r.corruptNotices,
+      orphaned: r.orphaned,
+      evictedSpans: r.evictedSpans,
+      openSpans: 0,
+      dropNotices: r.dropNotices,
+      droppedReported: r.droppedReported,
+      oversizeReported: r.oversizeReported,
+      queueHighWaterBytes: 0,
+      prefaultedBytes: r.prefaultedBytes,
+      threads: [],
+      attached: { offered: r.offered, written: r.written, dropped: r.dropped, oversize: r.oversize },
+      endedRings: r.ended,
     };
+    for (const ring of this.#rings) {
+      out.decoded += ring.decoded;
+      out.corrupt += ring.corrupt;
+      out.corruptBytes += ring.corruptBytes;
+      out.corruptNotices += ring.corruptNotices;
+      out.orphaned += ring.decoder.orphaned;
+      out.evictedSpans += ring.decoder.evictedSpans;
+      out.openSpans += ring.decoder.openSpans;
+      out.dropNotices += ring.dropNotices;
+      out.droppedReported += ring.droppedReported;
+      out.oversizeReported += ring.oversizeReported;
+      if (ring.queueHighWater > out.queueHighWaterBytes) out.queueHighWaterBytes = ring.queueHighWater;
+      out.prefaultedBytes += ring.prefaulted;
+      const t = ring.stats();
+      out.threads.push(t);
+      if (ring !== this.#main) {
+        out.attached.offered += t.offered;
+        out.attached.written += t.written;
+        out.attached.dropped += t.dropped;
+        out.attached.oversize += t.oversize;
+      }
+    }
+    return out;
   }
 }

@@ -23,11 +23,24 @@ export const MAX_SINKS = 31;
 export class FanOut {
   #slots: SinkSlot[] = [];
   #freeBits = 0x7fffffff;
+  /** One decoder per ring (per recording thread): each keeps its own open spans and their sink bits. */
+  readonly #decoders = new Set<RecordDecoder>();
 
   constructor(
     readonly decoder: RecordDecoder,
     readonly diagnostics: Diagnostics,
-  ) {}
+  ) {
+    this.#decoders.add(decoder);
+  }
+
+  /** A ring was attached: its decoder's open spans carry sink bits too. */
+  addDecoder(decoder: RecordDecoder): void {
+    this.#decoders.add(decoder);
+  }
+
+  removeDecoder(decoder: RecordDecoder): void {
+    this.#decoders.delete(decoder);
+  }
 
   get slots(): readonly SinkSlot[] {
     return this.#slots;
@@ -53,13 +66,13 @@ export class FanOut {
     const slot = this.#slots.find((s) => s.name === name);
     if (slot === undefined) return undefined;
     this.#slots = this.#slots.filter((s) => s !== slot);
-    for (const entry of this.decoder.spans()) entry.sinkMask &= ~slot.bit;
+    for (const decoder of this.#decoders) for (const entry of decoder.spans()) entry.sinkMask &= ~slot.bit;
     this.#freeBits |= slot.bit;
     return slot;
   }
 
-  /** Deliver one decoded record (or an orphan) from the ring. */
-  deliver(record: TraceRecord | typeof ORPHAN): void {
+  /** Deliver one decoded record (or an orphan) from the ring `decoder` reads. */
+  deliver(record: TraceRecord | typeof ORPHAN, decoder: RecordDecoder = this.decoder): void {
     const slots = this.#slots;
     const n = slots.length;
     if (record === ORPHAN) {
@@ -72,7 +85,7 @@ export class FanOut {
         else slot.stats.filtered++;
       }
     } else if (record.kind === 'spanStart') {
-      const entry = this.decoder.lastSpan!;
+      const entry = decoder.lastSpan!;
       const span = record.span;
       const level = levelValue(span.level);
       let mask = 0;
@@ -87,7 +100,7 @@ export class FanOut {
       }
       entry.sinkMask = mask;
     } else {
-      const mask = this.decoder.lastSpan!.sinkMask;
+      const mask = decoder.lastSpan!.sinkMask;
       for (let i = 0; i < n; i++) {
         const slot = slots[i]!;
         if ((mask & slot.bit) !== 0) slot.consume(record);

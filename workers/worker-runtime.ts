@@ -10,8 +10,9 @@ import { TargetFilter } from '../src/filter/target-filter.js';
 import { RecordDecoder } from '../src/decoder/record-decoder.js';
 import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
+import { MAIN_THREAD } from '../src/control/control-protocol.js';
 import { MetricRegionReader } from '../src/metric-region/region-reader.js';
-import type { ControlReply, ControlRequest, ResolvedSinkSpec, WorkerSeed, WorkerStartMessage, WorkerStats } from '../src/control/control-protocol.js';
+import type { AttachedRing, ControlReply, ControlRequest, ResolvedSinkSpec, ThreadStats, WorkerSeed, WorkerStartMessage, WorkerStats } from '../src/control/control-protocol.js';
 import { DispatcherHealthReader } from './dispatcher-health-reader.js';
 import { Diagnostics } from './diagnostics.js';
 import { DrainLoop } from './drain-loop.js';
@@ -31,6 +32,9 @@ export class WorkerRuntime {
   readonly #port: MessagePort;
   readonly #sinkTimeoutMs: number;
   readonly #resource: Readonly<Record<string, string | number | boolean>>;
+  readonly #maxOpenSpans: number;
+  /** Attached threads' metrics regions, by thread id. */
+  readonly #regions = new Map<number, SharedArrayBuffer>();
   #finished: Promise<WorkerStats> | null = null;
   #resolveStarted!: (message: WorkerStartMessage) => void;
   /** Resolves with what `run()` reports once its first sinks are ready (or failed). */
@@ -44,8 +48,9 @@ export class WorkerRuntime {
     this.#sinkTimeoutMs = seed.sinkTimeoutMs;
     this.#restart = seed.restart;
     this.#resource = Object.freeze({ ...seed.resource });
+    this.#maxOpenSpans = seed.maxOpenSpans;
     this.reader = new RingReader(seed.ring);
-    this.decoder = new RecordDecoder(this.reader.bytes, { maxOpenSpans: seed.maxOpenSpans, strings: seed.strings });
+    this.decoder = new RecordDecoder(this.reader.bytes, { maxOpenSpans: seed.maxOpenSpans, strings: seed.strings, thread: MAIN_THREAD });
     this.diagnostics = diagnostics;
     this.fanOut = new FanOut(this.decoder, diagnostics);
     this.loop = new DrainLoop(this.reader, this.decoder, this.fanOut, diagnostics, {
@@ -56,6 +61,30 @@ export class WorkerRuntime {
     const restarts = seed.restart?.restarts ?? 0;
     this.metrics = new MetricRegionReader(seed.metricRegions ?? []);
     this.health = new DispatcherHealthReader(this.reader, this.loop, this.fanOut, () => restarts);
+    for (const ring of seed.rings ?? []) this.attachRing(ring);
+  }
+
+  /** Drain an attached thread's ring too, and read its metrics region. */
+  attachRing({ thread, ring, metricRegion }: AttachedRing): void {
+    const reader = new RingReader(ring);
+    // A ring of its own, so strings interned and spans open of its own; a respawned worker learns its strings anew (see docs/threads.md).
+    const decoder = new RecordDecoder(reader.bytes, { maxOpenSpans: this.#maxOpenSpans, thread: Object.freeze({ id: thread.id, name: thread.name }) });
+    this.loop.addRing(reader, decoder, decoder.thread!);
+    if (metricRegion !== undefined) {
+      this.metrics.addRegion(metricRegion);
+      this.#regions.set(thread.id, metricRegion);
+    }
+  }
+
+  /** The thread has ended: drain its ring to the end, then drop the ring and its metrics region. */
+  async endRing(threadId: number): Promise<ThreadStats | undefined> {
+    const stats = await this.loop.endRing(threadId);
+    const region = this.#regions.get(threadId);
+    if (region !== undefined) {
+      this.metrics.removeRegion(region);
+      this.#regions.delete(threadId);
+    }
+    return stats;
   }
 
   /** Load the first sinks, report ready, and drain until shutdown. Resolves with the final stats. */
@@ -101,8 +130,13 @@ export class WorkerRuntime {
         return undefined;
       case 'removeSink':
         return this.removeSink(request.name);
+      case 'attachRing':
+        this.attachRing(request.ring);
+        return undefined;
+      case 'endRing':
+        return this.endRing(request.threadId);
       case 'flush':
-        await this.loop.reach(request.position);
+        await this.loop.reach(request.position, request.threadId);
         this.loop.checkDrops();
         this.loop.checkCorrupt(true);
         await this.loop.flushAll();

@@ -15,7 +15,7 @@ import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
 import { DEFAULT_MAX_OPEN_SPANS } from '../defaults.js';
 import { CorruptRecordError } from '../errors.js';
-import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody, SpanInfo, ThreadInfo, TraceRecord } from '../record/trace-record.js';
 
 // Module-local copies of the format's constants, so V8 folds them into
 // optimized code (an imported constant is read at every use; see record-encoder.ts).
@@ -83,10 +83,13 @@ export interface RecordDecoderOptions {
   maxOpenSpans?: number;
   /** Strings the producer defined before this decoder existed (a respawned worker). */
   strings?: readonly string[];
+  /** The thread whose ring this decoder reads: set on every span and event it decodes. */
+  thread?: ThreadInfo;
 }
 
 export class RecordDecoder {
   readonly maxOpenSpans: number;
+  readonly thread: ThreadInfo | undefined;
   /** The span of the last span record decoded. */
   lastSpan: SpanEntry | undefined;
   /** Span records whose span was unknown. */
@@ -109,6 +112,7 @@ export class RecordDecoder {
     this.maxOpenSpans = options.maxOpenSpans ?? DEFAULT_MAX_OPEN_SPANS;
     this.#spans = new OpenSpanTable(this.maxOpenSpans);
     this.#strings = options.strings === undefined ? [] : [...options.strings];
+    this.thread = options.thread;
   }
 
   /** Whether `kind` is a record kind this decoder reads (for the ring walker's resynchronisation). */
@@ -165,7 +169,7 @@ export class RecordDecoder {
         const fields = this.#attributes();
         if (flags & FLAG_LOG_RECORD) return this.#logRecord(time, levelName(level), target, message, fields, traceId, spanId);
         this.#whole();
-        return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId };
+        return { kind: 'event', time, level: levelName(level), target, message, fields, traceId, spanId, thread: this.thread };
       }
       case KIND_LOG_LINE: {
         const time = this.#f64();
@@ -173,7 +177,7 @@ export class RecordDecoder {
         const spanId = traceId === undefined ? undefined : this.#spanId();
         const line = this.#str();
         this.#whole();
-        return pinoLineToEvent(line, time, traceId, spanId);
+        return pinoLineToEvent(line, time, traceId, spanId, this.thread);
       }
       case KIND_SPAN_START:
         return this.#spanStart(level, flags);
@@ -215,7 +219,7 @@ export class RecordDecoder {
     const schemaUrl = this.#str();
     this.#whole();
     return {
-      kind: 'event', time, level, target, message, fields, traceId, spanId,
+      kind: 'event', time, level, target, message, fields, traceId, spanId, thread: this.thread,
       severityNumber, severityText, eventName, observedTime, body, traceFlags, scopeVersion, schemaUrl,
     };
   }
@@ -256,6 +260,7 @@ export class RecordDecoder {
       level: levelName(level),
       spanKind,
       startTime: time,
+      thread: this.thread,
     };
     const entry: SpanEntry = { info, sinkMask: 0 };
     if (this.#spans.add(handle, entry) !== undefined) this.evictedSpans++;
@@ -439,7 +444,7 @@ const PINO_OWN_KEYS = new Set(['level', 'time', 'msg', 'name']);
  * (else `pino`), `msg` as the message, every other key a field (objects kept
  * as JSON text). A line that is not JSON becomes an `error` event holding it.
  */
-export function pinoLineToEvent(line: string, time: number, traceId: string | undefined, spanId: string | undefined): EventRecord {
+export function pinoLineToEvent(line: string, time: number, traceId: string | undefined, spanId: string | undefined, thread?: ThreadInfo): EventRecord {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
@@ -449,7 +454,7 @@ export function pinoLineToEvent(line: string, time: number, traceId: string | un
   const fields = emptyFields();
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     fields['line'] = line.trimEnd();
-    return { kind: 'event', time, level: 'error', target: DEFAULT_PINO_TARGET, message: 'unparseable pino line', fields, traceId, spanId };
+    return { kind: 'event', time, level: 'error', target: DEFAULT_PINO_TARGET, message: 'unparseable pino line', fields, traceId, spanId, thread };
   }
   const o = obj as Record<string, unknown>;
   for (const key of Object.keys(o)) {
@@ -458,7 +463,7 @@ export function pinoLineToEvent(line: string, time: number, traceId: string | un
   }
   const target = typeof o['name'] === 'string' && o['name'] !== '' ? o['name'] : DEFAULT_PINO_TARGET;
   const message = typeof o['msg'] === 'string' ? o['msg'] : '';
-  return { kind: 'event', time, level: levelName(pinoLevel(o['level'])), target, message, fields, traceId, spanId };
+  return { kind: 'event', time, level: levelName(pinoLevel(o['level'])), target, message, fields, traceId, spanId, thread };
 }
 
 function jsonField(v: unknown): FieldValue {

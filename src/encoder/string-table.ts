@@ -54,6 +54,17 @@ export class StringTable {
     for (; this.#pending > 0; this.#pending--) this.#ids.delete(this.#strings.pop()!);
   }
 
+  /**
+   * Forget every string: the next use of each defines it again. For a
+   * consumer that starts over without this table's snapshot (an attached
+   * thread's ring, read by a respawned worker). Call between reservations.
+   */
+  reset(): void {
+    this.#ids.clear();
+    this.#strings.length = 0;
+    this.#pending = 0;
+  }
+
   get size(): number {
     return this.#strings.length;
   }

@@ -98,7 +98,7 @@ class RegionView {
   /** Histogram reads whose generation loads never matched: the last matched read was reported, or none. */
   tornReads = 0;
 
-  constructor(sab: SharedArrayBuffer) {
+  constructor(readonly sab: SharedArrayBuffer) {
     this.header32 = new Int32Array(sab, 0, METRIC_HEADER_BYTES / 4);
     this.header64 = new Float64Array(sab, 0, METRIC_HEADER_BYTES / 8);
     const logCapacity = this.header32[LOG_CAPACITY];
@@ -191,10 +191,20 @@ class RegionView {
 }
 
 export class MetricRegionReader {
-  readonly #regions: RegionView[];
+  #regions: RegionView[];
 
   constructor(regions: readonly SharedArrayBuffer[]) {
     this.#regions = regions.map((sab) => new RegionView(sab));
+  }
+
+  /** An attached thread's region: summed with the others from the next read. */
+  addRegion(sab: SharedArrayBuffer): void {
+    this.#regions = [...this.#regions, new RegionView(sab)];
+  }
+
+  /** The region's thread has ended: its series leave the sums. */
+  removeRegion(sab: SharedArrayBuffer): void {
+    this.#regions = this.#regions.filter((r) => r.sab !== sab);
   }
 
   /** Descriptor entries that did not parse, over all regions. */

@@ -21,6 +21,17 @@ export type FieldValue = FieldPrimitive | FieldPrimitive[];
 export type Fields = Record<string, FieldValue>;
 
 /**
+ * The thread a record was made on, as the OpenTelemetry semantic conventions
+ * name it (`thread.id`, `thread.name`): `worker_threads`' `threadId` and the
+ * worker's `name` option (`'main'` and 0 for the main thread). One frozen
+ * object per thread, shared by all its records: compare by identity.
+ */
+export interface ThreadInfo {
+  readonly id: number;
+  readonly name: string;
+}
+
+/**
  * The worker's view of an open span, shared by every record of that span.
  * `name` follows `updateName`. Do not keep it past the span's end record if
  * you need it unchanged: the worker owns it.
@@ -42,6 +53,8 @@ export interface SpanInfo {
   /** `SpanKind`: 0 internal, 1 server, 2 client, 3 producer, 4 consumer. */
   readonly spanKind: number;
   readonly startTime: number;
+  /** The thread that made the span; undefined only on records not read from a ring (built by hand). */
+  readonly thread?: ThreadInfo;
 }
 
 /**
@@ -114,6 +127,8 @@ export interface EventRecord {
   /** The active span's ids when the event was made inside one. */
   readonly traceId: string | undefined;
   readonly spanId: string | undefined;
+  /** The thread that made the event; undefined on ringtrace's own diagnostics and records built by hand. */
+  readonly thread?: ThreadInfo;
   // The properties below are set only on a record made through the
   // OpenTelemetry Logs API (`logger.emit()`), for what `level` and
   // `message` cannot say.

@@ -4,7 +4,7 @@
  *
  *   SharedArrayBuffer
  *   ┌──────────── header: 6 lines × 64 bytes, one writer per line ───────────┐
- *   │ line 0  WRITE_INDEX                           (producer writes)         │
+ *   │ line 0  WRITE_INDEX, WRITTEN_*                (producer writes)         │
  *   │ line 1  READ_INDEX                            (consumer writes)         │
  *   │ line 2  DROPPED, OVERSIZE       priority drop channel (producer writes) │
  *   │ line 3  CONSUMER_STATE, *_REPORTED            (consumer writes)         │
@@ -28,6 +28,14 @@ const INT32_PER_LINE = CACHE_LINE_BYTES / 4;
 
 /** Int32 slot: low 32 bits of the producer's write position. */
 export const WRITE_INDEX = 0 * INT32_PER_LINE;
+/**
+ * Int32 slots: records the producer has published (low, high 32 bits),
+ * stored plainly just before each WRITE_INDEX store, so another thread can
+ * read a producer's `written` (a worker thread's ring, read by the
+ * dispatcher worker) without asking it; loaded after WRITE_INDEX.
+ */
+export const WRITTEN_LOW = 0 * INT32_PER_LINE + 1;
+export const WRITTEN_HIGH = 0 * INT32_PER_LINE + 2;
 /** Int32 slot: low 32 bits of the consumer's read position. */
 export const READ_INDEX = 1 * INT32_PER_LINE;
 /** Int32 slot: records dropped because the ring was full (wraps at 2^32). */

@@ -33,6 +33,8 @@ import {
   READ_INDEX,
   TAKEN_INDEX,
   WRITE_INDEX,
+  WRITTEN_HIGH,
+  WRITTEN_LOW,
   loadCount,
   ringCapacity,
   storeCount,
@@ -156,6 +158,14 @@ export class RingReader {
     return loadCount(this.#header, FLUSHED_LOW, FLUSHED_HIGH);
   }
 
+  /**
+   * Records the producer has published so far (its `written`). Read after
+   * `available()`, it covers at least the records up to that position.
+   */
+  writtenSoFar(): number {
+    return loadCount(this.#header, WRITTEN_LOW, WRITTEN_HIGH);
+  }
+
   /** The producer's drop counters as they stand (totals mod 2^32), without taking them. */
   dropTotals(): DropNotice {
     return { dropped: Atomics.load(this.#header, DROPPED) >>> 0, oversize: Atomics.load(this.#header, OVERSIZE) >>> 0 };
@@ -195,6 +205,19 @@ export class RingReader {
       return null;
     }
     return seen;
+  }
+
+  /** Back to running without sleeping (another ring of the same worker had data). */
+  cancelSleep(): void {
+    Atomics.store(this.#header, CONSUMER_STATE, CONSUMER_RUNNING);
+  }
+
+  /**
+   * End a `sleep()` still waiting on this ring (the worker woke for another
+   * ring): only the consumer waits on WRITE_INDEX, so this wakes nothing else.
+   */
+  interruptSleep(): void {
+    Atomics.notify(this.#header, WRITE_INDEX);
   }
 
   /**

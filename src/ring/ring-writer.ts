@@ -19,6 +19,8 @@ import {
   OVERSIZE,
   READ_INDEX,
   WRITE_INDEX,
+  WRITTEN_HIGH,
+  WRITTEN_LOW,
   ringCapacity,
   widen,
 } from './layout.js';
@@ -185,9 +187,12 @@ export class RingWriter {
    */
   #publish(length: number, records: number): void {
     const write = (this.#write += length);
-    this.written += records;
-    // Everything written before becomes visible with this store.
-    Atomics.store(this.#header, WRITE_INDEX, write | 0);
+    const written = (this.written += records);
+    const header = this.#header;
+    header[WRITTEN_LOW] = written | 0;
+    if (written > 0x7fffffff) header[WRITTEN_HIGH] = Math.floor(written / 2 ** 32) | 0;
+    // Everything written before (records and the count) becomes visible with this store.
+    Atomics.store(header, WRITE_INDEX, write | 0);
     if (write < this.#checkStateAt) return;
     if (Atomics.load(this.#header, CONSUMER_STATE) !== CONSUMER_SLEEPING) {
       this.#checkStateAt = write + this.#stateCheckBytes;

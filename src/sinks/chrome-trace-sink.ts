@@ -15,7 +15,9 @@
  * the file is complete, valid JSON.
  *
  * Lanes: one process (pid 1, named after the service), one thread lane per
- * trace (default) or per target (`lanes: 'target'`). Spans that overlap
+ * trace (default), per target (`lanes: 'target'`) or per recording thread
+ * (`lanes: 'thread'`: the main thread and each attached worker thread,
+ * named after `thread.name` and `thread.id`). Spans that overlap
  * without nesting (concurrent siblings) go to a second lane of the same
  * trace, so every lane is well nested as the viewers require. Times are
  * microseconds since the Unix epoch.
@@ -27,7 +29,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
-import type { Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import type { Fields, SpanInfo, ThreadInfo, TraceRecord } from '../record/trace-record.js';
 import type { SinkContext, SinkFactory, TraceSink } from './trace-sink.js';
 import { copyJsonFields } from './json-fields.js';
 
@@ -36,13 +38,16 @@ export interface ChromeTraceSinkOptions {
   path: string;
   /** Create the file's folder. Default false. */
   mkdir?: boolean;
-  /** One thread lane per `trace` (default) or per `target`. */
-  lanes?: 'trace' | 'target';
+  /** One thread lane per `trace` (default), per `target`, or per recording `thread` (`thread.id`). */
+  lanes?: ChromeTraceLanes;
   /** Name of the process lane. Default: the resource's `service.name`, else `ringtrace`. */
   processName?: string;
   /** Spans tracked while open, before the oldest is written as unfinished. Default 10,000. */
   maxOpenSpans?: number;
 }
+
+/** How the chrome-trace sink assigns lanes. */
+export type ChromeTraceLanes = 'trace' | 'target' | 'thread';
 
 /** What `dispatcher.inspectSink(name)` returns. */
 export interface ChromeTraceSinkInspection {
@@ -91,7 +96,7 @@ function resolveChromeTraceOptions(options: ChromeTraceSinkOptions | undefined):
   const { path, mkdir = false, lanes = 'trace', processName, maxOpenSpans = DEFAULT_CHROME_TRACE_MAX_OPEN_SPANS } = options;
   if (typeof path !== 'string' || path === '') throw invalidOptionType('chrome-trace.path', 'a file path', path);
   if (typeof mkdir !== 'boolean') throw invalidOptionType('chrome-trace.mkdir', 'a boolean', mkdir);
-  if (lanes !== 'trace' && lanes !== 'target') throw invalidOptionRange('chrome-trace.lanes', "'trace' or 'target'", lanes);
+  if (lanes !== 'trace' && lanes !== 'target' && lanes !== 'thread') throw invalidOptionRange('chrome-trace.lanes', "'trace', 'target' or 'thread'", lanes);
   if (processName !== undefined && typeof processName !== 'string') throw invalidOptionType('chrome-trace.processName', 'a string', processName);
   if (typeof maxOpenSpans !== 'number') throw invalidOptionType('chrome-trace.maxOpenSpans', 'an integer', maxOpenSpans);
   if (!Number.isSafeInteger(maxOpenSpans) || maxOpenSpans < 1) throw invalidOptionRange('chrome-trace.maxOpenSpans', 'an integer >= 1', maxOpenSpans);
@@ -105,7 +110,7 @@ function micros(ms: number): number {
 
 export class ChromeTraceSink implements TraceSink {
   readonly path: string;
-  readonly #lanesBy: 'trace' | 'target';
+  readonly #lanesBy: ChromeTraceLanes;
   readonly #maxOpenSpans: number;
   readonly #fd: number;
   readonly #open = new Map<SpanInfo, OpenSpan>();
@@ -174,8 +179,8 @@ export class ChromeTraceSink implements TraceSink {
       }
       case 'event': {
         this.#seen(record.time);
-        const key = this.#lanesBy === 'target' ? record.target : record.traceId;
-        const tid = key === undefined ? EVENTS_TID : this.#lanesFor(key, record.target)[0]!.tid;
+        const key = this.#laneKey(record.target, record.traceId, record.thread);
+        const tid = key === undefined ? EVENTS_TID : this.#lanesFor(key, this.#lanesBy === 'thread' ? threadLabel(record.thread) : record.target)[0]!.tid;
         const args: Record<string, unknown> = { level: record.level, target: record.target };
         if (record.traceId !== undefined) {
           args.trace_id = record.traceId;
@@ -221,7 +226,7 @@ export class ChromeTraceSink implements TraceSink {
 
   #writeSpan(s: OpenSpan, end: number, unfinished: boolean): void {
     const info = s.info;
-    const key = this.#lanesBy === 'target' ? info.target : info.traceId;
+    const key = this.#laneKey(info.target, info.traceId, info.thread)!;
     const tid = this.#place(key, info, info.startTime, end);
     const args: Record<string, unknown> = {
       trace_id: info.traceId,
@@ -233,6 +238,10 @@ export class ChromeTraceSink implements TraceSink {
     };
     if (s.statusMessage !== '') args.status_message = s.statusMessage;
     if (s.droppedEvents !== 0) args['ringtrace.dropped_events'] = s.droppedEvents;
+    if (this.#lanesBy === 'thread' && info.thread !== undefined) {
+      args['thread.id'] = info.thread.id;
+      args['thread.name'] = info.thread.name;
+    }
     if (unfinished) {
       args['ringtrace.unfinished'] = true;
       this.#unfinished++;
@@ -245,6 +254,13 @@ export class ChromeTraceSink implements TraceSink {
       copyJsonFields(eventArgs, e.attributes);
       this.#event({ ph: 'i', s: 't', name: e.name, cat: info.target, ts: micros(e.time), pid: PID, tid, args: eventArgs });
     }
+  }
+
+  /** The lane key of a record: its trace, its target or its thread (undefined: the events lane). */
+  #laneKey(target: string, traceId: string | undefined, thread: ThreadInfo | undefined): string | undefined {
+    if (this.#lanesBy === 'target') return target;
+    if (this.#lanesBy === 'thread') return thread === undefined ? 'thread ?' : `thread ${thread.id}`;
+    return traceId;
   }
 
   /** The lanes of a key, made (with a thread name) on first use. */
@@ -262,7 +278,7 @@ export class ChromeTraceSink implements TraceSink {
   #addLane(key: string, lanes: Lane[], label: string): Lane {
     const lane: Lane = { tid: this.#nextTid++, intervals: [] };
     lanes.push(lane);
-    const base = this.#lanesBy === 'trace' ? `trace ${key.slice(0, 8)} ${label}` : key;
+    const base = this.#lanesBy === 'trace' ? `trace ${key.slice(0, 8)} ${label}` : this.#lanesBy === 'thread' ? label : key;
     const name = lanes.length === 1 ? base : `${base} (${lanes.length})`;
     this.#event({ ph: 'M', name: 'thread_name', pid: PID, tid: lane.tid, args: { name } });
     this.#event({ ph: 'M', name: 'thread_sort_index', pid: PID, tid: lane.tid, args: { sort_index: lane.tid } });
@@ -272,9 +288,10 @@ export class ChromeTraceSink implements TraceSink {
   /** The first lane of `key` where [start, end] nests with every interval already there. */
   #place(key: string, info: SpanInfo, start: number, end: number): number {
     // A trace's lane is named after the first span that reaches it (a child usually ends first).
-    const lanes = this.#lanesFor(key, this.#lanesBy === 'trace' ? info.name : info.target);
+    const label = this.#lanesBy === 'trace' ? info.name : this.#lanesBy === 'thread' ? threadLabel(info.thread) : info.target;
+    const lanes = this.#lanesFor(key, label);
     let lane = lanes.find((l) => l.intervals.every(([s, e]) => end <= s || start >= e || (start <= s && end >= e) || (start >= s && end <= e)));
-    lane ??= this.#addLane(key, lanes, this.#lanesBy === 'trace' ? info.name : info.target);
+    lane ??= this.#addLane(key, lanes, label);
     lane.intervals.push([start, end]);
     if (lane.intervals.length > LANE_MEMORY) lane.intervals.shift();
     return lane.tid;
@@ -296,3 +313,8 @@ export class ChromeTraceSink implements TraceSink {
 const createChromeTraceSink: SinkFactory<ChromeTraceSinkOptions | undefined> = (options, context) =>
   new ChromeTraceSink(options as ChromeTraceSinkOptions, context);
 export default createChromeTraceSink;
+
+/** A thread lane's name: `main (0)`, `pool-1 (3)`. */
+function threadLabel(thread: ThreadInfo | undefined): string {
+  return thread === undefined ? 'unknown thread' : `${thread.name} (${thread.id})`;
+}

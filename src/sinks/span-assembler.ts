@@ -16,7 +16,7 @@
  * across every record of one span; records of a span the assembler does not
  * hold (started before the sink was added, or evicted) are counted as orphans.
  */
-import type { Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import type { Fields, SpanInfo, ThreadInfo, TraceRecord } from '../record/trace-record.js';
 import { emptyFields } from '../record/fields.js';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 
@@ -78,6 +78,8 @@ export interface AssembledSpan {
   /** `SpanStatusCode`: 0 unset, 1 ok, 2 error. */
   readonly statusCode: number;
   readonly statusMessage: string;
+  /** The thread that made the span (`thread.id`, `thread.name`); undefined for a span not read from a ring. */
+  readonly thread?: ThreadInfo | undefined;
   /** Cut by the producer's span limits plus by this assembler's. */
   readonly droppedAttributesCount: number;
   readonly droppedEventsCount: number;
@@ -333,6 +335,7 @@ export class SpanAssembler {
       droppedLinksCount: open.droppedLinks,
       incomplete: reason !== undefined,
       incompleteReason: reason,
+      thread: info.thread,
     });
   }
 }

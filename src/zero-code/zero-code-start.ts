@@ -12,17 +12,23 @@
  *
  * It never throws into the application: every failure is a warning, and
  * the application runs without ringtrace (or without the part that failed).
- * It does nothing outside the main thread: ringtrace's own worker inherits
- * the preload, and the application's worker threads are not attached yet.
+ *
+ * In the application's worker threads (which inherit the preload) the same
+ * two steps attach instead of starting: the thread's own instrumentations,
+ * then `TraceDispatcher.attach()` and the thread's globals. It does nothing
+ * in ringtrace's own dispatcher worker.
  */
 import * as nodeModule from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { diag, DiagConsoleLogger, type LoggerProvider, type TextMapPropagator, type TracerProvider } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
 import { TraceDispatcher } from '../dispatcher.js';
+import type { AttachedThread } from '../threads/attach.js';
+import { isDispatcherWorker } from '../worker-identity.js';
+import { isInternalThread, setMainStartState } from './main-start-state.js';
 import { resolveSinkSpec } from '../options.js';
 import { StrictTraceContextPropagator } from '../capture/strict-trace-context-propagator.js';
 import type { SinkSpec } from '../sinks/trace-sink.js';
@@ -38,8 +44,10 @@ export const ESM_HOOK = '@opentelemetry/instrumentation/hook.mjs';
 
 /** Shared by the ESM and CommonJS entries (and any second copy of ringtrace): one start per process. */
 const STARTED = Symbol.for('ringtrace.register');
+/** The same, for one worker thread's attach (globals are per thread). */
+const ATTACHED = Symbol.for('ringtrace.register.thread');
 
-type Global = typeof globalThis & { [STARTED]?: Promise<TraceDispatcher | undefined> };
+type Global = typeof globalThis & { [STARTED]?: Promise<TraceDispatcher | undefined>; [ATTACHED]?: Promise<AttachedThread | undefined> };
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -50,6 +58,8 @@ function message(error: unknown): string {
  * part (instrumentations, loader hook) is done when this returns; the
  * promise resolves with the installed dispatcher, or undefined when
  * disabled, outside the main thread, or when it could not start (warned).
+ * Worker threads made once it is called attach (see `attachZeroCode`);
+ * they see whether it started.
  */
 export function startZeroCode(env: Readonly<Record<string, string | undefined>> = process.env, warn: Warn = warnEnv): Promise<TraceDispatcher | undefined> {
   const g = globalThis as Global;
@@ -63,7 +73,43 @@ export function startZeroCode(env: Readonly<Record<string, string | undefined>> 
     started = Promise.resolve(undefined);
   }
   g[STARTED] = started;
+  void started.then((d) => {
+    if (d !== undefined) setMainStartState('started');
+    else if (mainStarting) setMainStartState('failed');
+  });
   return started;
+}
+
+/** Set once the main thread's start is past `OTEL_SDK_DISABLED` and under way. */
+let mainStarting = false;
+
+/**
+ * In one of the application's worker threads: register this thread's
+ * instrumentations, attach it to the dispatcher the main thread's
+ * `startZeroCode()` started, and install the thread's globals (with the
+ * OTEL_PROPAGATORS propagator). Once per thread. Resolves with the attached
+ * thread, or undefined on the main thread, in ringtrace's own worker, when
+ * in Node's own loader thread, when disabled, or when it could not attach (one warning). The variables are
+ * not warned about again: the main thread did.
+ */
+export function attachZeroCode(env: Readonly<Record<string, string | undefined>> = process.env, warn: Warn = warnEnv): Promise<AttachedThread | undefined> {
+  const g = globalThis as Global;
+  if (isMainThread || isDispatcherWorker() || isInternalThread()) return Promise.resolve(undefined);
+  if (g[ATTACHED] !== undefined) return g[ATTACHED];
+  let attached: Promise<AttachedThread | undefined>;
+  try {
+    attached = beginAttached(env, warn);
+  } catch (error) {
+    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error).replace(/^ringtrace: /, '')}`);
+    attached = Promise.resolve(undefined);
+  }
+  g[ATTACHED] = attached;
+  return attached;
+}
+
+/** The thread `attachZeroCode()` attached (undefined if none). */
+export function zeroCodeThread(): Promise<AttachedThread | undefined> {
+  return (globalThis as Global)[ATTACHED] ?? Promise.resolve(undefined);
 }
 
 /** The dispatcher `ringtrace/register` started (undefined if none). */
@@ -74,6 +120,9 @@ export function zeroCodeDispatcher(): Promise<TraceDispatcher | undefined> {
 function begin(env: Readonly<Record<string, string | undefined>>, warn: Warn): Promise<TraceDispatcher | undefined> {
   const config = readZeroCodeConfig(env, warn);
   if (config.disabled) return Promise.resolve(undefined);
+  // Workers made while the dispatcher starts (a --require start does not wait) attach once it answers.
+  mainStarting = true;
+  setMainStartState('starting');
   if (config.logLevel !== undefined) diag.setLogger(new DiagConsoleLogger(), { logLevel: config.logLevel });
   const roots = applicationRoots();
   const instrumentations = registerInstrumentations(env, roots, warn);
@@ -81,6 +130,26 @@ function begin(env: Readonly<Record<string, string | undefined>>, warn: Warn): P
     warn(`ringtrace: zero-code start failed, the application runs without ringtrace: ${message(error)}`);
     return undefined;
   });
+}
+
+async function beginAttached(env: Readonly<Record<string, string | undefined>>, warn: Warn): Promise<AttachedThread | undefined> {
+  // What the main thread already warned about (the same variables, the same packages) goes to the diagnostic logger only.
+  const quiet: Warn = (m) => diag.warn(m);
+  const config = readZeroCodeConfig(env, quiet);
+  if (config.disabled) return undefined;
+  if (config.logLevel !== undefined) diag.setLogger(new DiagConsoleLogger(), { logLevel: config.logLevel });
+  const roots = applicationRoots();
+  const instrumentations = registerInstrumentations(env, roots, quiet);
+  let thread: AttachedThread;
+  try {
+    thread = await TraceDispatcher.attach();
+  } catch (error) {
+    warn(`ringtrace: worker thread ${threadId} runs without ringtrace: ${message(error).replace(/^ringtrace: /, '')}`);
+    return undefined;
+  }
+  thread.install({ propagator: propagators(config.propagators, roots, quiet) });
+  connectInstrumentations(instrumentations, thread, quiet);
+  return thread;
 }
 
 // ── instrumentations ───────────────────────────────────────────────────
@@ -127,11 +196,11 @@ function registerInstrumentations(env: Readonly<Record<string, string | undefine
  * API copy they load: the CommonJS copy, whose proxy never learns of a
  * provider that ringtrace (which loads the ES module copy) installs.
  */
-function connectInstrumentations(instrumentations: readonly Instrumentation[], dispatcher: TraceDispatcher, warn: Warn): void {
+function connectInstrumentations(instrumentations: readonly Instrumentation[], producer: { tracerProvider: TracerProvider; loggerProvider: LoggerProvider }, warn: Warn): void {
   for (const instrumentation of instrumentations) {
     try {
-      instrumentation.setTracerProvider?.(dispatcher.tracerProvider);
-      instrumentation.setLoggerProvider?.(dispatcher.loggerProvider);
+      instrumentation.setTracerProvider?.(producer.tracerProvider);
+      instrumentation.setLoggerProvider?.(producer.loggerProvider);
     } catch (error) {
       warn(`ringtrace: an instrumentation refused the tracer provider: ${message(error)}`);
     }

@@ -7,6 +7,7 @@
  * @internal
  */
 import type { ProtobufWriter } from './protobuf-writer.js';
+import type { ThreadInfo } from '../../record/trace-record.js';
 
 /** What AnyValue can be made of: field values, structured log bodies, resource attributes. */
 export type AnyValueInput = string | number | boolean | bigint | null | undefined | Uint8Array | readonly AnyValueInput[] | { readonly [key: string]: AnyValueInput };
@@ -98,6 +99,36 @@ export function writeAttributes(w: ProtobufWriter, tag: number, attributes: Attr
     writeKeyValue(w, key, attributes[key]);
     w.finish(at);
   }
+}
+
+/**
+ * `thread.id` and `thread.name` (semantic conventions) of the thread that
+ * made a span or log record, after its own attributes; an attribute of the
+ * same key the application set wins.
+ */
+export function writeThreadAttributes(w: ProtobufWriter, tag: number, thread: ThreadInfo | undefined, attributes: AttributesInput): void {
+  if (thread === undefined) return;
+  if (!Object.hasOwn(attributes, 'thread.id')) {
+    w.byte(tag);
+    const at = w.start();
+    writeKeyValue(w, 'thread.id', thread.id);
+    w.finish(at);
+  }
+  if (!Object.hasOwn(attributes, 'thread.name')) {
+    w.byte(tag);
+    const at = w.start();
+    writeKeyValue(w, 'thread.name', thread.name);
+    w.finish(at);
+  }
+}
+
+/** OTLP/JSON attributes with the thread's (see `writeThreadAttributes`). */
+export function jsonAttributesWithThread(attributes: AttributesInput, thread: ThreadInfo | undefined): { key: string; value: Record<string, unknown> }[] {
+  const out = jsonAttributes(attributes);
+  if (thread === undefined) return out;
+  if (!Object.hasOwn(attributes, 'thread.id')) out.push({ key: 'thread.id', value: jsonAnyValue(thread.id) });
+  if (!Object.hasOwn(attributes, 'thread.name')) out.push({ key: 'thread.name', value: jsonAnyValue(thread.name) });
+  return out;
 }
 
 /** OTLP/JSON AnyValue, as the SDK's JSON serializer builds it. */

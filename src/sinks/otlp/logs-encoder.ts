@@ -13,7 +13,7 @@
  */
 import type { EventRecord } from '../../record/trace-record.js';
 import type { OtlpProtocol } from '../otlp-config.js';
-import { jsonAnyValue, jsonAttributes, jsonResource, jsonTime, resourceBytes, writeAnyValue, writeAttributes, type AttributesInput } from './any-value.js';
+import { jsonAnyValue, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAnyValue, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
@@ -110,6 +110,7 @@ export class OtlpLogsEncoder {
       w.finish(at);
     }
     writeAttributes(w, 0x32, e.fields);
+    writeThreadAttributes(w, 0x32, e.thread, e.fields);
     w.byte(0x38);
     w.byte(0);
     const withContext = e.traceId !== undefined && e.spanId !== undefined;
@@ -174,7 +175,7 @@ function jsonRecord(e: EventRecord): Record<string, unknown> {
     severityText: fromLogsApi ? e.severityText || undefined : SEVERITY_TEXT[e.level],
     body: jsonAnyValue(fromLogsApi ? e.body : e.message),
     eventName: e.eventName || undefined,
-    attributes: jsonAttributes(e.fields),
+    attributes: jsonAttributesWithThread(e.fields, e.thread),
     droppedAttributesCount: 0,
     flags: withContext ? (e.traceFlags ?? 0) : undefined,
     traceId: withContext ? e.traceId : undefined,

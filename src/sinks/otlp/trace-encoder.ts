@@ -12,7 +12,7 @@
 import { createTraceState } from '@opentelemetry/api';
 import type { OtlpProtocol } from '../otlp-config.js';
 import type { AssembledSpan } from '../span-assembler.js';
-import { jsonAttributes, jsonResource, jsonTime, resourceBytes, writeAttributes, type AttributesInput } from './any-value.js';
+import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
@@ -117,7 +117,9 @@ export class OtlpTraceEncoder {
     w.timeMs(s.startTime);
     w.byte(0x41);
     w.timeMs(s.endTime);
-    writeAttributes(w, 0x4a, s.incomplete ? incompleteAttributes(s) : s.attributes);
+    const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
+    writeAttributes(w, 0x4a, attributes);
+    writeThreadAttributes(w, 0x4a, s.thread, attributes);
     w.byte(0x50);
     w.uint32(s.droppedAttributesCount);
     for (const e of s.events) {
@@ -194,7 +196,7 @@ export class OtlpTraceEncoder {
       kind: s.spanKind + 1,
       startTimeUnixNano: jsonTime(s.startTime),
       endTimeUnixNano: jsonTime(s.endTime),
-      attributes: jsonAttributes(s.incomplete ? incompleteAttributes(s) : s.attributes),
+      attributes: jsonAttributesWithThread(s.incomplete ? incompleteAttributes(s) : s.attributes, s.thread),
       droppedAttributesCount: s.droppedAttributesCount,
       events: s.events.map((e) => ({
         attributes: jsonAttributes(e.attributes),
