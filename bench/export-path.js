@@ -13,7 +13,9 @@
  *   + encode           the spans in batches of 512 through OtlpTraceEncoder
  *                      (protobuf), as the otlp sink cuts them
  *
- * Candidates alternate round by round. With `--against DIR` the full path
+ * Times are this thread's CPU time (its schedstat), not wall time, so that
+ * other processes on a shared machine move them less. Candidates alternate
+ * round by round. With `--against DIR` the full path
  * (decode + assemble + encode) of this build's `dist/` and of another build's
  * `dist/` folder (inside the project, so `node_modules` resolves: `cp -r dist
  * dist-before`) are compared, the ratio taken round by round.
@@ -22,7 +24,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, machine, median, table } from './measure.js';
+import { fmt, machine, median, table, threadCpuNs } from './measure.js';
 import { SPANS_LOOP, START_OPTIONS } from './spans.js';
 
 const OPS = 20_000;
@@ -91,9 +93,9 @@ function run(candidates, rounds) {
     const order = r % 2 === 0 ? candidates : [...candidates].reverse();
     for (const c of order) {
       c.produce();
-      const t0 = process.hrtime.bigint();
+      const t0 = threadCpuNs();
       c.drain();
-      const ns = Number(process.hrtime.bigint() - t0) / OPS;
+      const ns = (threadCpuNs() - t0) / OPS;
       if (r >= 0) c.ns.push(ns);
     }
   }

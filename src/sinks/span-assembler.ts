@@ -107,19 +107,52 @@ export interface SpanAssemblerStats {
   orphanRecords: number;
 }
 
-interface OpenSpan {
-  readonly info: SpanInfo;
-  readonly startTime: number;
+/** No events or links yet: shared until a span gets its first (never pushed to). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * A span being assembled, and, once delivered, the AssembledSpan itself: the
+ * assembler lets go of it before handing it out and never changes it after.
+ */
+class OpenSpan implements AssembledSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly parentIsRemote: boolean;
+  readonly traceFlags: number;
+  readonly traceState: string;
   name: string;
-  readonly attributes: Fields;
-  attributeCount: number;
-  droppedAttributes: number;
-  readonly events: AssembledEvent[];
-  droppedEvents: number;
-  readonly links: AssembledLink[];
-  droppedLinks: number;
-  statusCode: number;
-  statusMessage: string;
+  readonly target: string;
+  readonly spanKind: number;
+  readonly startTime: number;
+  endTime = 0;
+  /** The start record's own object while `ownsAttributes` is false: copied before the first change, since every sink sees that record. */
+  attributes: Fields;
+  ownsAttributes = false;
+  attributeCount = 0;
+  events: readonly AssembledEvent[] = NONE;
+  links: readonly AssembledLink[] = NONE;
+  statusCode = 0;
+  statusMessage = '';
+  droppedAttributesCount = 0;
+  droppedEventsCount = 0;
+  droppedLinksCount = 0;
+  incomplete = false;
+  incompleteReason: IncompleteReason | undefined = undefined;
+
+  constructor(info: SpanInfo, time: number, attributes: Fields) {
+    this.traceId = info.traceId;
+    this.spanId = info.spanId;
+    this.parentSpanId = info.parentSpanId;
+    this.parentIsRemote = info.parentIsRemote;
+    this.traceFlags = info.traceFlags;
+    this.traceState = info.traceState;
+    this.name = info.name;
+    this.target = info.target;
+    this.spanKind = info.spanKind;
+    this.startTime = time;
+    this.attributes = attributes;
+  }
 }
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
@@ -207,9 +240,11 @@ export class SpanAssembler {
         if (open.events.length < this.maxEvents) {
           const { fields, dropped } = copyFields(record.attributes, this.maxAttributes);
           this.stats.droppedAttributes += dropped;
-          open.events.push({ time: record.time, name: record.name, attributes: fields, droppedAttributesCount: dropped });
+          const event: AssembledEvent = { time: record.time, name: record.name, attributes: fields, droppedAttributesCount: dropped };
+          if (open.events === NONE) open.events = [event];
+          else (open.events as AssembledEvent[]).push(event);
         } else {
-          open.droppedEvents++;
+          open.droppedEventsCount++;
           this.stats.droppedEvents++;
         }
         break;
@@ -217,9 +252,11 @@ export class SpanAssembler {
         if (open.links.length < this.maxLinks) {
           const { fields, dropped } = copyFields(record.attributes, this.maxAttributes);
           this.stats.droppedAttributes += dropped;
-          open.links.push({ traceId: record.traceId, spanId: record.spanId, traceFlags: record.traceFlags, attributes: fields, droppedAttributesCount: dropped });
+          const link: AssembledLink = { traceId: record.traceId, spanId: record.spanId, traceFlags: record.traceFlags, attributes: fields, droppedAttributesCount: dropped };
+          if (open.links === NONE) open.links = [link];
+          else (open.links as AssembledLink[]).push(link);
         } else {
-          open.droppedLinks++;
+          open.droppedLinksCount++;
           this.stats.droppedLinks++;
         }
         break;
@@ -233,9 +270,9 @@ export class SpanAssembler {
       case 'spanEnd':
         this.#open.delete(record.span);
         this.stats.completed++;
-        open.droppedAttributes += record.droppedAttributesCount;
-        open.droppedEvents += record.droppedEventsCount;
-        open.droppedLinks += record.droppedLinksCount;
+        open.droppedAttributesCount += record.droppedAttributesCount;
+        open.droppedEventsCount += record.droppedEventsCount;
+        open.droppedLinksCount += record.droppedLinksCount;
         this.#deliver(open, record.time, undefined);
         break;
     }
@@ -270,21 +307,8 @@ export class SpanAssembler {
       this.#open.delete(oldestKey);
       this.#evict(oldest, time);
     }
-    const open: OpenSpan = {
-      info,
-      startTime: time,
-      name: info.name,
-      attributes: emptyFields(),
-      attributeCount: 0,
-      droppedAttributes: 0,
-      events: [],
-      droppedEvents: 0,
-      links: [],
-      droppedLinks: 0,
-      statusCode: 0,
-      statusMessage: '',
-    };
-    this.#setAttributes(open, attributes);
+    const open = new OpenSpan(info, time, attributes);
+    this.#adoptAttributes(open, attributes);
     this.#open.set(info, open);
   }
 
@@ -294,7 +318,27 @@ export class SpanAssembler {
     this.#deliver(open, Math.max(time, open.startTime), 'evicted');
   }
 
+  /**
+   * A start's attributes are kept as they are when within `maxAttributes`
+   * (most spans get no other attributes: no copy at all); else copied up to it.
+   */
+  #adoptAttributes(open: OpenSpan, attributes: Fields): void {
+    let n = 0;
+    for (const _ in attributes) n++;
+    if (n <= this.maxAttributes) {
+      open.attributeCount = n;
+      return;
+    }
+    open.attributes = emptyFields();
+    open.ownsAttributes = true;
+    this.#setAttributes(open, attributes);
+  }
+
   #setAttributes(open: OpenSpan, attributes: Fields): void {
+    if (!open.ownsAttributes) {
+      open.attributes = copyFields(open.attributes, Infinity).fields;
+      open.ownsAttributes = true;
+    }
     for (const key of Object.keys(attributes)) {
       // Overwriting a key the span has costs nothing against the limit.
       if (Object.hasOwn(open.attributes, key)) {
@@ -303,36 +347,17 @@ export class SpanAssembler {
         open.attributes[key] = attributes[key]!;
         open.attributeCount++;
       } else {
-        open.droppedAttributes++;
+        open.droppedAttributesCount++;
         this.stats.droppedAttributes++;
       }
     }
   }
 
+  /** Hands the span out; it is no longer open here, so nothing changes it after. */
   #deliver(open: OpenSpan, endTime: number, reason: IncompleteReason | undefined): void {
-    const info = open.info;
-    this.#onSpan({
-      traceId: info.traceId,
-      spanId: info.spanId,
-      parentSpanId: info.parentSpanId,
-      parentIsRemote: info.parentIsRemote,
-      traceFlags: info.traceFlags,
-      traceState: info.traceState,
-      name: open.name,
-      target: info.target,
-      spanKind: info.spanKind,
-      startTime: open.startTime,
-      endTime,
-      attributes: open.attributes,
-      events: open.events,
-      links: open.links,
-      statusCode: open.statusCode,
-      statusMessage: open.statusMessage,
-      droppedAttributesCount: open.droppedAttributes,
-      droppedEventsCount: open.droppedEvents,
-      droppedLinksCount: open.droppedLinks,
-      incomplete: reason !== undefined,
-      incompleteReason: reason,
-    });
+    open.endTime = endTime;
+    open.incomplete = reason !== undefined;
+    open.incompleteReason = reason;
+    this.#onSpan(open);
   }
 }
