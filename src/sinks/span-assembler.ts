@@ -195,7 +195,16 @@ export class SpanAssembler {
     orphanRecords: 0,
   };
   readonly #onSpan: (span: AssembledSpan) => void;
-  // Insertion order is start order, so the first key is the oldest open span.
+  /**
+   * The newest open span, kept out of #open: the producer writes a span's
+   * start and end together when it ends soon after starting (most spans),
+   * so its end finds it here. Adding each new SpanInfo to a Map and taking
+   * it out (V8 makes the object a hash on first use) cost more than the rest
+   * of assembling the span.
+   */
+  #newest: OpenSpan | undefined = undefined;
+  #newestInfo: SpanInfo | undefined = undefined;
+  /** The other open spans. Insertion order is start order, so the first key is the oldest. */
   readonly #open = new Map<SpanInfo, OpenSpan>();
 
   /**
@@ -214,7 +223,7 @@ export class SpanAssembler {
 
   /** Spans open right now. */
   get openSpans(): number {
-    return this.#open.size;
+    return this.#open.size + (this.#newest === undefined ? 0 : 1);
   }
 
   /**
@@ -227,7 +236,7 @@ export class SpanAssembler {
       this.#start(record.span, record.time, record.attributes);
       return true;
     }
-    const open = this.#open.get(record.span);
+    const open = record.span === this.#newestInfo ? this.#newest : this.#open.get(record.span);
     if (open === undefined) {
       this.stats.orphanRecords++;
       return true;
@@ -268,7 +277,7 @@ export class SpanAssembler {
         open.name = record.name;
         break;
       case 'spanEnd':
-        this.#open.delete(record.span);
+        this.#forget(record.span);
         this.stats.completed++;
         open.droppedAttributesCount += record.droppedAttributesCount;
         open.droppedEventsCount += record.droppedEventsCount;
@@ -285,7 +294,10 @@ export class SpanAssembler {
    */
   closeOpen(endTime: number = Date.now()): number {
     const spans = [...this.#open.values()];
+    if (this.#newest !== undefined) spans.push(this.#newest);
     this.#open.clear();
+    this.#newest = undefined;
+    this.#newestInfo = undefined;
     for (const open of spans) {
       this.stats.closedOpen++;
       this.stats.incomplete++;
@@ -297,10 +309,15 @@ export class SpanAssembler {
   #start(info: SpanInfo, time: number, attributes: Fields): void {
     this.stats.started++;
     // A repeated start for a span already open replaces it; deliver the old one rather than lose it.
-    const previous = this.#open.get(info);
+    const previous = info === this.#newestInfo ? this.#newest : this.#open.get(info);
     if (previous !== undefined) {
-      this.#open.delete(info);
+      this.#forget(info);
       this.#evict(previous, time);
+    }
+    if (this.#newest !== undefined) {
+      this.#open.set(this.#newestInfo!, this.#newest);
+      this.#newest = undefined;
+      this.#newestInfo = undefined;
     }
     while (this.#open.size >= this.maxOpenSpans) {
       const [oldestKey, oldest] = this.#open.entries().next().value as [SpanInfo, OpenSpan];
@@ -309,7 +326,18 @@ export class SpanAssembler {
     }
     const open = new OpenSpan(info, time, attributes);
     this.#adoptAttributes(open, attributes);
-    this.#open.set(info, open);
+    this.#newest = open;
+    this.#newestInfo = info;
+  }
+
+  /** The span is no longer open. */
+  #forget(info: SpanInfo): void {
+    if (info === this.#newestInfo) {
+      this.#newest = undefined;
+      this.#newestInfo = undefined;
+    } else {
+      this.#open.delete(info);
+    }
   }
 
   #evict(open: OpenSpan, time: number): void {
