@@ -14,7 +14,10 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
 import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
-import type { AssembledSpan } from '../src/sinks/span-assembler.js';
+import { SpanAssembler, type AssembledSpan } from '../src/sinks/span-assembler.js';
+import { DecodedSpanInfo } from '../src/decoder/decoded-span-info.js';
+import { hex16, hex8 } from '../src/decoder/id-hex.js';
+import { emptyFields } from '../src/record/fields.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody } from '../src/record/trace-record.js';
 import { OtlpOracle } from './fixtures/otlp-oracle.js';
 
@@ -238,6 +241,46 @@ t.test('spans: the empty batch, and a batch of 5,000', (t) => {
   const big = new Collector();
   sameTraces(big, fc.sample(span, { numRuns: 5000, seed: 7 }));
   t.same(big.failures, [], '5,000 spans: protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans the worker decoded: ids written from their bytes are the bytes their hex gives', (t) => {
+  // Spans as the assembler delivers them from decoded records, against plain copies (which carry only the hex).
+  const decoded = fc.record({
+    ids: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    parent: fc.boolean(),
+    at: fc.nat(8),
+    traceState: fc.constantFrom('', 'k=v'),
+    name: fc.string({ maxLength: 12 }),
+  });
+  property(
+    t,
+    fc.array(decoded, { minLength: 1, maxLength: 6 }),
+    (sub, items) => {
+      const delivered: AssembledSpan[] = [];
+      const assembler = new SpanAssembler((s) => delivered.push(s));
+      for (const { ids, parent, at, traceState, name } of items) {
+        // The ids somewhere inside a larger region, as in the ring: trace, span, then the parent's.
+        const region = new Uint8Array(48);
+        region.set(ids, at);
+        const info = new DecodedSpanInfo(
+          region, at, at + 24,
+          hex16(region, at), hex8(region, at + 16), parent ? hex8(region, at + 24) : undefined,
+          parent, 1, traceState, name, 'lib', 'info', 1, 1_700_000_000_000.5,
+        );
+        const attributes = emptyFields();
+        attributes['k'] = 'v';
+        assembler.consume({ kind: 'spanStart', span: info, time: info.startTime, attributes });
+        assembler.consume({ kind: 'spanEnd', span: info, time: info.startTime + 2, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0 });
+      }
+      const plain = delivered.map((s) => ({ ...s }));
+      sub.ok(Buffer.from(traceProtobuf.encode(delivered)).equals(Buffer.from(traceProtobuf.encode(plain))), 'the same bytes');
+      sameTraces(sub, delivered);
+    },
+    200,
+  );
+  const info = new DecodedSpanInfo(new Uint8Array(32), 0, 24, '0'.repeat(32), '0'.repeat(16), undefined, false, 1, '', 'n', 'lib', 'info', 0, 1);
+  t.same(Object.keys(info), ['traceId', 'spanId', 'parentSpanId', 'parentIsRemote', 'traceFlags', 'traceState', 'name', 'target', 'level', 'spanKind', 'startTime'], 'only the public fields show');
   t.end();
 });
 

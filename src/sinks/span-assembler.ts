@@ -17,6 +17,7 @@
  * hold (started before the sink was added, or evicted) are counted as orphans.
  */
 import type { Fields, SpanInfo, TraceRecord } from '../record/trace-record.js';
+import { DecodedSpanInfo } from '../decoder/decoded-span-info.js';
 import { emptyFields } from '../record/fields.js';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 
@@ -139,8 +140,11 @@ class OpenSpan implements AssembledSpan {
   droppedLinksCount = 0;
   incomplete = false;
   incompleteReason: IncompleteReason | undefined = undefined;
+  /** The span's info when the worker decoded it (it has the ids' bytes), for {@link decodedIds}. */
+  readonly #decoded: DecodedSpanInfo | undefined;
 
   constructor(info: SpanInfo, time: number, attributes: Fields) {
+    this.#decoded = DecodedSpanInfo.of(info);
     this.traceId = info.traceId;
     this.spanId = info.spanId;
     this.parentSpanId = info.parentSpanId;
@@ -153,6 +157,18 @@ class OpenSpan implements AssembledSpan {
     this.startTime = time;
     this.attributes = attributes;
   }
+
+  static decoded(span: OpenSpan): DecodedSpanInfo | undefined {
+    return span.#decoded;
+  }
+}
+
+/**
+ * The ids' bytes of a span this assembler delivered from records the worker
+ * decoded; undefined for any other AssembledSpan (the hex is all there is).
+ */
+export function decodedIds(span: AssembledSpan): DecodedSpanInfo | undefined {
+  return span instanceof OpenSpan ? OpenSpan.decoded(span) : undefined;
 }
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
