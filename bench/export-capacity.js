@@ -29,7 +29,10 @@
  * as shares of the worker's busy time inside the measured rounds (the
  * warm-up, the gate's wait and idle time left out).
  *
- *   node bench/export-capacity.js [--spans N] [--rounds N] [--compression none|gzip|both] [--profile] [--json]
+ * `--sink-options JSON` adds options to the sink's (say
+ * `'{"maxExportBatchSize":2048}'`), to see what a setting changes.
+ *
+ *   node bench/export-capacity.js [--spans N] [--rounds N] [--compression none|gzip|both] [--sink-options JSON] [--profile] [--json]
  */
 import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -133,13 +136,13 @@ function schedstatNs(tid) {
   return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
-async function measureOne(compression, { spans, rounds, receiver }) {
+async function measureOne(compression, { spans, rounds, receiver, sinkOptions }) {
   const { TraceDispatcher } = await import('ringtrace');
   const gateBuffer = new SharedArrayBuffer(4);
   const gate = new Int32Array(gateBuffer);
   const dispatcher = await TraceDispatcher.start({
     queueCapacity: QUEUE_CAPACITY,
-    sinks: [{ name: 'otlp', sink: 'otlp', filter: 'info', options: { endpoint: receiver.url, compression, ignoreEnvironment: true } }],
+    sinks: [{ name: 'otlp', sink: 'otlp', filter: 'info', options: { endpoint: receiver.url, compression, ignoreEnvironment: true, ...sinkOptions } }],
   });
   const gateSink = { name: 'gate', module: COUNTING_SINK, filter: 'off,gate=info', options: { gate: gateBuffer, thread: true } };
   const loop = new Function('tracer', 'options', SPANS_LOOP)(dispatcher.tracerProvider.getTracer('bench'), START_OPTIONS);
@@ -167,10 +170,14 @@ async function measureOne(compression, { spans, rounds, receiver }) {
     Atomics.store(gate, 0, GATE_OPEN);
     Atomics.notify(gate, 0);
     await dispatcher.removeSink('gate');
-    await dispatcher.flush();
+    // A sink flush can time out (its clock ran while the gate held the worker): then flush again until nothing is pending.
+    let sink1;
+    do {
+      await dispatcher.flush();
+      sink1 = await inspectOtlp(dispatcher);
+    } while (sink1.pending !== 0);
     const t1 = process.hrtime.bigint();
     const cpu1 = schedstatNs(tid);
-    const sink1 = await inspectOtlp(dispatcher);
     const recv1 = await receiver.counts();
     const exported = sink1.exported - sink0.exported;
     const round = {
@@ -201,18 +208,18 @@ async function inspectOtlp(dispatcher) {
   return (await dispatcher.inspectSink('otlp')).spans;
 }
 
-export async function runExportCapacity({ spans = 300_000, rounds = 3, compressions = ['none', 'gzip'] } = {}) {
+export async function runExportCapacity({ spans = 300_000, rounds = 3, compressions = ['none', 'gzip'], sinkOptions = {} } = {}) {
   const receiver = await startReceiver();
   try {
     const results = [];
-    for (const c of compressions) results.push(await measureOne(c, { spans, rounds, receiver }));
-    return { spans, results };
+    for (const c of compressions) results.push(await measureOne(c, { spans, rounds, receiver, sinkOptions }));
+    return { spans, sinkOptions, results };
   } finally {
     receiver.stop();
   }
 }
 
-export function exportCapacityReport({ spans, results }) {
+export function exportCapacityReport({ spans, sinkOptions = {}, results }) {
   const rows = [];
   for (const res of results) {
     for (const [i, r] of res.rounds.entries()) {
@@ -231,7 +238,7 @@ export function exportCapacityReport({ spans, results }) {
   }
   const lines = [
     table(
-      [`otlp sink, ${spans} prefilled spans a round`, 'exported spans/s', 'worker CPU µs/span', 'worker busy', 'exported', 'dropped+failed', 'received', 'requests', 'bytes/span'],
+      [`otlp sink${Object.keys(sinkOptions).length === 0 ? ' at its defaults' : ` with ${JSON.stringify(sinkOptions)}`}, ${spans} prefilled spans a round`, 'exported spans/s', 'worker CPU µs/span', 'worker busy', 'exported', 'dropped+failed', 'received', 'requests', 'bytes/span'],
       rows,
     ),
     '',
@@ -319,12 +326,12 @@ function profileReport(summary) {
 }
 
 /** Run the measurement in a child under --cpu-prof and summarise the worker's profile. */
-function profileChild({ spans, rounds, compressions }) {
+function profileChild({ spans, rounds, compressions, sinkOptions }) {
   const dir = mkdtempSync(join(tmpdir(), 'export-capacity-prof-'));
   try {
     const child = spawnSync(
       process.execPath,
-      ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '250', SELF, '--spans', String(spans), '--rounds', String(rounds), '--compression', compressions.join(','), '--json'],
+      ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval', '250', SELF, '--spans', String(spans), '--rounds', String(rounds), '--compression', compressions.join(','), '--sink-options', JSON.stringify(sinkOptions), '--json'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (child.status !== 0) throw new Error(`profiled run exited with ${child.status}`);
@@ -351,9 +358,10 @@ if (isMain(import.meta.url)) {
       spans: opt('--spans') === undefined ? undefined : Number(opt('--spans')),
       rounds: opt('--rounds') === undefined ? undefined : Number(opt('--rounds')),
       compressions: c === 'both' ? ['none', 'gzip'] : c.split(','),
+      sinkOptions: JSON.parse(opt('--sink-options') ?? '{}'),
     };
     if (args.includes('--profile')) {
-      const { run, summary } = profileChild({ spans: options.spans ?? 300_000, rounds: options.rounds ?? 1, compressions: options.compressions });
+      const { run, summary } = profileChild({ spans: options.spans ?? 300_000, rounds: options.rounds ?? 1, compressions: options.compressions, sinkOptions: options.sinkOptions });
       if (args.includes('--json')) console.log(JSON.stringify({ machine: machine(), run, profile: summary }));
       else console.log(`${JSON.stringify(machine())}\n\n(under --cpu-prof)\n${exportCapacityReport(run)}\n\n${profileReport(summary)}`);
     } else {
