@@ -10,7 +10,13 @@
  * Option `heap: true` makes `inspect()` also report the worker thread's own
  * V8 heap (`heapUsed`, and `heapAfterGc` after a full collection when the
  * process runs with --expose-gc), for the soak benchmark.
+ *
+ * Option `thread: true` makes `inspect()` also report the worker thread's
+ * Linux thread id (`tid`), so a benchmark can read that thread's CPU time
+ * from `/proc/self/task/<tid>/schedstat` around a measured stretch.
  */
+import { readlinkSync } from 'node:fs';
+
 export const GATE_OPEN = 0;
 export const GATE_ARMED = 1;
 export const GATE_HELD = 2;
@@ -29,6 +35,7 @@ export default function countingSink(options = {}) {
     },
     flush() {},
     inspect() {
+      if (options.thread === true) return { count, tid: threadId() };
       if (options.heap !== true) return { count };
       const heapUsed = process.memoryUsage().heapUsed;
       let heapAfterGc = NaN;
@@ -39,4 +46,13 @@ export default function countingSink(options = {}) {
       return { count, heapUsed, heapAfterGc };
     },
   };
+}
+
+/** This thread's Linux thread id (`/proc/thread-self` links to `<pid>/task/<tid>`), or -1 off Linux. */
+function threadId() {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return -1;
+  }
 }

@@ -12,7 +12,10 @@ import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
 import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
-import type { AssembledSpan } from '../src/sinks/span-assembler.js';
+import { SpanAssembler, type AssembledSpan } from '../src/sinks/span-assembler.js';
+import { DecodedSpanInfo } from '../src/decoder/decoded-span-info.js';
+import { hex16, hex8 } from '../src/decoder/id-hex.js';
+import { emptyFields } from '../src/record/fields.js';
 import type { EventRecord, FieldPrimitive, FieldValue, Fields, LogBody } from '../src/record/trace-record.js';
 import { OtlpOracle } from './fixtures/otlp-oracle.js';
 import { LogsRequest, TraceRequest } from './fixtures/otlp-schema.js';
@@ -230,6 +233,61 @@ t.test('spans: the empty batch, and a batch of 5,000', (t) => {
   const big = new Collector();
   sameTraces(big, fc.sample(span, { numRuns: 5000, seed: 7 }));
   t.same(big.failures, [], '5,000 spans: protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans the worker decoded: ids written from their bytes are the bytes their hex gives', (t) => {
+  // Spans as the assembler delivers them from decoded records, against plain copies (which carry only the hex).
+  const decoded = fc.record({
+    ids: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    parent: fc.boolean(),
+    at: fc.nat(8),
+    traceState: fc.constantFrom('', 'k=v'),
+    name: fc.string({ maxLength: 12 }),
+  });
+  property(
+    t,
+    fc.array(decoded, { minLength: 1, maxLength: 6 }),
+    (sub, items) => {
+      const delivered: AssembledSpan[] = [];
+      const assembler = new SpanAssembler((s) => delivered.push(s));
+      for (const { ids, parent, at, traceState, name } of items) {
+        // The ids somewhere inside a larger region, as in the ring: trace, span, then the parent's.
+        const region = new Uint8Array(48);
+        region.set(ids, at);
+        const info = new DecodedSpanInfo(
+          {
+            traceId: hex16(region, at),
+            spanId: hex8(region, at + 16),
+            parentSpanId: parent ? hex8(region, at + 24) : undefined,
+            parentIsRemote: parent,
+            traceFlags: 1,
+            traceState,
+            name,
+            target: 'lib',
+            level: 'info',
+            spanKind: 1,
+            startTime: 1_700_000_000_000.5,
+          },
+          region,
+          at,
+          at + 24,
+        );
+        const attributes = emptyFields();
+        attributes['k'] = 'v';
+        assembler.consume({ kind: 'spanStart', span: info, time: info.startTime, attributes });
+        assembler.consume({ kind: 'spanEnd', span: info, time: info.startTime + 2, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0 });
+      }
+      const plain = delivered.map((s) => ({ ...s }));
+      sub.ok(Buffer.from(traceProtobuf.encode(delivered)).equals(Buffer.from(traceProtobuf.encode(plain))), 'the same bytes');
+      sameTraces(sub, delivered);
+    },
+    200,
+  );
+  const thread = Object.freeze({ id: 3, name: 'pool' });
+  const fields = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), parentSpanId: undefined, parentIsRemote: false, traceFlags: 1, traceState: '', name: 'n', target: 'lib', level: 'info' as const, spanKind: 0, startTime: 1, thread };
+  const info = new DecodedSpanInfo(fields, new Uint8Array(32), 0, 24);
+  t.same(Object.keys(info), Object.keys(fields), 'only the public fields show, in the order of a plain SpanInfo');
   t.end();
 });
 

@@ -11,6 +11,7 @@
 import { LEVEL_NAMES, pinoLevel, type LevelName } from '../filter/levels.js';
 import * as F from '../record/format.js';
 import { emptyFields } from '../record/fields.js';
+import { DecodedSpanInfo } from './decoded-span-info.js';
 import { IdHex } from './id-hex.js';
 import { OpenSpanTable } from './open-span-table.js';
 import { DEFAULT_MAX_OPEN_SPANS } from '../defaults.js';
@@ -100,6 +101,7 @@ export class RecordDecoder {
   readonly #spans: OpenSpanTable<SpanEntry>;
   readonly #view: DataView;
   readonly #buf: Buffer;
+  readonly #bytes: Uint8Array;
   readonly #ids: IdHex;
   #p = 0;
   /** End of the record being decoded: no read may pass it. */
@@ -108,6 +110,7 @@ export class RecordDecoder {
   constructor(region: Uint8Array, options: RecordDecoderOptions = {}) {
     this.#view = new DataView(region.buffer, region.byteOffset, region.byteLength);
     this.#buf = Buffer.from(region.buffer, region.byteOffset, region.byteLength);
+    this.#bytes = region;
     this.#ids = new IdHex(region);
     this.maxOpenSpans = options.maxOpenSpans ?? DEFAULT_MAX_OPEN_SPANS;
     this.#spans = new OpenSpanTable(this.maxOpenSpans);
@@ -238,8 +241,11 @@ export class RecordDecoder {
   #spanStart(level: number, flags: number): TraceRecord {
     const handle = this.#u32();
     const time = this.#f64();
+    const idsAt = this.#p;
+    // Reads of the ids are bounded by the record's size, which the ring walker checked against the region.
     const traceId = this.#traceId();
     const spanId = this.#spanId();
+    const parentAt = this.#p;
     const parentSpanId = flags & FLAG_HAS_PARENT ? this.#spanId() : undefined;
     const traceFlags = this.#u8();
     const spanKind = this.#u8();
@@ -248,20 +254,25 @@ export class RecordDecoder {
     const traceState = flags & FLAG_HAS_TRACE_STATE ? this.#str() : '';
     const attributes = this.#attributes();
     this.#whole();
-    const info: SpanInfo = {
-      traceId,
-      spanId,
-      parentSpanId,
-      parentIsRemote: (flags & FLAG_PARENT_REMOTE) !== 0,
-      traceFlags,
-      traceState,
-      name,
-      target,
-      level: levelName(level),
-      spanKind,
-      startTime: time,
-      thread: this.thread,
-    };
+    const info = new DecodedSpanInfo(
+      {
+        traceId,
+        spanId,
+        parentSpanId,
+        parentIsRemote: (flags & FLAG_PARENT_REMOTE) !== 0,
+        traceFlags,
+        traceState,
+        name,
+        target,
+        level: levelName(level),
+        spanKind,
+        startTime: time,
+        thread: this.thread,
+      },
+      this.#bytes,
+      idsAt,
+      parentAt,
+    );
     const entry: SpanEntry = { info, sinkMask: 0 };
     if (this.#spans.add(handle, entry) !== undefined) this.evictedSpans++;
     this.lastSpan = entry;

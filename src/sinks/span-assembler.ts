@@ -17,6 +17,7 @@
  * hold (started before the sink was added, or evicted) are counted as orphans.
  */
 import type { Fields, SpanInfo, ThreadInfo, TraceRecord } from '../record/trace-record.js';
+import { DecodedSpanInfo } from '../decoder/decoded-span-info.js';
 import { emptyFields } from '../record/fields.js';
 import { invalidOptionRange, invalidOptionType } from '../errors.js';
 
@@ -109,19 +110,71 @@ export interface SpanAssemblerStats {
   orphanRecords: number;
 }
 
-interface OpenSpan {
-  readonly info: SpanInfo;
-  readonly startTime: number;
+/** No events or links yet: shared until a span gets its first (never pushed to). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * A span being assembled, and, once delivered, the AssembledSpan itself: the
+ * assembler lets go of it before handing it out and never changes it after.
+ */
+class OpenSpan implements AssembledSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly parentIsRemote: boolean;
+  readonly traceFlags: number;
+  readonly traceState: string;
   name: string;
-  readonly attributes: Fields;
-  attributeCount: number;
-  droppedAttributes: number;
-  readonly events: AssembledEvent[];
-  droppedEvents: number;
-  readonly links: AssembledLink[];
-  droppedLinks: number;
-  statusCode: number;
-  statusMessage: string;
+  readonly target: string;
+  readonly spanKind: number;
+  readonly startTime: number;
+  endTime = 0;
+  /** The start record's own object while `ownsAttributes` is false: copied before the first change, since every sink sees that record. */
+  attributes: Fields;
+  ownsAttributes = false;
+  attributeCount = 0;
+  events: readonly AssembledEvent[] = NONE;
+  links: readonly AssembledLink[] = NONE;
+  statusCode = 0;
+  statusMessage = '';
+  droppedAttributesCount = 0;
+  droppedEventsCount = 0;
+  droppedLinksCount = 0;
+  incomplete = false;
+  incompleteReason: IncompleteReason | undefined = undefined;
+  readonly thread: ThreadInfo | undefined;
+  /** The span's info when the worker decoded it (it has the ids' bytes), for {@link decodedIds}. */
+  readonly #decoded: DecodedSpanInfo | undefined;
+
+  constructor(info: SpanInfo, time: number, attributes: Fields) {
+    this.#decoded = DecodedSpanInfo.of(info);
+    this.traceId = info.traceId;
+    this.spanId = info.spanId;
+    this.parentSpanId = info.parentSpanId;
+    this.parentIsRemote = info.parentIsRemote;
+    this.traceFlags = info.traceFlags;
+    this.traceState = info.traceState;
+    this.name = info.name;
+    this.target = info.target;
+    this.spanKind = info.spanKind;
+    this.startTime = time;
+    this.attributes = attributes;
+    this.thread = info.thread;
+  }
+
+  static decoded(span: OpenSpan): DecodedSpanInfo | undefined {
+    return span.#decoded;
+  }
+}
+
+/**
+ * The ids' bytes of a span this assembler delivered from records the worker
+ * decoded; undefined for any other AssembledSpan (the hex is all there is).
+ *
+ * @internal
+ */
+export function decodedIds(span: AssembledSpan): DecodedSpanInfo | undefined {
+  return span instanceof OpenSpan ? OpenSpan.decoded(span) : undefined;
 }
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
@@ -164,7 +217,16 @@ export class SpanAssembler {
     orphanRecords: 0,
   };
   readonly #onSpan: (span: AssembledSpan) => void;
-  // Insertion order is start order, so the first key is the oldest open span.
+  /**
+   * The newest open span, kept out of #open: the producer writes a span's
+   * start and end together when it ends soon after starting (most spans),
+   * so its end finds it here. Adding each new SpanInfo to a Map and taking
+   * it out (V8 makes the object a hash on first use) cost more than the rest
+   * of assembling the span.
+   */
+  #newest: OpenSpan | undefined = undefined;
+  #newestInfo: SpanInfo | undefined = undefined;
+  /** The other open spans. Insertion order is start order, so the first key is the oldest. */
   readonly #open = new Map<SpanInfo, OpenSpan>();
 
   /**
@@ -183,7 +245,7 @@ export class SpanAssembler {
 
   /** Spans open right now. */
   get openSpans(): number {
-    return this.#open.size;
+    return this.#open.size + (this.#newest === undefined ? 0 : 1);
   }
 
   /**
@@ -196,7 +258,7 @@ export class SpanAssembler {
       this.#start(record.span, record.time, record.attributes);
       return true;
     }
-    const open = this.#open.get(record.span);
+    const open = record.span === this.#newestInfo ? this.#newest : this.#open.get(record.span);
     if (open === undefined) {
       this.stats.orphanRecords++;
       return true;
@@ -209,9 +271,11 @@ export class SpanAssembler {
         if (open.events.length < this.maxEvents) {
           const { fields, dropped } = copyFields(record.attributes, this.maxAttributes);
           this.stats.droppedAttributes += dropped;
-          open.events.push({ time: record.time, name: record.name, attributes: fields, droppedAttributesCount: dropped });
+          const event: AssembledEvent = { time: record.time, name: record.name, attributes: fields, droppedAttributesCount: dropped };
+          if (open.events === NONE) open.events = [event];
+          else (open.events as AssembledEvent[]).push(event);
         } else {
-          open.droppedEvents++;
+          open.droppedEventsCount++;
           this.stats.droppedEvents++;
         }
         break;
@@ -219,9 +283,11 @@ export class SpanAssembler {
         if (open.links.length < this.maxLinks) {
           const { fields, dropped } = copyFields(record.attributes, this.maxAttributes);
           this.stats.droppedAttributes += dropped;
-          open.links.push({ traceId: record.traceId, spanId: record.spanId, traceFlags: record.traceFlags, attributes: fields, droppedAttributesCount: dropped });
+          const link: AssembledLink = { traceId: record.traceId, spanId: record.spanId, traceFlags: record.traceFlags, attributes: fields, droppedAttributesCount: dropped };
+          if (open.links === NONE) open.links = [link];
+          else (open.links as AssembledLink[]).push(link);
         } else {
-          open.droppedLinks++;
+          open.droppedLinksCount++;
           this.stats.droppedLinks++;
         }
         break;
@@ -233,11 +299,11 @@ export class SpanAssembler {
         open.name = record.name;
         break;
       case 'spanEnd':
-        this.#open.delete(record.span);
+        this.#forget(record.span);
         this.stats.completed++;
-        open.droppedAttributes += record.droppedAttributesCount;
-        open.droppedEvents += record.droppedEventsCount;
-        open.droppedLinks += record.droppedLinksCount;
+        open.droppedAttributesCount += record.droppedAttributesCount;
+        open.droppedEventsCount += record.droppedEventsCount;
+        open.droppedLinksCount += record.droppedLinksCount;
         this.#deliver(open, record.time, undefined);
         break;
     }
@@ -250,7 +316,10 @@ export class SpanAssembler {
    */
   closeOpen(endTime: number = Date.now()): number {
     const spans = [...this.#open.values()];
+    if (this.#newest !== undefined) spans.push(this.#newest);
     this.#open.clear();
+    this.#newest = undefined;
+    this.#newestInfo = undefined;
     for (const open of spans) {
       this.stats.closedOpen++;
       this.stats.incomplete++;
@@ -262,32 +331,35 @@ export class SpanAssembler {
   #start(info: SpanInfo, time: number, attributes: Fields): void {
     this.stats.started++;
     // A repeated start for a span already open replaces it; deliver the old one rather than lose it.
-    const previous = this.#open.get(info);
+    const previous = info === this.#newestInfo ? this.#newest : this.#open.get(info);
     if (previous !== undefined) {
-      this.#open.delete(info);
+      this.#forget(info);
       this.#evict(previous, time);
+    }
+    if (this.#newest !== undefined) {
+      this.#open.set(this.#newestInfo!, this.#newest);
+      this.#newest = undefined;
+      this.#newestInfo = undefined;
     }
     while (this.#open.size >= this.maxOpenSpans) {
       const [oldestKey, oldest] = this.#open.entries().next().value as [SpanInfo, OpenSpan];
       this.#open.delete(oldestKey);
       this.#evict(oldest, time);
     }
-    const open: OpenSpan = {
-      info,
-      startTime: time,
-      name: info.name,
-      attributes: emptyFields(),
-      attributeCount: 0,
-      droppedAttributes: 0,
-      events: [],
-      droppedEvents: 0,
-      links: [],
-      droppedLinks: 0,
-      statusCode: 0,
-      statusMessage: '',
-    };
-    this.#setAttributes(open, attributes);
-    this.#open.set(info, open);
+    const open = new OpenSpan(info, time, attributes);
+    this.#adoptAttributes(open, attributes);
+    this.#newest = open;
+    this.#newestInfo = info;
+  }
+
+  /** The span is no longer open. */
+  #forget(info: SpanInfo): void {
+    if (info === this.#newestInfo) {
+      this.#newest = undefined;
+      this.#newestInfo = undefined;
+    } else {
+      this.#open.delete(info);
+    }
   }
 
   #evict(open: OpenSpan, time: number): void {
@@ -296,7 +368,27 @@ export class SpanAssembler {
     this.#deliver(open, Math.max(time, open.startTime), 'evicted');
   }
 
+  /**
+   * A start's attributes are kept as they are when within `maxAttributes`
+   * (most spans get no other attributes: no copy at all); else copied up to it.
+   */
+  #adoptAttributes(open: OpenSpan, attributes: Fields): void {
+    let n = 0;
+    for (const _ in attributes) n++;
+    if (n <= this.maxAttributes) {
+      open.attributeCount = n;
+      return;
+    }
+    open.attributes = emptyFields();
+    open.ownsAttributes = true;
+    this.#setAttributes(open, attributes);
+  }
+
   #setAttributes(open: OpenSpan, attributes: Fields): void {
+    if (!open.ownsAttributes) {
+      open.attributes = copyFields(open.attributes, Infinity).fields;
+      open.ownsAttributes = true;
+    }
     for (const key of Object.keys(attributes)) {
       // Overwriting a key the span has costs nothing against the limit.
       if (Object.hasOwn(open.attributes, key)) {
@@ -305,37 +397,17 @@ export class SpanAssembler {
         open.attributes[key] = attributes[key]!;
         open.attributeCount++;
       } else {
-        open.droppedAttributes++;
+        open.droppedAttributesCount++;
         this.stats.droppedAttributes++;
       }
     }
   }
 
+  /** Hands the span out; it is no longer open here, so nothing changes it after. */
   #deliver(open: OpenSpan, endTime: number, reason: IncompleteReason | undefined): void {
-    const info = open.info;
-    this.#onSpan({
-      traceId: info.traceId,
-      spanId: info.spanId,
-      parentSpanId: info.parentSpanId,
-      parentIsRemote: info.parentIsRemote,
-      traceFlags: info.traceFlags,
-      traceState: info.traceState,
-      name: open.name,
-      target: info.target,
-      spanKind: info.spanKind,
-      startTime: open.startTime,
-      endTime,
-      attributes: open.attributes,
-      events: open.events,
-      links: open.links,
-      statusCode: open.statusCode,
-      statusMessage: open.statusMessage,
-      droppedAttributesCount: open.droppedAttributes,
-      droppedEventsCount: open.droppedEvents,
-      droppedLinksCount: open.droppedLinks,
-      incomplete: reason !== undefined,
-      incompleteReason: reason,
-      thread: info.thread,
-    });
+    open.endTime = endTime;
+    open.incomplete = reason !== undefined;
+    open.incompleteReason = reason;
+    this.#onSpan(open);
   }
 }

@@ -11,7 +11,7 @@
  */
 import { createTraceState } from '@opentelemetry/api';
 import type { OtlpProtocol } from '../otlp-config.js';
-import type { AssembledSpan } from '../span-assembler.js';
+import { decodedIds, type AssembledSpan } from '../span-assembler.js';
 import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
@@ -94,10 +94,25 @@ export class OtlpTraceEncoder {
   }
 
   #span(w: ProtobufWriter, s: AssembledSpan): void {
-    w.byte(0x0a);
-    w.hex(s.traceId);
-    w.byte(0x12);
-    w.hex(s.spanId);
+    const ids = decodedIds(s);
+    if (ids === undefined) {
+      w.byte(0x0a);
+      w.hex(s.traceId);
+      w.byte(0x12);
+      w.hex(s.spanId);
+    } else {
+      // The ids' bytes as the record had them: no hex to parse back.
+      w.ensure(28);
+      const buf = w.buf;
+      const p = w.pos;
+      buf[p] = 0x0a;
+      buf[p + 1] = 16;
+      ids.writeTraceId(buf, p + 2);
+      buf[p + 18] = 0x12;
+      buf[p + 19] = 8;
+      ids.writeSpanId(buf, p + 20);
+      w.pos = p + 28;
+    }
     if (s.traceState !== '') {
       const traceState = this.#traceState(s.traceState);
       if (traceState !== '') {
@@ -107,7 +122,14 @@ export class OtlpTraceEncoder {
     }
     if (s.parentSpanId) {
       w.byte(0x22);
-      w.hex(s.parentSpanId);
+      if (ids === undefined) {
+        w.hex(s.parentSpanId);
+      } else {
+        w.ensure(9);
+        w.buf[w.pos] = 8;
+        ids.writeParentSpanId(w.buf, w.pos + 1);
+        w.pos += 9;
+      }
     }
     w.byte(0x2a);
     w.string(s.name);
