@@ -32,7 +32,7 @@ import {
   type WorkerStats,
 } from './control/control-protocol.js';
 import { WorkerSupervisor, type SupervisorStats } from './worker-supervisor.js';
-import { Producer } from './producer.js';
+import { Producer, shareProducerSettings } from './producer.js';
 import { ThreadHub } from './threads/thread-hub.js';
 import { attachThread, type AttachOptions, type AttachedThread } from './threads/attach.js';
 import { inertReason } from './worker-identity.js';
@@ -146,6 +146,7 @@ export class TraceDispatcher {
     // Made once, here: it outlives every worker, so a respawned one continues the counts.
     const metricRegion = allocateMetricRegion(resolved.metrics.maxDescriptorBytes, resolved.metrics.maxCells);
     const dispatcher = new TraceDispatcher(resolved, ring, metricRegion, undefined);
+    shareProducerSettings(resolved);
     const hub = new ThreadHub({
       request: (body) => dispatcher.#request(body),
       filters: () => [...dispatcher.#specs.values()].map((s) => s.filter),

@@ -17,16 +17,38 @@ import { createPinoDestination, type PinoDestination } from './capture/pino-dest
 import { RingTracerProvider } from './capture/ring-tracer-provider.js';
 import { RingLoggerProvider } from './capture/ring-logger-provider.js';
 import { RingMeterProvider } from './metrics/ring-meter-provider.js';
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import type { ResolvedOptions } from './options.js';
 
 /** Loggers (and, in the provider, tracers) cached per target; past this they are made per call. */
 export const MAX_CACHED_LOGGERS = 1024;
 
 /** What a producer is made with: the thread's ring and metrics region, and the resolved options it reads. */
+/** What a producer takes from the dispatcher's options: plain data, so it can cross to worker threads. */
+export type ProducerSettings = Pick<ResolvedOptions, 'maxStringLength' | 'maxArrayLength' | 'maxInternedStrings' | 'spanLimits' | 'sampler' | 'spanLevel' | 'flushIntervalMs' | 'metrics'>;
+
 export interface ProducerOptions {
   ring: SharedArrayBuffer;
   metricRegion: SharedArrayBuffer;
-  options: Pick<ResolvedOptions, 'maxStringLength' | 'maxArrayLength' | 'maxInternedStrings' | 'spanLimits' | 'sampler' | 'spanLevel' | 'flushIntervalMs' | 'metrics'>;
+  options: ProducerSettings;
+}
+
+const SETTINGS_KEY = 'ringtrace.producer-settings';
+
+/**
+ * Hand the main thread's producer settings to the worker threads created from
+ * now on (`worker_threads` environment data is copied into each new worker),
+ * so an attached thread samples, limits and cuts as `start()`'s options say
+ * rather than re-reading the environment on its own.
+ */
+export function shareProducerSettings(options: ProducerSettings): void {
+  const { maxStringLength, maxArrayLength, maxInternedStrings, spanLimits, sampler, spanLevel, flushIntervalMs, metrics } = options;
+  setEnvironmentData(SETTINGS_KEY, { maxStringLength, maxArrayLength, maxInternedStrings, spanLimits, sampler, spanLevel, flushIntervalMs, metrics });
+}
+
+/** The settings the main thread shared before this thread was created, if it did. */
+export function sharedProducerSettings(): ProducerSettings | undefined {
+  return getEnvironmentData(SETTINGS_KEY) as ProducerSettings | undefined;
 }
 
 /** @internal */

@@ -91,6 +91,20 @@ t.test('thread.id and thread.name from two threads: OTLP span and log attributes
   t.same([...instantLanes].sort(), [`A (${a[0]!.threadId})`, `B (${b[0]!.threadId})`].sort(), 'chrome-trace: standalone events on their thread lanes');
 });
 
+t.test("an attached thread samples as start()'s options say, not as its environment does", async (t) => {
+  // A variable the thread alone would reject: start()'s sampler option wins over it on the main thread, and must in the thread too.
+  process.env['OTEL_TRACES_SAMPLER'] = 'nope';
+  t.teardown(() => delete process.env['OTEL_TRACES_SAMPLER']);
+  const d = await TraceDispatcher.start({ sampler: 'always_off', sinks: [{ name: 'mem', sink: 'memory', filter: 'trace' }] });
+  t.teardown(() => d.shutdown());
+  const [a] = await Promise.all([runThread({ label: 'S', count: 20, flush: true })]);
+  t.ok(a[0]?.recorded, 'the thread attached and recorded');
+  await d.flush();
+  const mem = await d.inspectSink<MemorySinkContents>('mem');
+  t.equal(mem.records.filter((r) => r.kind === 'spanEnd').length, 0, 'no span sampled (always_off)');
+  t.equal(mem.records.filter((r): r is EventRecord => r.kind === 'event' && r.target === 'tS').length, 20, 'its 20 events arrive');
+});
+
 t.test('attach twice returns the same handle', async (t) => {
   const d = await TraceDispatcher.start({ sinks: [{ name: 'mem', sink: 'memory' }] });
   t.teardown(() => d.shutdown());

@@ -102,7 +102,14 @@ export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
 export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 export const DEFAULT_OTLP_MAX_EXPORT_BATCH_SIZE = 512;
-export const DEFAULT_OTLP_MAX_QUEUE_SIZE = 2048;
+/**
+ * Spans (or log records) waiting to be sent, not counting requests in flight.
+ * The SDK's 2048 is its only memory bound; here `maxQueueBytes` bounds memory
+ * (a waiting batch is already an encoded body of some 100 KiB), so the count
+ * can be larger: at 2048, a pause of some 10 ms at 200,000 spans/s (a GC, a
+ * slow answer) already dropped spans while the byte bound was far off.
+ */
+export const DEFAULT_OTLP_MAX_QUEUE_SIZE = 16_384;
 /**
  * Per signal. Four requests of 512 spans of a few hundred bytes are well under
  * 1 MiB, so 8 MiB rides out a collector's pause of some seconds at ordinary

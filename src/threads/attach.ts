@@ -12,7 +12,7 @@ import { allocateRing } from '../ring/layout.js';
 import { allocateMetricRegion } from '../metric-region/layout.js';
 import { DEFAULT_ATTACHED_QUEUE_CAPACITY, DEFAULT_ATTACH_TIMEOUT_MS } from '../defaults.js';
 import { resolveOptions, validateQueueCapacity } from '../options.js';
-import { Producer } from '../producer.js';
+import { Producer, sharedProducerSettings } from '../producer.js';
 import { isDispatcherWorker } from '../worker-identity.js';
 import type { RingWriterCounts } from '../ring/ring-writer.js';
 import type { EventLogger } from '../capture/event-logger.js';
@@ -233,8 +233,9 @@ export function attachThread(options?: AttachOptions): Promise<AttachedThread> {
 
 function connect(queueCapacity: number, timeoutMs: number, name: string): Promise<AttachedThread> {
   const thread: ThreadInfo = Object.freeze({ id: threadId, name });
-  // The producer settings the main thread would take from the environment (OTEL_* variables are inherited).
-  const settings = resolveOptions({});
+  // The main thread's settings when it started before this thread was made;
+  // else what it would take from the environment (OTEL_* variables are inherited).
+  const settings = sharedProducerSettings() ?? resolveOptions({});
   const ring = allocateRing(queueCapacity);
   const metricRegion = allocateMetricRegion(ATTACHED_METRIC_DESCRIPTOR_BYTES, ATTACHED_METRIC_CELLS);
   const producer = new Producer({ ring, metricRegion, options: settings });
