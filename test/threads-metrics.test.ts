@@ -43,4 +43,13 @@ t.test('counts from several threads: one series, the sum of every thread\'s adds
     w.once('exit', resolve);
     w.postMessage('end');
   })));
+  // Once the worker has dropped both rings, their regions' last values stay in the sums: a counter never goes down.
+  for (let i = 0; i < 200 && (await d.stats()).threads.length > 1; i++) await new Promise((r) => setTimeout(r, 25));
+  t.equal((await d.stats()).threads.length, 1, 'both threads ended and their rings dropped');
+  const after = parseExposition(await (await fetch(url)).text());
+  t.equal(sampleValue(after, 'jobs_total', { queue: 'q' }), total, 'the counter keeps the ended threads\' adds');
+  t.equal(sampleValue(after, 'job_duration_seconds_count', { queue: 'q', otel_scope_name: 'app' }), total, 'and the histogram');
+  jobs.add(5, { queue: 'q' });
+  const later = parseExposition(await (await fetch(url)).text());
+  t.equal(sampleValue(later, 'jobs_total', { queue: 'q' }), total + 5, 'and adds after them add on');
 });

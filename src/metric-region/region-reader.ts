@@ -190,6 +190,11 @@ class RegionView {
   }
 }
 
+/** A point to sum into without changing the one it came from. */
+function copyPoint(p: NumberPoint | HistogramPoint): NumberPoint | HistogramPoint {
+  return 'buckets' in p ? { ...p, buckets: [...p.buckets] } : { ...p };
+}
+
 export class MetricRegionReader {
   #regions: RegionView[];
 
@@ -202,10 +207,41 @@ export class MetricRegionReader {
     this.#regions = [...this.#regions, new RegionView(sab)];
   }
 
-  /** The region's thread has ended: its series leave the sums. */
+  /**
+   * The region's thread has ended: its last values stay in the sums, so a
+   * cumulative counter or histogram summed over threads never goes down (a
+   * backend would read that as a reset) when a pool recycles a thread. A
+   * gauge's last value is the thread's own state and leaves with it.
+   */
   removeRegion(sab: SharedArrayBuffer): void {
-    this.#regions = this.#regions.filter((r) => r.sab !== sab);
+    const region = this.#regions.find((r) => r.sab === sab);
+    if (region === undefined) return;
+    this.#regions = this.#regions.filter((r) => r !== region);
+    region.catchUp();
+    const kept = this.#retired;
+    kept.startTimeUnixMs = Math.min(kept.startTimeUnixMs, region.header64[START_TIME_MS]!);
+    kept.overflowed += region.header64[OVERFLOWED]!;
+    kept.invalid += region.header64[INVALID]!;
+    kept.seriesDropped += region.header64[SERIES_DROPPED]!;
+    for (const info of region.order) {
+      if (info.kind === 'gauge' || info.kind === 'observableGauge') continue;
+      let target = kept.metrics.get(info.key);
+      if (target === undefined) {
+        target = { info, points: new Map() };
+        kept.metrics.set(info.key, target);
+      }
+      for (const series of info.series) this.#readSeries(region, info, series, target.points);
+    }
   }
+
+  /** What ended threads' regions last held (see {@link removeRegion}). */
+  readonly #retired = {
+    startTimeUnixMs: Number.POSITIVE_INFINITY,
+    overflowed: 0,
+    invalid: 0,
+    seriesDropped: 0,
+    metrics: new Map<string, { info: InstrumentInfo; points: Map<string, NumberPoint | HistogramPoint> }>(),
+  };
 
   /** Descriptor entries that did not parse, over all regions. */
   get corrupt(): number {
@@ -220,10 +256,12 @@ export class MetricRegionReader {
   /** Read every region now. */
   snapshot(now = Date.now()): MetricsSnapshot {
     const merged = new Map<string, { info: InstrumentInfo; points: Map<string, NumberPoint | HistogramPoint> }>();
-    let startTimeUnixMs = Number.POSITIVE_INFINITY;
-    let overflowed = 0;
-    let invalid = 0;
-    let seriesDropped = 0;
+    const kept = this.#retired;
+    for (const [key, { info, points }] of kept.metrics) merged.set(key, { info, points: new Map([...points].map(([k, p]) => [k, copyPoint(p)])) });
+    let startTimeUnixMs = kept.startTimeUnixMs;
+    let overflowed = kept.overflowed;
+    let invalid = kept.invalid;
+    let seriesDropped = kept.seriesDropped;
     for (const region of this.#regions) {
       region.catchUp();
       startTimeUnixMs = Math.min(startTimeUnixMs, region.header64[START_TIME_MS]);
