@@ -1,10 +1,11 @@
 import t from 'tap';
 import * as F from '../src/record/format.js';
-import { ORPHAN, RecordDecoder, pinoLineToEvent } from '../src/decoder/record-decoder.js';
+import { ORPHAN, RecordDecoder, keepSpanIdBytes, pinoLineToEvent } from '../src/decoder/record-decoder.js';
+import { DecodedSpanInfo } from '../src/decoder/decoded-span-info.js';
 import { pinoLevel } from '../src/filter/levels.js';
 import { RecordEncoder, TRUNCATION_MARKER, type IdWords } from '../src/encoder/record-encoder.js';
 import { MAX_INTERNED_LENGTH, StringTable } from '../src/encoder/string-table.js';
-import type { EventRecord, Fields, TraceRecord } from '../src/record/trace-record.js';
+import type { EventRecord, Fields, SpanInfo, TraceRecord } from '../src/record/trace-record.js';
 import { allocateRing, MIN_CAPACITY } from '../src/ring/layout.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { RingWriter } from '../src/ring/ring-writer.js';
@@ -744,4 +745,28 @@ t.test('a Logs API record (EVENT with FLAG_LOG_RECORD) round trips, in place and
   t.equal(e!.body, '{not json', 'a body that does not parse stays its text');
   t.equal(f!.severityNumber, undefined, 'a plain event has none of the Logs API fields');
   t.notOk('body' in f!);
+});
+
+t.test("span infos keep their ids' bytes only while a sink asks (keepSpanIdBytes), and read the same either way", async (t) => {
+  const p = pipeline();
+  const start = (handle: number) =>
+    p.encoder.spanStart(spanStartOf({ handle, startTime: 1, ids: IDS, parent: PARENT, parentRemote: false, traceFlags: 1, spanKind: 0, level: 3, name: 'n', target: 't', traceState: '', attributes: undefined, maxAttributes: 128 }));
+  t.teardown(() => keepSpanIdBytes(false));
+  t.ok(start(1));
+  const [plain] = p.read() as TraceRecord[];
+  keepSpanIdBytes(true);
+  t.ok(start(2));
+  const [kept] = p.read() as TraceRecord[];
+  const infoOf = (r: TraceRecord | undefined) => (r as { span: SpanInfo }).span;
+  t.equal(DecodedSpanInfo.of(infoOf(plain)), undefined, 'off (no otlp sink): a plain object, no bytes kept');
+  const decoded = DecodedSpanInfo.of(infoOf(kept));
+  t.ok(decoded, 'on: the ids are kept as bytes');
+  const out = new Uint8Array(32);
+  decoded!.writeTraceId(out, 0);
+  decoded!.writeSpanId(out, 16);
+  decoded!.writeParentSpanId(out, 24);
+  t.equal(Buffer.from(out.subarray(0, 16)).toString('hex'), infoOf(kept).traceId, 'the trace id bytes are its hex');
+  t.equal(Buffer.from(out.subarray(16, 24)).toString('hex'), infoOf(kept).spanId, 'the span id bytes');
+  t.equal(Buffer.from(out.subarray(24, 32)).toString('hex'), infoOf(kept).parentSpanId, "the parent's");
+  t.same({ ...infoOf(kept) }, { ...infoOf(plain) }, 'the same public fields either way');
 });

@@ -7,7 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { SinkError, serializeError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
-import { RecordDecoder } from '../src/decoder/record-decoder.js';
+import { RecordDecoder, keepSpanIdBytes } from '../src/decoder/record-decoder.js';
 import { ExitHandshake } from '../src/ring/exit-handshake.js';
 import { RingReader } from '../src/ring/ring-reader.js';
 import { MAIN_THREAD } from '../src/control/control-protocol.js';
@@ -35,6 +35,8 @@ export class WorkerRuntime {
   readonly #maxOpenSpans: number;
   /** Attached threads' metrics regions, by thread id. */
   readonly #regions = new Map<number, SharedArrayBuffer>();
+  /** Sinks that write span ids as bytes (otlp): while any is registered, the decoders keep the ids' bytes. */
+  readonly #idByteSinks = new Set<string>();
   #finished: Promise<WorkerStats> | null = null;
   #resolveStarted!: (message: WorkerStartMessage) => void;
   /** Resolves with what `run()` reports once its first sinks are ready (or failed). */
@@ -163,12 +165,17 @@ export class WorkerRuntime {
       // FanOut.add and TargetFilter.parse throw only Error instances (RangeError, SyntaxError…).
       throw new SinkError(spec.name, (error as Error).message, { cause: error });
     }
+    if (spec.builtin === 'otlp') {
+      this.#idByteSinks.add(spec.name);
+      keepSpanIdBytes(true);
+    }
   }
 
   /** Unregister, flush and close a sink; resolves with its final stats. */
   async removeSink(name: string): Promise<unknown> {
     const slot = this.fanOut.remove(name);
     if (slot === undefined) throw new SinkError(name, 'no sink with this name');
+    if (this.#idByteSinks.delete(name)) keepSpanIdBytes(this.#idByteSinks.size > 0);
     await slot.close();
     return slot.stats;
   }
