@@ -100,17 +100,9 @@ export const IDLE_POLLS_BEFORE_SLEEP = 64;
 const DEFAULT_BATCH_RECORDS = 4096;
 
 /** Counts of rings already dropped, kept so the totals stay whole. */
-interface Retired extends ProducerTotals {
-  decoded: number;
-  corrupt: number;
-  corruptBytes: number;
-  corruptNotices: number;
-  orphaned: number;
-  evictedSpans: number;
-  dropNotices: number;
-  droppedReported: number;
-  oversizeReported: number;
-  prefaultedBytes: number;
+interface Retired
+  extends ProducerTotals,
+    Pick<DrainStats, 'decoded' | 'corrupt' | 'corruptBytes' | 'corruptNotices' | 'orphaned' | 'evictedSpans' | 'dropNotices' | 'droppedReported' | 'oversizeReported' | 'prefaultedBytes'> {
   ended: number;
 }
 

@@ -462,15 +462,7 @@ export interface OtlpMetricsOptions {
   exportTimeoutMs?: number;
 }
 
-export interface OtlpMetricsConfig {
-  url: URL;
-  /** The Unix domain socket requests travel over, if any. */
-  socketPath: string | undefined;
-  endpoint: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  compression: OtlpCompression;
-  protocol: OtlpProtocol;
+export interface OtlpMetricsConfig extends OtlpSignalConfig {
   temporality: MetricsTemporalityPreference;
   exportIntervalMs: number;
   exportTimeoutMs: number;
