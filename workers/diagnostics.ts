@@ -5,15 +5,26 @@
  * Rate limited per key (one report per `intervalMs`, with a count of what was
  * suppressed), so a sink failing on every record cannot flood anything.
  */
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 import type { EventRecord, Fields } from '../src/record/trace-record.js';
 import { emptyFields } from '../src/record/fields.js';
 
 /** Target of every record the dispatcher makes itself. */
 export const DIAGNOSTIC_TARGET = 'ringtrace';
 
+/**
+ * pino is loaded when the first diagnostic is logged: most workers never log
+ * one, and pino's modules are ~5 MiB of the worker's memory. `require` keeps
+ * the first report synchronous (pino is CommonJS).
+ */
+function stderrLogger(): Logger {
+  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+  return pino({ name: DIAGNOSTIC_TARGET }, pino.destination({ fd: 2, sync: true }));
+}
+
 export class Diagnostics {
-  readonly #logger: Logger;
+  #logger: Logger | undefined;
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #last = new Map<string, { at: number; suppressed: number }>();
@@ -24,7 +35,7 @@ export class Diagnostics {
 
   /** `now` is a monotonic clock in milliseconds (tests pass a fake one to step through the interval). */
   constructor(options: { logger?: Logger; intervalMs?: number; now?: () => number } = {}) {
-    this.#logger = options.logger ?? pino({ name: DIAGNOSTIC_TARGET }, pino.destination({ fd: 2, sync: true }));
+    this.#logger = options.logger;
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -44,7 +55,7 @@ export class Diagnostics {
     const all: Fields = Object.assign(emptyFields(), fields);
     if (suppressed > 0) all['suppressed_count'] = suppressed;
     if (error !== undefined) all['error'] = errorText(error);
-    this.#logger.error({ ...all }, message);
+    this.#log(all, message);
     this.emit('error', message, all);
     this.reported++;
     return true;
@@ -52,9 +63,13 @@ export class Diagnostics {
 
   /** Log to stderr and queue for the sinks, without rate limiting (the caller limits how often). */
   notice(message: string, fields: Fields): void {
-    this.#logger.error({ ...fields }, message);
+    this.#log(fields, message);
     this.emit('error', message, fields);
     this.reported++;
+  }
+
+  #log(fields: Fields, message: string): void {
+    (this.#logger ??= stderrLogger()).error({ ...fields }, message);
   }
 
   /** Queue a `ringtrace` event for the sinks, without logging it to stderr. */

@@ -19,10 +19,9 @@
  * Its configuration (options and `OTEL_*` variables) is resolved by
  * `resolveOtlpMetricsConfig` in otlp-config.ts.
  */
+import { createRequire } from 'node:module';
 import type { HrTime } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import type { AggregationTemporality, DataPointType, MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { HistogramPoint, MetricSnapshotEntry, MetricsSnapshot, NumberPoint } from '../metric-region/metrics-snapshot.js';
 import type { MetricsTemporalityPreference, OtlpMetricsConfig } from './otlp-config.js';
@@ -62,16 +61,45 @@ export interface OtlpMetricsRequest {
   contentType: 'application/x-protobuf' | 'application/json';
 }
 
+interface MetricsSdk {
+  api: typeof import('@opentelemetry/api');
+  transformer: typeof import('@opentelemetry/otlp-transformer');
+  resources: typeof import('@opentelemetry/resources');
+}
+
+let sdk: MetricsSdk | undefined;
+
+/**
+ * The SDK modules the metrics export uses, loaded by the first one: a worker
+ * that exports no metrics does not hold them (~5 MiB of its memory). They are
+ * CommonJS, so `require` loads them synchronously.
+ */
+function metricsSdk(): MetricsSdk {
+  if (sdk === undefined) {
+    const load = createRequire(import.meta.url);
+    sdk = { api: load('@opentelemetry/api'), transformer: load('@opentelemetry/otlp-transformer'), resources: load('@opentelemetry/resources') };
+  }
+  return sdk;
+}
+
+/** The collector's answer to a metrics export: the data points it rejected and its message. */
+export function metricsPartialSuccess(body: Uint8Array, protocol: OtlpMetricsConfig['protocol']): { rejectedDataPoints: number; errorMessage: string } {
+  const { JsonMetricsSerializer, ProtobufMetricsSerializer } = metricsSdk().transformer;
+  const serializer = protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  const partial = (serializer.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined)?.partialSuccess;
+  return { rejectedDataPoints: Number(partial?.rejectedDataPoints ?? 0), errorMessage: typeof partial?.errorMessage === 'string' ? partial.errorMessage : '' };
+}
+
 export class OtlpMetricsExport {
   readonly config: OtlpMetricsConfig;
-  readonly #resource: ReturnType<typeof resourceFromAttributes>;
+  readonly #resource: Resource;
   /** Per series, what the last export reported (delta temporality only). */
   readonly #previous = new Map<string, Previous>();
   #lastExportMs: number | undefined;
 
   constructor(config: OtlpMetricsConfig, resource: Readonly<Record<string, string | number | boolean>>) {
     this.config = config;
-    this.#resource = resourceFromAttributes({ ...resource });
+    this.#resource = metricsSdk().resources.resourceFromAttributes({ ...resource });
   }
 
   /** Whether `exportIntervalMs` has passed since the last `encode()` (true before the first). */
@@ -83,6 +111,7 @@ export class OtlpMetricsExport {
   encode(snapshot: MetricsSnapshot): OtlpMetricsRequest | undefined {
     const request = this.toResourceMetrics(snapshot);
     if (request.scopeMetrics.length === 0) return undefined;
+    const { JsonMetricsSerializer, ProtobufMetricsSerializer } = metricsSdk().transformer;
     if (this.config.protocol === 'http/json') return { body: JsonMetricsSerializer.serializeRequest(request)!, contentType: 'application/json' };
     return { body: ProtobufMetricsSerializer.serializeRequest(request)!, contentType: 'application/x-protobuf' };
   }
@@ -107,6 +136,7 @@ export class OtlpMetricsExport {
   }
 
   #metric(metric: MetricSnapshotEntry, start: number, now: number, scopeKey: string): MetricData {
+    const { ValueType } = metricsSdk().api;
     const descriptor = { name: metric.name, description: metric.description, unit: metric.unit, valueType: metric.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE };
     const delta = isDelta(metric.kind, this.config.temporality);
     const temporality = delta ? DELTA : CUMULATIVE;

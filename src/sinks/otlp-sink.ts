@@ -22,15 +22,13 @@
  * it failed, so a collector that answered never gets it twice; a timeout is
  * the exception OTLP itself has (the collector may have taken it).
  */
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { MetricsSnapshot } from '../metric-region/metrics-snapshot.js';
 import type { EventRecord, TraceRecord } from '../record/trace-record.js';
 import { decodeExportResponse } from './otlp/export-response.js';
 import { OtlpLogsEncoder } from './otlp/logs-encoder.js';
 import { OtlpTraceEncoder } from './otlp/trace-encoder.js';
 import { resolveOtlpConfig, resolveOtlpMetricsConfig, resourceFromEnvironment, type OtlpConfig, type OtlpProtocol, type OtlpSinkOptions } from './otlp-config.js';
-import { OtlpMetricsExport } from './otlp-metrics.js';
+import { metricsPartialSuccess, OtlpMetricsExport } from './otlp-metrics.js';
 import { SignalExporter, type ExportLimits, type OtlpSignalStats, type SignalCodec } from './otlp-signal-exporter.js';
 import { OtlpTransport } from './otlp-transport.js';
 import { SpanAssembler, type AssembledSpan, type SpanAssemblerStats } from './span-assembler.js';
@@ -72,7 +70,6 @@ function encoderCodec<Item>(encoder: { encode(batch: readonly Item[]): Uint8Arra
  * collector's message is kept.
  */
 function metricsCodec(metricsExport: OtlpMetricsExport): SignalCodec<MetricsSnapshot> {
-  const serializer = metricsExport.config.protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
   return {
     encode(batch) {
       const request = metricsExport.encode(batch[0]!);
@@ -80,9 +77,7 @@ function metricsCodec(metricsExport: OtlpMetricsExport): SignalCodec<MetricsSnap
       return request.body;
     },
     rejected(body) {
-      const partial = (serializer.deserializeResponse(body) as { partialSuccess?: Record<string, unknown> } | undefined)?.partialSuccess;
-      const errorMessage = typeof partial?.errorMessage === 'string' ? partial.errorMessage : '';
-      const points = Number(partial?.rejectedDataPoints ?? 0);
+      const { rejectedDataPoints: points, errorMessage } = metricsPartialSuccess(body, metricsExport.config.protocol);
       return { rejected: 0, errorMessage: points > 0 ? `${points} data points rejected${errorMessage === '' ? '' : `: ${errorMessage}`}` : errorMessage };
     },
   };
@@ -90,7 +85,8 @@ function metricsCodec(metricsExport: OtlpMetricsExport): SignalCodec<MetricsSnap
 
 export class OtlpSink implements TraceSink {
   readonly config: OtlpConfig;
-  readonly resource: Resource;
+  /** The resource every export carries. */
+  readonly resource: { readonly attributes: Readonly<Record<string, string | number | boolean>> };
   readonly #assembler: SpanAssembler;
   readonly #transport = new OtlpTransport();
   readonly #spans: SignalExporter<AssembledSpan>;
@@ -114,7 +110,7 @@ export class OtlpSink implements TraceSink {
     this.#assembler = new SpanAssembler((span) => this.#spans.push(span), config.assembler, 'otlp');
     const attributes = { ...(context.resource ?? resourceFromEnvironment(env)), ...config.resourceAttributes };
     if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
-    this.resource = resourceFromAttributes(attributes);
+    this.resource = { attributes };
     const limits: ExportLimits = config;
     this.#spans = new SignalExporter<AssembledSpan>(
       config.traces,

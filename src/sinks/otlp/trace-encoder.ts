@@ -9,11 +9,11 @@
  *
  * @internal
  */
-import { createTraceState } from '@opentelemetry/api';
 import type { OtlpProtocol } from '../otlp-config.js';
 import { decodedIds, type AssembledSpan } from '../span-assembler.js';
 import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
+import { normalizeTraceState } from './trace-state.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
@@ -50,7 +50,7 @@ export class OtlpTraceEncoder {
   #traceState(raw: string): string {
     let out = this.#traceStates.get(raw);
     if (out === undefined) {
-      out = createTraceState(raw).serialize();
+      out = normalizeTraceState(raw);
       if (this.#traceStates.size >= MAX_CACHED) this.#traceStates.clear();
       this.#traceStates.set(raw, out);
     }
