@@ -19,7 +19,7 @@ import {
   widen,
 } from '../src/ring/layout.js';
 import { PAGE_BYTES, RingReader } from '../src/ring/ring-reader.js';
-import { RingWriter } from '../src/ring/ring-writer.js';
+import { defaultWakeThreshold, RingWriter } from '../src/ring/ring-writer.js';
 import { cannotCountPageFaults, threadFaults } from './fixtures/page-faults.js';
 
 /** A record of `size` bytes (multiple of 8, >= 16) carrying `seq` and a fill byte. */
@@ -264,7 +264,8 @@ t.test('sleep/wake: a sleeper is woken only once the wake threshold is reached',
   const header = new Int32Array(sab, 0, HEADER_BYTES / 4);
   const writer = new RingWriter(sab);
   const reader = new RingReader(sab);
-  t.equal(writer.wakeThresholdBytes, Math.max(1024, MIN_CAPACITY / 64), 'default: 1/64 of the ring, at least 1 KiB');
+  t.equal(writer.wakeThresholdBytes, Math.max(1024, MIN_CAPACITY / 8), 'default: 1/8 of the ring, at least 1 KiB');
+  t.same([1024, 4096, 2 ** 20, 2 ** 24, 2 ** 27].map(defaultWakeThreshold), [1024, 1024, 2 ** 17, 2 ** 20, 2 ** 20], 'between 1 KiB and 1 MiB');
   const seen = reader.prepareSleep()!;
   const slept = reader.sleep(seen, 60_000);
   writer.write(record(16, 1), 16);

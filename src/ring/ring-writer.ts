@@ -43,6 +43,19 @@ export interface RingWriterCounts {
 /** How often, in bytes written, the producer looks whether a running consumer has gone to sleep. */
 const STATE_CHECK_BYTES = 4096;
 
+/**
+ * An eighth of the ring, between 1 KiB and 1 MiB. Each wake-up costs the
+ * producer an `Atomics.notify` and the worker a drain pass and a flush, so
+ * fewer, larger ones are cheaper for both: at 50,000 spans/s on a 1 MiB ring
+ * (an attached thread's default), 1/64 of it cost the worker 3.8 µs and the
+ * producer ~120 ns more a span than 1/8 does (2.2 µs). Seven eighths stay free
+ * for what arrives while the worker wakes, and the flush interval still
+ * bounds how long a record waits.
+ */
+export function defaultWakeThreshold(capacity: number): number {
+  return Math.min(1024 * 1024, Math.max(1024, capacity / 8));
+}
+
 export class RingWriter {
   readonly capacity: number;
   /** Largest reservation that fits in the ring even when it is empty, wherever the write position is. */
@@ -62,8 +75,8 @@ export class RingWriter {
   refused = 0;
 
   /**
-   * A sleeping consumer is woken once this many bytes wait (default: 1/64
-   * of the ring, at least 1 KiB). Below it the producer stays off the wake-up path,
+   * A sleeping consumer is woken once this many bytes wait (default:
+   * `defaultWakeThreshold`). Below it the producer stays off the wake-up path,
    * whose `Atomics.notify` costs tens of microseconds of wall time; the
    * consumer wakes by itself every flush interval anyway, and at once for a
    * drop, a flush request or an exit.
@@ -76,7 +89,7 @@ export class RingWriter {
 
   constructor(sab: SharedArrayBuffer, options: { wakeThresholdBytes?: number } = {}) {
     this.capacity = ringCapacity(sab);
-    this.wakeThresholdBytes = options.wakeThresholdBytes ?? Math.max(1024, this.capacity / 64);
+    this.wakeThresholdBytes = options.wakeThresholdBytes ?? defaultWakeThreshold(this.capacity);
     this.maxReservation = this.capacity / 2;
     this.#mask = this.capacity - 1;
     this.#header = new Int32Array(sab, 0, HEADER_BYTES / 4);
