@@ -605,3 +605,43 @@ t.test('HTTP client: an idle connection is let go before the server\'s Keep-Aliv
   t.equal((await transport.post(target(closing.url), {}, new Uint8Array(1))).status, 200, 'the closed idle connection left the pool');
   t.equal(closing.connections, 2);
 });
+
+// ── backpressure ─────────────────────────────────────────────────────────
+
+t.test('backpressure: ready() is null under half the queue bounds, else a promise that resolves once requests free room', async (t) => {
+  const h = holding();
+  const r = await otlpReceiver({ answer: h.answer });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueSize: 100, maxConcurrentRequests: 1 }, {});
+  feedSpans(sink, 40);
+  await until(() => r.open === 1, 'one request held');
+  t.equal(sink.ready(), null, '10 in flight, 30 waiting: under half of maxQueueSize');
+  feedSpans(sink, 20);
+  const wait = sink.ready();
+  t.not(wait, null, '50 waiting: full');
+  t.equal(sink.ready(), wait, 'the same promise while full');
+  let readied = false;
+  void wait!.then(() => {
+    readied = true;
+  });
+  await sleep(20);
+  t.equal(readied, false, 'not while every request is held');
+  h.release(1);
+  await until(() => readied, 'ready once the next batch went out');
+  t.equal(sink.ready(), null);
+  t.equal(sink.inspect().spans.dropped, 0);
+  h.releaseAll();
+  await sink.flush();
+  exact(t, sink.inspect().spans);
+  t.match(sink.inspect().spans, { queued: 60, exported: 60, dropped: 0 });
+
+  // Bytes count too: bodies held past half of maxQueueBytes.
+  const byBytes = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueBytes: 4096 }, {});
+  t.equal(byBytes.ready(), null);
+  feedSpans(byBytes, 40);
+  t.not(byBytes.ready(), null, `${byBytes.inspect().spans.queueBytes} bytes held of 4096`);
+  await byBytes.flush();
+  t.equal(byBytes.ready(), null, 'nothing held: ready');
+  await byBytes.close();
+  await sink.close();
+});
