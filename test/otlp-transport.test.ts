@@ -8,7 +8,8 @@
  * queued == exported + rejected + failed + dropped + pending.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -644,4 +645,31 @@ t.test('backpressure: ready() is null under half the queue bounds, else a promis
   t.equal(byBytes.ready(), null, 'nothing held: ready');
   await byBytes.close();
   await sink.close();
+});
+
+t.test('HTTP client over TLS: a name and an IP address checked against the certificate, the connection kept alive; an unknown CA refused', async (t) => {
+  const fixtures = new URL('./fixtures/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', fixtures));
+  let connections = 0;
+  const server = createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
+      res.end(Buffer.from([0x0a, 0x02, 0x08, 0x01]));
+    });
+  });
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const transport = new OtlpTransport({ ca: cert });
+  t.teardown(() => transport.destroy());
+  for (const host of ['localhost', '127.0.0.1', 'localhost']) {
+    const res = await transport.post(target(`https://${host}:${port}/v1/traces`), {}, new Uint8Array(100));
+    t.same([res.status, Buffer.from(res.body).toString('hex')], [200, '0a020801'], host);
+  }
+  t.equal(connections, 2, 'one connection per origin, kept alive');
+  const untrusting = new OtlpTransport();
+  t.teardown(() => untrusting.destroy());
+  await t.rejects(untrusting.post(target(`https://localhost:${port}/v1/traces`), {}, new Uint8Array(1)), /self-signed certificate/);
 });

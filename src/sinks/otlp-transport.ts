@@ -14,7 +14,7 @@
  * the close), skipping 1xx answers. One timer serves every request in flight.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { gzip as gzipCallback } from 'node:zlib';
 
 /** Where a request goes and how long it may take. */
@@ -107,6 +107,7 @@ class Connection {
     if (socketPath !== undefined) this.socket = netConnect({ path: socketPath });
     else if (url.protocol === 'https:') {
       this.socket = tlsConnect({
+        ...client.tls,
         host,
         port: Number(url.port || 443),
         ...(isIP(host) === 0 ? { servername: host } : {}),
@@ -387,6 +388,8 @@ class HttpClient {
   #timerAt = Infinity;
   destroyed = false;
 
+  constructor(readonly tls: TlsOptions) {}
+
   post(target: OtlpTarget, headers: Record<string, string>, body: Uint8Array): Promise<PostResult> {
     return new Promise<PostResult>((resolve, reject) => {
       const { url, socketPath } = target;
@@ -451,10 +454,17 @@ class HttpClient {
   }
 }
 
+/** TLS settings beyond the defaults (the system's CAs, `NODE_EXTRA_CA_CERTS`): a test's own CA. */
+export type TlsOptions = Pick<ConnectionOptions, 'ca'>;
+
 export class OtlpTransport {
-  readonly #client = new HttpClient();
+  readonly #client: HttpClient;
   readonly #sleeping = new Map<NodeJS.Timeout, () => void>();
   #closing = false;
+
+  constructor(tls: TlsOptions = {}) {
+    this.#client = new HttpClient(tls);
+  }
 
   /** True once close() started: waits end at once and no retry is made. */
   get closing(): boolean {
