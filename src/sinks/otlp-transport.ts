@@ -321,34 +321,37 @@ class Connection {
 
 const EMPTY_BUFFER = Buffer.alloc(0);
 
-/** The connections to one origin (or one Unix socket), with the request heads built once per header set. */
+/** The request head up to the Content-Length value; throws on a header that would not be one. */
+function headPrefix(host: string, path: string, headers: Record<string, string>): string {
+  let prefix = `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-length' || lower === 'host' || lower === 'connection' || lower === 'transfer-encoding') continue;
+    if (!TOKEN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid HTTP token`);
+    if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with CR, LF or NUL: ${JSON.stringify(value)}`);
+    prefix += `${name}: ${value}\r\n`;
+  }
+  return `${prefix}Content-Length: `;
+}
+
+interface Route {
+  pool: Pool;
+  url: URL;
+  socketPath: string | undefined;
+  path: string;
+  headers: Record<string, string> | undefined;
+  prefix: string;
+}
+
+/** The connections to one origin (or one Unix socket). */
 class Pool {
   readonly idle: Connection[] = [];
   readonly all = new Set<Connection>();
-  readonly #heads = new WeakMap<Record<string, string>, string>();
 
   constructor(
     readonly url: URL,
     readonly socketPath: string | undefined,
   ) {}
-
-  /** The head up to the Content-Length value, checked once per headers object. */
-  head(path: string, headers: Record<string, string>): string {
-    let prefix = this.#heads.get(headers);
-    if (prefix === undefined) {
-      prefix = `POST ${path} HTTP/1.1\r\nHost: ${this.url.host}\r\nConnection: keep-alive\r\n`;
-      for (const [name, value] of Object.entries(headers)) {
-        const lower = name.toLowerCase();
-        if (lower === 'content-length' || lower === 'host' || lower === 'connection' || lower === 'transfer-encoding') continue;
-        if (!TOKEN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid HTTP token`);
-        if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with CR, LF or NUL: ${JSON.stringify(value)}`);
-        prefix += `${name}: ${value}\r\n`;
-      }
-      prefix += 'Content-Length: ';
-      this.#heads.set(headers, prefix);
-    }
-    return prefix;
-  }
 
   /** A usable idle connection, else a new one. */
   take(client: HttpClient): Connection {
@@ -383,6 +386,7 @@ class Pool {
 /** The pools, the requests in flight and their one timer. */
 class HttpClient {
   readonly #pools = new Map<string, Pool>();
+  #routes = new WeakMap<OtlpTarget, Route>();
   readonly #inFlight = new Set<Connection>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
@@ -390,8 +394,13 @@ class HttpClient {
 
   constructor(readonly tls: TlsOptions) {}
 
-  post(target: OtlpTarget, headers: Record<string, string>, body: Uint8Array): Promise<PostResult> {
-    return new Promise<PostResult>((resolve, reject) => {
+  /**
+   * A target's pool, path and request head, worked out once per target
+   * object and header set (URL getters and header checks are not free).
+   */
+  #route(target: OtlpTarget, headers: Record<string, string>): Route {
+    let route = this.#routes.get(target);
+    if (route === undefined || route.url !== target.url || route.socketPath !== target.socketPath) {
       const { url, socketPath } = target;
       const key = socketPath === undefined ? url.origin : `unix:${socketPath}`;
       let pool = this.#pools.get(key);
@@ -399,7 +408,20 @@ class HttpClient {
         pool = new Pool(url, socketPath);
         this.#pools.set(key, pool);
       }
-      const head = Buffer.from(`${pool.head(url.pathname + url.search, headers)}${body.byteLength}\r\n\r\n`, 'latin1');
+      route = { pool, url, socketPath, path: url.pathname + url.search, headers: undefined, prefix: '' };
+      this.#routes.set(target, route);
+    }
+    if (route.headers !== headers) {
+      route.prefix = headPrefix(route.url.host, route.path, headers);
+      route.headers = headers;
+    }
+    return route;
+  }
+
+  post(target: OtlpTarget, headers: Record<string, string>, body: Uint8Array): Promise<PostResult> {
+    return new Promise<PostResult>((resolve, reject) => {
+      const { pool, prefix } = this.#route(target, headers);
+      const head = Buffer.from(`${prefix}${body.byteLength}\r\n\r\n`, 'latin1');
       const c = pool.take(this);
       c.socket.ref();
       const deadline = Date.now() + target.timeoutMs;
@@ -451,6 +473,7 @@ class HttpClient {
       for (const c of [...pool.all]) c.fail(new Error('transport destroyed'));
     }
     this.#pools.clear();
+    this.#routes = new WeakMap();
   }
 }
 
