@@ -474,11 +474,12 @@ interface RawRequest {
  * A TCP peer that reads each request (head, then Content-Length bytes) and
  * lets `answer` write whatever bytes it likes back, on the same connection.
  */
-async function rawPeer(t: Test, answer: (req: RawRequest, socket: Socket, index: number) => void): Promise<{ url: string; requests: RawRequest[]; connections: number }> {
+async function rawPeer(t: Test, answer: (req: RawRequest, socket: Socket, index: number) => void): Promise<{ url: string; requests: RawRequest[]; connections: number; closed: number }> {
   const requests: RawRequest[] = [];
-  const state = { connections: 0 };
+  const state = { connections: 0, closed: 0 };
   const server = createNetServer((socket) => {
     state.connections++;
+    socket.on('close', () => state.closed++);
     let buf = Buffer.alloc(0);
     socket.on('error', () => {});
     socket.on('data', (data) => {
@@ -503,6 +504,9 @@ async function rawPeer(t: Test, answer: (req: RawRequest, socket: Socket, index:
     requests,
     get connections() {
       return state.connections;
+    },
+    get closed() {
+      return state.closed;
     },
   };
 }
@@ -602,7 +606,8 @@ t.test('HTTP client: an idle connection is let go before the server\'s Keep-Aliv
 
   const closing = await rawPeer(t, (_req, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
   await transport.post(target(closing.url), {}, new Uint8Array(1));
-  await sleep(20);
+  // Closed on both ends: the client saw the server's end.
+  await until(() => closing.closed === 1, 'the first connection closed');
   t.equal((await transport.post(target(closing.url), {}, new Uint8Array(1))).status, 200, 'the closed idle connection left the pool');
   t.equal(closing.connections, 2);
 });
