@@ -142,7 +142,9 @@ async function measureOne(compression, { spans, rounds, receiver, sinkOptions })
   const gate = new Int32Array(gateBuffer);
   const dispatcher = await TraceDispatcher.start({
     queueCapacity: QUEUE_CAPACITY,
-    sinks: [{ name: 'otlp', sink: 'otlp', filter: 'info', options: { endpoint: receiver.url, compression, ignoreEnvironment: true, ...sinkOptions } }],
+    // No log records: the gate's event (and the worker's diagnostics) would go to a logs endpoint nobody
+    // answers, and that export's retries held the sink's flush past sinkTimeoutMs, so every later flush was skipped.
+    sinks: [{ name: 'otlp', sink: 'otlp', filter: 'info', options: { endpoint: receiver.url, compression, ignoreEnvironment: true, exportEvents: false, ...sinkOptions } }],
   });
   const gateSink = { name: 'gate', module: COUNTING_SINK, filter: 'off,gate=info', options: { gate: gateBuffer, thread: true } };
   const loop = new Function('tracer', 'options', SPANS_LOOP)(dispatcher.tracerProvider.getTracer('bench'), START_OPTIONS);

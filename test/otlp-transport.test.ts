@@ -8,7 +8,9 @@
  * queued == exported + rejected + failed + dropped + pending.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TraceDispatcher } from '../src/index.js';
@@ -18,7 +20,7 @@ import { RingMeterProvider } from '../src/metrics/ring-meter-provider.js';
 import { resolveOtlpConfig } from '../src/sinks/otlp-config.js';
 import { OtlpSink, type OtlpSignalStats } from '../src/sinks/otlp-sink.js';
 import { SignalExporter } from '../src/sinks/otlp-signal-exporter.js';
-import { OtlpTransport } from '../src/sinks/otlp-transport.js';
+import { OtlpTransport, type OtlpTarget } from '../src/sinks/otlp-transport.js';
 import { readZeroCodeConfig } from '../src/zero-code/env-config.js';
 import { environmentSinks } from '../src/zero-code/zero-code-start.js';
 import type { Fields, SpanInfo } from '../src/record/trace-record.js';
@@ -459,4 +461,220 @@ t.test('through a dispatcher: the worker gives the otlp sink its metrics, export
   const bodies = r.metrics();
   t.ok(bodies.length >= 1);
   t.equal(counterValue(bodies.at(-1)!, 'orders'), 10_000, 'the final export has every add');
+});
+
+// ── the HTTP/1.1 client, against peers that answer byte by byte ──────────
+
+interface RawRequest {
+  head: string;
+  body: Buffer;
+}
+
+/**
+ * A TCP peer that reads each request (head, then Content-Length bytes) and
+ * lets `answer` write whatever bytes it likes back, on the same connection.
+ */
+async function rawPeer(t: Test, answer: (req: RawRequest, socket: Socket, index: number) => void): Promise<{ url: string; requests: RawRequest[]; connections: number; closed: number }> {
+  const requests: RawRequest[] = [];
+  const state = { connections: 0, closed: 0 };
+  const server = createNetServer((socket) => {
+    state.connections++;
+    socket.on('close', () => state.closed++);
+    let buf = Buffer.alloc(0);
+    socket.on('error', () => {});
+    socket.on('data', (data) => {
+      buf = Buffer.concat([buf, data]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.toString('latin1', 0, end);
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + length) return;
+        const req = { head, body: buf.subarray(end + 4, end + 4 + length) };
+        buf = buf.subarray(end + 4 + length);
+        requests.push(req);
+        answer(req, socket, requests.length - 1);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    requests,
+    get connections() {
+      return state.connections;
+    },
+    get closed() {
+      return state.closed;
+    },
+  };
+}
+
+function target(url: string, timeoutMs = 5000): OtlpTarget {
+  return { url: new URL(url), socketPath: undefined, timeoutMs };
+}
+
+t.test('HTTP client: one connection kept alive, the head checked and sent once per header set, the body whole', async (t) => {
+  const peer = await rawPeer(t, (_req, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  const headers = { 'Content-Type': 'application/x-protobuf', 'X-Tenant': 'a b' };
+  for (let i = 0; i < 5; i++) {
+    const res = await transport.post(target(peer.url), headers, new Uint8Array(1000 + i).fill(i));
+    t.same({ status: res.status, body: res.body.length, retryAfterMs: res.retryAfterMs }, { status: 200, body: 0, retryAfterMs: undefined });
+  }
+  t.equal(peer.connections, 1, 'every request on the one connection');
+  t.match(peer.requests[0]!.head, /^POST \/v1\/traces HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+  t.match(peer.requests[0]!.head, /\r\nX-Tenant: a b\r\nContent-Length: 1000$/);
+  t.same(peer.requests.map((r) => [r.body.length, r.body[0]]), [0, 1, 2, 3, 4].map((i) => [1000 + i, i]));
+  await t.rejects(transport.post(target(peer.url), { 'X-Bad': 'a\r\nInjected: yes' }, new Uint8Array(1)), /X-Bad has a value with CR, LF or NUL/);
+  await t.rejects(transport.post(target(peer.url), { 'Bad Name': 'x' }, new Uint8Array(1)), /"Bad Name" is not a valid HTTP token/);
+  t.equal(peer.requests.length, 5, 'a bad header sends nothing');
+});
+
+t.test('HTTP client: answers framed every way, split at every byte, a 1xx skipped, Retry-After read', async (t) => {
+  const partial = Buffer.from([0x0a, 0x02, 0x08, 0x03]);
+  const answers: { bytes: Buffer; status: number; body: Buffer; retryAfterMs?: number; reuse: boolean }[] = [
+    { bytes: Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n'), partial]), status: 200, body: partial, reuse: true },
+    {
+      bytes: Buffer.concat([Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;ext=1\r\n'), partial.subarray(0, 1), Buffer.from('\r\n3\r\n'), partial.subarray(1), Buffer.from('\r\n0\r\nX-Trailer: 1\r\n\r\n')]),
+      status: 200, body: partial, reuse: true,
+    },
+    { bytes: Buffer.from('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 5\r\n\r\nslow!'), status: 429, body: Buffer.from('slow!'), retryAfterMs: 2000, reuse: true },
+    { bytes: Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'), status: 204, body: Buffer.alloc(0), reuse: true },
+    { bytes: Buffer.from('HTTP/1.1 503 Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'), status: 503, body: Buffer.alloc(0), reuse: false },
+    { bytes: Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), partial]), status: 200, body: partial, reuse: false },
+  ];
+  for (const [i, a] of answers.entries()) {
+    for (const split of [undefined, 1]) {
+      const peer = await rawPeer(t, (_req, socket) => {
+        if (split === undefined) socket.write(a.bytes);
+        else for (let k = 0; k < a.bytes.length; k++) socket.write(a.bytes.subarray(k, k + 1));
+        // An answer framed by the end of the stream ends with it.
+        if (!a.reuse) socket.end();
+      });
+      const transport = new OtlpTransport();
+      const res = await transport.post(target(peer.url), {}, new Uint8Array(3));
+      t.same({ status: res.status, body: Buffer.from(res.body).toString('hex'), retryAfterMs: res.retryAfterMs }, { status: a.status, body: a.body.toString('hex'), retryAfterMs: a.retryAfterMs }, `answer ${i}${split === undefined ? '' : ', a byte at a time'}`);
+      const again = a.reuse ? await transport.post(target(peer.url), {}, new Uint8Array(3)) : undefined;
+      t.equal(peer.connections, 1, `answer ${i}: ${a.reuse ? 'the connection reused' : 'not reused'}`);
+      if (again !== undefined) t.equal(again.status, a.status);
+      transport.destroy();
+    }
+  }
+});
+
+t.test('HTTP client: a peer that closes, answers nonsense or never answers fails the request; the next one gets a new connection', async (t) => {
+  let mode = 'close';
+  const peer = await rawPeer(t, (_req, socket) => {
+    if (mode === 'close') socket.destroy();
+    else if (mode === 'nonsense') socket.write('SMTP ready\r\n\r\n');
+    else if (mode === 'half') socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+    else if (mode === 'ok') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  await t.rejects(transport.post(target(peer.url), {}, new Uint8Array(1)), /closed before the answer/);
+  mode = 'nonsense';
+  await t.rejects(transport.post(target(peer.url), {}, new Uint8Array(1)), /not an HTTP\/1\.x answer/);
+  mode = 'half';
+  await t.rejects(transport.post(target(peer.url), {}, new Uint8Array(1)), /closed before the answer/);
+  mode = 'silent';
+  const started = Date.now();
+  const results = await Promise.allSettled([transport.post(target(peer.url, 80), {}, new Uint8Array(1)), transport.post(target(peer.url, 40), {}, new Uint8Array(1))]);
+  t.match(results, [{ status: 'rejected', reason: { message: /no answer from .* within 80 ms/ } }, { status: 'rejected', reason: { message: /within 40 ms/ } }], 'each request its own deadline, one timer');
+  t.ok(Date.now() - started >= 70, 'the later deadline is not cut short by the earlier');
+  mode = 'ok';
+  t.equal((await transport.post(target(peer.url), {}, new Uint8Array(1))).status, 200);
+  t.equal(peer.connections, 6, 'no failed connection reused');
+});
+
+t.test('HTTP client: an idle connection is let go before the server\'s Keep-Alive timeout, and one the server closed is not used', async (t) => {
+  let keepAlive = 'timeout=1';
+  const peer = await rawPeer(t, (_req, socket) => socket.write(`HTTP/1.1 200 OK\r\nKeep-Alive: ${keepAlive}\r\nContent-Length: 0\r\n\r\n`));
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  // timeout=1 leaves no idle time once the margin is taken: a new connection.
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  t.equal(peer.connections, 2);
+  keepAlive = 'timeout=30';
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  t.equal(peer.connections, 3, 'kept for timeout=30');
+
+  const closing = await rawPeer(t, (_req, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+  await transport.post(target(closing.url), {}, new Uint8Array(1));
+  // Closed on both ends: the client saw the server's end.
+  await until(() => closing.closed === 1, 'the first connection closed');
+  t.equal((await transport.post(target(closing.url), {}, new Uint8Array(1))).status, 200, 'the closed idle connection left the pool');
+  t.equal(closing.connections, 2);
+});
+
+// ── backpressure ─────────────────────────────────────────────────────────
+
+t.test('backpressure: ready() is null under half the queue bounds, else a promise that resolves once requests free room', async (t) => {
+  const h = holding();
+  const r = await otlpReceiver({ answer: h.answer });
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueSize: 100, maxConcurrentRequests: 1 }, {});
+  feedSpans(sink, 40);
+  await until(() => r.open === 1, 'one request held');
+  t.equal(sink.ready(), null, '10 in flight, 30 waiting: under half of maxQueueSize');
+  feedSpans(sink, 20);
+  const wait = sink.ready();
+  t.not(wait, null, '50 waiting: full');
+  t.equal(sink.ready(), wait, 'the same promise while full');
+  let readied = false;
+  void wait!.then(() => {
+    readied = true;
+  });
+  await sleep(20);
+  t.equal(readied, false, 'not while every request is held');
+  h.release(1);
+  await until(() => readied, 'ready once the next batch went out');
+  t.equal(sink.ready(), null);
+  t.equal(sink.inspect().spans.dropped, 0);
+  h.releaseAll();
+  await sink.flush();
+  exact(t, sink.inspect().spans);
+  t.match(sink.inspect().spans, { queued: 60, exported: 60, dropped: 0 });
+
+  // Bytes count too: bodies held past half of maxQueueBytes.
+  const byBytes = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 10, maxQueueBytes: 4096 }, {});
+  t.equal(byBytes.ready(), null);
+  feedSpans(byBytes, 40);
+  t.not(byBytes.ready(), null, `${byBytes.inspect().spans.queueBytes} bytes held of 4096`);
+  await byBytes.flush();
+  t.equal(byBytes.ready(), null, 'nothing held: ready');
+  await byBytes.close();
+  await sink.close();
+});
+
+t.test('HTTP client over TLS: a name and an IP address checked against the certificate, the connection kept alive; an unknown CA refused', async (t) => {
+  const fixtures = new URL('./fixtures/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', fixtures));
+  let connections = 0;
+  const server = createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
+      res.end(Buffer.from([0x0a, 0x02, 0x08, 0x01]));
+    });
+  });
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const transport = new OtlpTransport({ ca: cert });
+  t.teardown(() => transport.destroy());
+  for (const host of ['localhost', '127.0.0.1', 'localhost']) {
+    const res = await transport.post(target(`https://${host}:${port}/v1/traces`), {}, new Uint8Array(100));
+    t.same([res.status, Buffer.from(res.body).toString('hex')], [200, '0a020801'], host);
+  }
+  t.equal(connections, 2, 'one connection per origin, kept alive');
+  const untrusting = new OtlpTransport();
+  t.teardown(() => untrusting.destroy());
+  await t.rejects(untrusting.post(target(`https://localhost:${port}/v1/traces`), {}, new Uint8Array(1)), /self-signed certificate/);
 });

@@ -9,14 +9,18 @@ import t from 'tap';
 import { pino } from 'pino';
 import { SinkError } from '../src/errors.js';
 import { TargetFilter } from '../src/filter/target-filter.js';
-import type { EventRecord } from '../src/record/trace-record.js';
+import type { EventRecord, TraceRecord } from '../src/record/trace-record.js';
+import { RecordDecoder } from '../src/decoder/record-decoder.js';
+import { RingReader } from '../src/ring/ring-reader.js';
+import { DrainLoop } from '../workers/drain-loop.js';
+import { FanOut } from '../workers/fan-out.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import { Diagnostics, DIAGNOSTIC_TARGET } from '../workers/diagnostics.js';
 import { BUILTIN_SINK_MODULES, builtinExtension, loadSink } from '../workers/sink-loader.js';
 import { DEFAULT_SINK_TIMEOUT_MS } from '../src/defaults.js';
 import { SinkSlot } from '../workers/sink-slot.js';
 import createThrowingSink from './fixtures/throwing-sink.js';
-import { FakeClock, RecordingSink, builtinSpec, loopParts, moduleSpec, silentLogger } from './fixtures/worker-harness.js';
+import { FakeClock, RecordingSink, builtinSpec, loopParts, moduleSpec, producer, silentLogger } from './fixtures/worker-harness.js';
 
 const EVENT: EventRecord = { kind: 'event', time: 1, level: 'info', target: 'app', message: 'm', fields: {}, traceId: undefined, spanId: undefined };
 
@@ -285,4 +289,121 @@ t.test('loadSink: built-ins and modules; every failure is a SinkError naming the
   await fails(moduleSpec('no-flush', 'data:text/javascript,export default () => ({ consume() {} })'), /did not return a sink/);
   await fails(moduleSpec('bad-options', 'data:text/javascript,export default () => 1'), /did not return a sink/);
   await fails(builtinSpec('mem-bad', 'memory', 'info', { limit: 0 }), /factory failed: .*memory\.limit/);
+});
+
+// ── backpressure: TraceSink.ready, SinkSlot.ready, FanOut.ready and the drain loop ──
+
+/** A sink with a bounded queue that it empties `perTick` records a timer tick: full past `capacity`, ready under half. */
+class SlowSink implements TraceSink {
+  readonly queue: string[] = [];
+  readonly taken: string[] = [];
+  dropped = 0;
+  #waiters: (() => void)[] = [];
+  #timer: NodeJS.Timeout;
+  constructor(
+    readonly capacity: number,
+    perTick: number,
+  ) {
+    this.#timer = setInterval(() => {
+      this.taken.push(...this.queue.splice(0, perTick));
+      if (this.queue.length < this.capacity / 2) for (const w of this.#waiters.splice(0)) w();
+    }, 1);
+  }
+  consume(record: TraceRecord): void {
+    if (this.queue.length >= this.capacity) this.dropped++;
+    else this.queue.push(record.kind === 'event' ? record.message : record.kind);
+  }
+  flush(): void {}
+  ready(): Promise<void> | null {
+    if (this.queue.length < this.capacity / 2) return null;
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** The drain loop's parts with the fan-out's ready wait bound given. */
+function backpressureParts(readyWaitMs: number) {
+  const p = producer(4 * 1024 * 1024);
+  const reader = new RingReader(p.ring);
+  const decoder = new RecordDecoder(reader.bytes);
+  const diagnostics = new Diagnostics({ logger: silentLogger });
+  const fanOut = new FanOut(decoder, diagnostics, readyWaitMs);
+  // Batches of 100 records: the slow sinks here leave room for one.
+  const loop = new DrainLoop(reader, decoder, fanOut, diagnostics, { flushIntervalMs: 60_000, flushEveryRecords: 1_000_000, batchRecords: 100 });
+  return { ...p, reader, fanOut, loop, diagnostics };
+}
+
+t.test('backpressure: a slow sink that says it is full holds the drain; nothing is dropped in the sink while the ring has room', async (t) => {
+  // Generous bound: the sink always becomes ready; on a loaded machine its timer may be late, never this late.
+  const { event, fanOut, loop, reader } = backpressureParts(30_000);
+  const slow = new SlowSink(400, 50);
+  t.teardown(() => slow.stop());
+  const other = new RecordingSink();
+  const slowSlot = fanOut.add('slow', TargetFilter.parse('info'), slow);
+  fanOut.add('other', TargetFilter.parse('info'), other);
+  const n = 20_000;
+  let written = 0;
+  for (let i = 0; i < n; i++) if (event(`e${i}`)) written++;
+  t.equal(written, n, 'the ring holds them all');
+  const running = loop.run();
+  loop.stop();
+  await running;
+  t.equal(reader.available() - reader.position, 0, 'the ring is drained');
+  while (slow.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  t.equal(slow.dropped, 0, 'the sink dropped nothing');
+  t.equal(slow.taken.length, n, 'and took every record');
+  t.same([slow.taken[0], slow.taken[n - 1]], ['e0', `e${n - 1}`]);
+  t.equal(other.records.length, n, 'the other sink got every record too');
+  t.ok(slowSlot.stats.readyWaits > 0, `the drain waited for the slow sink (${slowSlot.stats.readyWaits} times)`);
+  t.equal(slowSlot.stats.readyTimeouts, 0, 'never past the bound');
+  t.match(slowSlot.stats, { delivered: n, failed: 0 });
+});
+
+t.test('backpressure: a sink that never becomes ready costs one bounded wait; the worker and the other sinks carry on, its drops its own', async (t) => {
+  const { event, fanOut, loop } = backpressureParts(50);
+  let consumed = 0;
+  let stuckNow = true;
+  const stuck: TraceSink = { consume: (r) => void (r.kind === 'event' && r.target === 'app' && consumed++), flush() {}, ready: () => (stuckNow ? never() : null) };
+  const other = new RecordingSink();
+  const stuckSlot = fanOut.add('stuck', TargetFilter.parse('info'), stuck);
+  fanOut.add('other', TargetFilter.parse('info'), other);
+  for (let i = 0; i < 5000; i++) event(`e${i}`);
+  const started = performance.now();
+  const running = loop.run();
+  loop.stop();
+  await running;
+  const ms = performance.now() - started;
+  const events = other.records.filter((r) => r.kind === 'event' && r.target === 'app');
+  t.equal(events.length, 5000, 'the other sink got every record');
+  t.equal(consumed, 5000, 'the stuck sink is given every record after its wait ran out (what it drops is its own count)');
+  t.match(stuckSlot.stats, { readyWaits: 1, readyTimeouts: 1, delivered: 5000 }, 'one wait for 50 batches, not one a batch');
+  t.ok(stuckSlot.stats.readyWaitMs >= 45, `the wait lasted its bound (${stuckSlot.stats.readyWaitMs.toFixed(0)} ms)`);
+  t.ok(ms < 30_000, 'the drain finished');
+  t.match(other.records.filter((r) => r.kind === 'event' && r.target !== 'app'), [{ level: 'error', message: /sink not ready in time/, fields: { sink: 'stuck', wait_ms: 50 } }], 'reported');
+
+  // Once it says it is ready it is waited for again when it is full.
+  stuckNow = false;
+  t.equal(fanOut.ready(), null, 'ready: no wait');
+  stuckNow = true;
+  const wait = fanOut.ready();
+  t.not(wait, null, 'full again after being ready: waited for');
+  await wait;
+  t.match(stuckSlot.stats, { readyWaits: 2, readyTimeouts: 2 });
+});
+
+t.test('backpressure: a sink without ready(), a ready() that throws or rejects, and a closed sink never hold the drain', async (t) => {
+  const diagnostics = new Diagnostics({ logger: silentLogger });
+  const make = (name: string, sink: TraceSink) => new SinkSlot(name, TargetFilter.parse('info'), sink, 1, diagnostics);
+  t.equal(make('a', new RecordingSink()).ready(), null, 'no ready(): never waited for');
+  t.equal(make('b', { consume() {}, flush() {}, ready: () => undefined }).ready(), null, 'undefined is ready');
+  t.equal(make('c', { consume() {}, flush() {}, ready: () => { throw new Error('boom'); } }).ready(), null, 'a throw is ready, and reported');
+  const rejecting = make('d', { consume() {}, flush() {}, ready: () => Promise.reject(new Error('nope')) });
+  await rejecting.ready();
+  t.match(rejecting.stats, { readyWaits: 1, readyTimeouts: 0 }, 'a rejection ends the wait');
+  const closed = make('e', { consume() {}, flush() {}, ready: never });
+  await closed.close();
+  t.equal(closed.ready(), null, 'a closed sink is not waited for');
+  t.match(diagnostics.pending.map((r) => [r.message, r.fields]), [['sink ready failed', { sink: 'c', error: /boom/ }], ['sink ready failed', { sink: 'd', error: /nope/ }]]);
 });

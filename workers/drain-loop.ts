@@ -259,6 +259,9 @@ export class DrainLoop {
       if (this.#exit?.requested) await this.#exitDrain();
       this.checkDrops();
       this.checkCorrupt();
+      // Backpressure: a sink that says it is full holds the drain (bounded, see FanOut.ready); records wait in the ring.
+      const ready = this.#fanOut.ready();
+      if (ready !== null) await ready;
       const n = this.drainBatch(this.#batchRecords);
       this.#settleWaiters();
       // A prefault step every turn, busy or not, until the rings are done.

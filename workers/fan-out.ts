@@ -15,6 +15,7 @@ import { ORPHAN, type RecordDecoder } from '../src/decoder/record-decoder.js';
 import type { TraceRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import type { Diagnostics } from './diagnostics.js';
+import { DEFAULT_SINK_READY_WAIT_MS } from '../src/defaults.js';
 import { SinkSlot, type SinkStats } from './sink-slot.js';
 
 /** Sinks per dispatcher: one bit each in a span's 31-bit mask. */
@@ -29,6 +30,8 @@ export class FanOut {
   constructor(
     readonly decoder: RecordDecoder,
     readonly diagnostics: Diagnostics,
+    /** The longest `ready()` waits for one sink. */
+    readonly readyWaitMs: number = DEFAULT_SINK_READY_WAIT_MS,
   ) {
     this.#decoders.add(decoder);
   }
@@ -119,6 +122,27 @@ export class FanOut {
         if (slot.filter.accepts(record.target, level)) slot.consumeDiagnostic(record);
       }
     }
+  }
+
+  /**
+   * Backpressure, for the drain loop to call before each batch: null when
+   * every sink can take records; else a promise that resolves once every
+   * sink that said it was full is ready again, or its bounded wait
+   * (`DEFAULT_SINK_READY_WAIT_MS`) ran out. Never rejects. While it is
+   * pending the records stay in the ring (which drops, counted, only when
+   * full); a sink whose wait ran out is not waited for again until it
+   * reports ready, so a stuck sink cannot hold the other sinks back for
+   * longer than one wait.
+   */
+  ready(): Promise<void> | null {
+    const slots = this.#slots;
+    let waits: Promise<void>[] | null = null;
+    for (let i = 0; i < slots.length; i++) {
+      const wait = slots[i]!.ready(this.readyWaitMs);
+      if (wait !== null) (waits ??= []).push(wait);
+    }
+    if (waits === null) return null;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
   }
 
   /** Start a flush on every sink that is not already flushing (periodic). */

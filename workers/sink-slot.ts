@@ -8,7 +8,7 @@ import type { TargetFilter } from '../src/filter/target-filter.js';
 import type { TraceRecord } from '../src/record/trace-record.js';
 import type { TraceSink } from '../src/sinks/trace-sink.js';
 import type { Diagnostics } from './diagnostics.js';
-import { DEFAULT_SINK_TIMEOUT_MS } from '../src/defaults.js';
+import { DEFAULT_SINK_READY_WAIT_MS, DEFAULT_SINK_TIMEOUT_MS } from '../src/defaults.js';
 
 /** Per-sink counts. For records from the ring, `delivered + filtered + failed == decoded`. */
 export interface SinkStats {
@@ -33,6 +33,12 @@ export interface SinkStats {
    * had still not settled (calls to one sink never overlap).
    */
   skippedFlushes: number;
+  /** Times the drain waited for this sink to be ready (see `TraceSink.ready`). */
+  readyWaits: number;
+  /** Of those, waits that ran out (`DEFAULT_SINK_READY_WAIT_MS`): the drain went on without it. */
+  readyTimeouts: number;
+  /** Time the drain spent waiting for this sink, in milliseconds. */
+  readyWaitMs: number;
   closed: boolean;
 }
 
@@ -46,6 +52,12 @@ export class SinkSlot {
    * other flush or close is started until it settles.
    */
   #abandoned: Promise<unknown> | null = null;
+  /**
+   * A wait for this sink ran out and it has not said it is ready since:
+   * the drain does not wait for it again until it does (so a sink that never
+   * becomes ready costs one bounded wait, not one per batch).
+   */
+  #stalled = false;
 
   constructor(
     readonly name: string,
@@ -68,6 +80,9 @@ export class SinkSlot {
       lastFlushMs: 0,
       totalFlushMs: 0,
       skippedFlushes: 0,
+      readyWaits: 0,
+      readyTimeouts: 0,
+      readyWaitMs: 0,
       closed: false,
     };
   }
@@ -90,6 +105,50 @@ export class SinkSlot {
     } catch {
       // A sink that fails on a diagnostic would only produce another diagnostic.
     }
+  }
+
+  /**
+   * null when the sink can take records now (or does not say, or stalled);
+   * else a promise that resolves once it is ready or `maxWaitMs` has passed,
+   * whichever is first. Never rejects. A wait that runs out is counted and
+   * reported, and the sink is not waited for again until it reports ready.
+   */
+  ready(maxWaitMs: number = DEFAULT_SINK_READY_WAIT_MS): Promise<void> | null {
+    const sink = this.sink;
+    if (typeof sink.ready !== 'function' || this.stats.closed) return null;
+    let pending: Promise<void> | null | undefined;
+    try {
+      pending = sink.ready();
+    } catch (error) {
+      this.diagnostics.report(`ready:${this.name}`, 'sink ready failed', { sink: this.name }, error);
+      return null;
+    }
+    if (pending === null || pending === undefined) {
+      this.#stalled = false;
+      return null;
+    }
+    if (this.#stalled) return null;
+    this.stats.readyWaits++;
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs, false);
+    });
+    const readied = Promise.resolve(pending).then(
+      () => true,
+      (error: unknown) => {
+        this.diagnostics.report(`ready:${this.name}`, 'sink ready failed', { sink: this.name }, error);
+        return true;
+      },
+    );
+    return Promise.race([readied, timeout]).then((ready) => {
+      clearTimeout(timer);
+      this.stats.readyWaitMs += performance.now() - started;
+      if (ready) return;
+      this.#stalled = true;
+      this.stats.readyTimeouts++;
+      this.diagnostics.report(`ready:${this.name}`, 'sink not ready in time: records go on to it (and it may drop them) until it is', { sink: this.name, wait_ms: maxWaitMs });
+    });
   }
 
   get flushing(): boolean {

@@ -108,6 +108,8 @@ export class SignalExporter<Item> {
   /** A Retry-After holds back every request of the signal until then. */
   #pausedUntil = 0;
   #resumeScheduled = false;
+  /** Pending `ready()`: resolved once the queue is back under its high-water marks. */
+  #readyWait: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(
     target: SignalTarget,
@@ -136,6 +138,36 @@ export class SignalExporter<Item> {
     this.#batch.push(item);
     this.stats.pending++;
     if (this.#batch.length >= this.limits.maxExportBatchSize) this.#cutBatch();
+  }
+
+  /**
+   * Past half of `maxQueueSize` (items not yet sent) or of `maxQueueBytes`
+   * (bodies held): the half left takes what arrives before the worker
+   * stops draining into the sink (a batch of up to 4096 records).
+   */
+  get full(): boolean {
+    const { maxQueueSize, maxQueueBytes } = this.limits;
+    return this.#batch.length + this.#waitingItems >= maxQueueSize / 2 || this.stats.queueBytes >= maxQueueBytes / 2;
+  }
+
+  /** null while not `full`; else a promise that resolves once it is not. */
+  ready(): Promise<void> | null {
+    if (!this.full) return null;
+    if (this.#readyWait === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#readyWait = { promise, resolve };
+    }
+    return this.#readyWait.promise;
+  }
+
+  #wakeReady(): void {
+    if (this.#readyWait !== null && !this.full) {
+      this.#readyWait.resolve();
+      this.#readyWait = null;
+    }
   }
 
   /** Resolves once everything taken in before the call is settled. Never rejects. */
@@ -206,6 +238,7 @@ export class SignalExporter<Item> {
       }
       const body = this.#waiting.shift()!;
       this.#waitingItems -= body.items;
+      this.#wakeReady();
       this.stats.inFlight++;
       void this.#send(body).finally(() => {
         this.stats.inFlight--;
@@ -265,6 +298,7 @@ export class SignalExporter<Item> {
     if (i >= 0) this.#unsettled.splice(i, 1);
     this.stats.queueBytes -= body.size;
     body.bytes = undefined;
+    this.#wakeReady();
     if (outcome === 'exported') {
       this.stats.pending -= body.items;
       this.stats.exported += exported;
@@ -277,6 +311,7 @@ export class SignalExporter<Item> {
     this.stats.pending -= n;
     this.stats[outcome] += n;
     if (error !== undefined) this.stats.lastError = error;
+    this.#wakeReady();
     this.#wakeFlushes();
   }
 

@@ -146,6 +146,19 @@ export class OtlpSink implements TraceSink {
     }
   }
 
+  /**
+   * Backpressure (see `TraceSink.ready`): null while both the spans' and the
+   * log records' queues are under half their bounds; else a promise that
+   * resolves once they are.
+   */
+  ready(): Promise<void> | null {
+    const spans = this.#spans.ready();
+    const logs = this.#logs.ready();
+    if (logs === null) return spans;
+    if (spans === null) return logs;
+    return Promise.all([spans, logs]).then(() => undefined);
+  }
+
   /** Resolves once everything queued when it was called is exported or counted; exports the metrics when their interval has passed. */
   flush(): Promise<void> {
     if (this.#metrics?.export.due()) this.#exportMetrics();

@@ -25,6 +25,17 @@ import type { MetricsSnapshot } from '../metric-region/metrics-snapshot.js';
  *   it is pending but does not call `flush` again until it settles.
  * - **`close()`** (optional) is called once, after a final `flush`, when the
  *   sink is removed or the dispatcher shuts down. Release files and sockets here.
+ * - **`ready()`** (optional) is backpressure: it returns null while the sink
+ *   can take more records, and a promise that resolves once it can when its
+ *   queue is full. The worker asks before each batch it drains; while a
+ *   promise is pending the records wait in the ring (which drops, counted,
+ *   only when full) instead of being dropped in the sink. The wait is
+ *   bounded (100 ms, `DEFAULT_SINK_READY_WAIT_MS`), since every other sink
+ *   waits too: past it the worker goes on, `consume` is called as before
+ *   (the sink drops what it cannot hold, and counts it), and the sink is not
+ *   waited for again until `ready()` returns null once. Counted per sink in
+ *   `readyWaits`, `readyTimeouts`, `readyWaitMs`. Leave room for a batch
+ *   (up to 4096 records) when reporting full.
  * - **`inspect()`** (optional) answers `dispatcher.inspectSink(name)` with a
  *   structured-cloneable value (the memory sink returns its records).
  * - **Timeouts.** A `flush` or `close` whose promise has not settled within
@@ -46,6 +57,8 @@ export interface TraceSink {
   consume(record: TraceRecord): void;
   flush(): void | Promise<void>;
   close?(): void | Promise<void>;
+  /** Backpressure: null (or undefined) while the sink can take records; else a promise that resolves when it can. */
+  ready?(): Promise<void> | null | undefined;
   inspect?(): unknown;
 }
 
