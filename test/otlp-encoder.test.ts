@@ -52,7 +52,7 @@ const primitive: fc.Arbitrary<FieldPrimitive> = fc.oneof(
   fc.constant(null),
 );
 const fieldValue: fc.Arbitrary<FieldValue> = fc.oneof({ weight: 4, arbitrary: primitive }, { weight: 1, arbitrary: fc.array(primitive, { maxLength: 4 }) });
-const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('http.method', '__proto__', '0', '17', 'ringtrace.incomplete', 'constructor'));
+const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('http.method', '__proto__', '0', '17', 'ringtrace.incomplete', 'constructor', 'thread.id', 'thread.name'));
 
 function fieldsOf(entries: [string, FieldValue][]): Fields {
   const out = Object.create(null) as Fields;
@@ -62,6 +62,9 @@ function fieldsOf(entries: [string, FieldValue][]): Fields {
 const fields = fc.array(fc.tuple(key, fieldValue), { maxLength: 6 }).map(fieldsOf);
 const time = fc.oneof(fc.double({ min: 0, max: 4e12, noNaN: true }), fc.integer({ min: 0, max: 4e12 }), fc.constant(1_764_681_000_123.25));
 const count = fc.oneof(fc.constant(0), fc.nat({ max: 1000 }), fc.nat());
+// The thread a span or record came from: none (made by hand), one of two shared infos (as a ring's decoder shares one), or any.
+const THREADS = [Object.freeze({ id: 0, name: 'main' }), Object.freeze({ id: 7, name: 'pool worker' })];
+const thread = fc.oneof(fc.constant(undefined), fc.constantFrom(...THREADS), fc.record({ id: fc.nat(), name: text }));
 
 const span: fc.Arbitrary<AssembledSpan> = fc
   .record({
@@ -85,6 +88,7 @@ const span: fc.Arbitrary<AssembledSpan> = fc
     droppedLinksCount: count,
     incomplete: fc.boolean(),
     incompleteReason: fc.constantFrom('evicted' as const, 'closed' as const, undefined),
+    thread,
   })
   .map((r) => ({
     traceId: r.traceId,
@@ -108,6 +112,7 @@ const span: fc.Arbitrary<AssembledSpan> = fc
     droppedLinksCount: r.droppedLinksCount,
     incomplete: r.incomplete,
     incompleteReason: r.incomplete ? r.incompleteReason : undefined,
+    thread: r.thread,
   }));
 
 const logBody: fc.Arbitrary<LogBody> = fc.letrec<{ body: LogBody }>((tie) => ({
@@ -130,8 +135,8 @@ const context = fc.oneof(
   fc.record({ traceId: hex(16), spanId: fc.constant(undefined) }),
 );
 const plainEvent: fc.Arbitrary<EventRecord> = fc
-  .record({ time, level, target: fc.oneof(fc.constantFrom('app', 'db'), text), message: text, fields, context, traceFlags: fc.option(fc.constantFrom(0, 1), { nil: undefined }) })
-  .map((r) => ({ kind: 'event', time: r.time, level: r.level, target: r.target, message: r.message, fields: r.fields, ...r.context, ...(r.traceFlags === undefined ? {} : { traceFlags: r.traceFlags }) }));
+  .record({ time, level, target: fc.oneof(fc.constantFrom('app', 'db'), text), message: text, fields, context, traceFlags: fc.option(fc.constantFrom(0, 1), { nil: undefined }), thread })
+  .map((r) => ({ kind: 'event', time: r.time, level: r.level, target: r.target, message: r.message, fields: r.fields, ...r.context, ...(r.traceFlags === undefined ? {} : { traceFlags: r.traceFlags }), thread: r.thread }));
 const logsApiRecord: fc.Arbitrary<EventRecord> = fc
   .record({
     time,
@@ -147,6 +152,7 @@ const logsApiRecord: fc.Arbitrary<EventRecord> = fc
     traceFlags: fc.constantFrom(0, 1),
     scopeVersion: fc.constantFrom('', '1.2.3'),
     schemaUrl: fc.constantFrom('', 'https://opentelemetry.io/schemas/1.30.0'),
+    thread,
   })
   .map((r) => ({
     kind: 'event',
@@ -164,6 +170,7 @@ const logsApiRecord: fc.Arbitrary<EventRecord> = fc
     traceFlags: r.traceFlags,
     scopeVersion: r.scopeVersion,
     schemaUrl: r.schemaUrl,
+    thread: r.thread,
   }));
 const eventRecord = fc.oneof(plainEvent, logsApiRecord);
 

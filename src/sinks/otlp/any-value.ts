@@ -122,6 +122,46 @@ export function writeThreadAttributes(w: ProtobufWriter, tag: number, thread: Th
   }
 }
 
+/**
+ * {@link writeThreadAttributes} for one encoder's tag, with both attributes'
+ * bytes made once per thread: every span and log record of a thread carries
+ * the same two, and writing them was a tenth of encoding a span.
+ */
+export class ThreadAttributes {
+  readonly #tag: number;
+  readonly #bytes = new Map<ThreadInfo, Uint8Array>();
+  #lastThread: ThreadInfo | undefined = undefined;
+  #last: Uint8Array = new Uint8Array(0);
+
+  constructor(tag: number) {
+    this.#tag = tag;
+  }
+
+  write(w: ProtobufWriter, thread: ThreadInfo | undefined, attributes: AttributesInput): void {
+    if (thread === undefined) return;
+    if (Object.hasOwn(attributes, 'thread.id') || Object.hasOwn(attributes, 'thread.name')) {
+      writeThreadAttributes(w, this.#tag, thread, attributes);
+      return;
+    }
+    if (thread !== this.#lastThread) {
+      let bytes = this.#bytes.get(thread);
+      if (bytes === undefined) {
+        // Written at the writer's free end, then taken out of it.
+        const at = w.pos;
+        writeThreadAttributes(w, this.#tag, thread, attributes);
+        bytes = w.copy(at, w.pos);
+        w.pos = at;
+        // A thread's info is one object for the life of its ring: few of them, but bounded all the same.
+        if (this.#bytes.size >= 1024) this.#bytes.clear();
+        this.#bytes.set(thread, bytes);
+      }
+      this.#lastThread = thread;
+      this.#last = bytes;
+    }
+    w.raw(this.#last);
+  }
+}
+
 /** OTLP/JSON attributes with the thread's (see `writeThreadAttributes`). */
 export function jsonAttributesWithThread(attributes: AttributesInput, thread: ThreadInfo | undefined): { key: string; value: Record<string, unknown> }[] {
   const out = jsonAttributes(attributes);

@@ -85,16 +85,29 @@ export class ProtobufWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = value;
+    buf[p + 1] = value >>> 8;
+    buf[p + 2] = value >>> 16;
+    buf[p + 3] = value >>> 24;
+    this.pos = p + 4;
   }
 
+  /** Little-endian, by byte stores: `writeUInt32LE` checks its arguments at every call. */
   fixed64(low: number, high: number): void {
     this.ensure(8);
     const buf = this.buf;
-    buf.writeUInt32LE(low >>> 0, this.pos);
-    buf.writeUInt32LE(high >>> 0, this.pos + 4);
-    this.pos += 8;
+    const p = this.pos;
+    buf[p] = low;
+    buf[p + 1] = low >>> 8;
+    buf[p + 2] = low >>> 16;
+    buf[p + 3] = low >>> 24;
+    buf[p + 4] = high;
+    buf[p + 5] = high >>> 8;
+    buf[p + 6] = high >>> 16;
+    buf[p + 7] = high >>> 24;
+    this.pos = p + 8;
   }
 
   double(value: number): void {
@@ -143,6 +156,20 @@ export class ProtobufWriter {
     this.uint32(bytes);
     this.ensure(bytes);
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** Bytes as they are (already encoded fields); short ones by a loop, which costs less than a `set` call. */
+  raw(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n);
+    const buf = this.buf;
+    const p = this.pos;
+    if (n <= 64) {
+      for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    } else {
+      buf.set(b, p);
+    }
+    this.pos = p + n;
   }
 
   bytes(b: Uint8Array): void {

@@ -12,7 +12,7 @@
 import { createTraceState } from '@opentelemetry/api';
 import type { OtlpProtocol } from '../otlp-config.js';
 import { decodedIds, type AssembledSpan } from '../span-assembler.js';
-import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
+import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, ThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
@@ -32,6 +32,7 @@ export class OtlpTraceEncoder {
   readonly #attributes: AttributesInput;
   readonly #layout = new BatchLayout();
   readonly #resource: Uint8Array;
+  readonly #threadAttributes = new ThreadAttributes(0x4a);
   /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
   readonly #scopeHeads = new Map<string, Uint8Array>();
   /** A trace state as OpenTelemetry's TraceState prints it back. */
@@ -141,7 +142,7 @@ export class OtlpTraceEncoder {
     w.timeMs(s.endTime);
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
     writeAttributes(w, 0x4a, attributes);
-    writeThreadAttributes(w, 0x4a, s.thread, attributes);
+    this.#threadAttributes.write(w, s.thread, attributes);
     w.byte(0x50);
     w.uint32(s.droppedAttributesCount);
     for (const e of s.events) {
