@@ -298,6 +298,21 @@ t.test('spans the worker decoded: ids written from their bytes are the bytes the
   t.end();
 });
 
+t.test('spans: keys past what the encoder keeps, keys too long to keep, and keys seen again after', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 5 });
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 5000; i++) {
+    // 5,000 spans of 3 distinct keys each, so the key cache fills and starts again; each key seen twice.
+    const attributes = fieldsOf([[`k${i}`, i], [`k${i + 1}`, 'v'], [i % 50 === 0 ? 'x'.repeat(300 + i) : 'http.method', 'GET']]);
+    spans.push({ ...base!, attributes, events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  sameTraces(big, spans.slice(0, 100));
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
 t.test('spans: a body stays valid after the next encode', (t) => {
   const [a, b] = fc.sample(span, { numRuns: 2, seed: 3 });
   const first = traceProtobuf.encode([a!]);

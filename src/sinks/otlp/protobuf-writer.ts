@@ -164,7 +164,7 @@ export class ProtobufWriter {
     this.ensure(n);
     const buf = this.buf;
     const p = this.pos;
-    if (n <= 64) {
+    if (n <= 8) {
       for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
     } else {
       buf.set(b, p);

@@ -12,7 +12,7 @@
 import { createTraceState } from '@opentelemetry/api';
 import type { OtlpProtocol } from '../otlp-config.js';
 import { decodedIds, type AssembledSpan } from '../span-assembler.js';
-import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, ThreadAttributes, type AttributesInput } from './any-value.js';
+import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, AttributeWriter, ThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
@@ -32,6 +32,7 @@ export class OtlpTraceEncoder {
   readonly #attributes: AttributesInput;
   readonly #layout = new BatchLayout();
   readonly #resource: Uint8Array;
+  readonly #attributeWriter = new AttributeWriter();
   readonly #threadAttributes = new ThreadAttributes(0x4a);
   /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
   readonly #scopeHeads = new Map<string, Uint8Array>();
@@ -141,7 +142,7 @@ export class OtlpTraceEncoder {
     w.byte(0x41);
     w.timeMs(s.endTime);
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
-    writeAttributes(w, 0x4a, attributes);
+    this.#attributeWriter.write(w, 0x4a, attributes);
     this.#threadAttributes.write(w, s.thread, attributes);
     w.byte(0x50);
     w.uint32(s.droppedAttributesCount);
@@ -152,7 +153,7 @@ export class OtlpTraceEncoder {
       w.timeMs(e.time);
       w.byte(0x12);
       w.string(e.name);
-      writeAttributes(w, 0x1a, e.attributes);
+      this.#attributeWriter.write(w, 0x1a, e.attributes);
       w.byte(0x20);
       w.uint32(e.droppedAttributesCount || 0);
       w.finish(at);
@@ -166,7 +167,7 @@ export class OtlpTraceEncoder {
       w.hex(l.traceId);
       w.byte(0x12);
       w.hex(l.spanId);
-      writeAttributes(w, 0x22, l.attributes);
+      this.#attributeWriter.write(w, 0x22, l.attributes);
       w.byte(0x28);
       w.uint32(l.droppedAttributesCount || 0);
       w.byte(0x35);
