@@ -105,46 +105,84 @@ export function writeAttributes(w: ProtobufWriter, tag: number, attributes: Attr
 const MAX_KEYS = 4096;
 /** Longer keys are written as they come: a rare key that long is not worth keeping. */
 const MAX_KEPT_KEY = 256;
+/** A key's value is kept while it changed fewer times than this (a count, a duration: never kept for long). */
+const MAX_VALUE_CHANGES = 16;
+/** Longer string values are not kept. */
+const MAX_KEPT_STRING = 64;
+/** No value kept yet: a value is never this object. */
+const NO_VALUE: AnyValueInput = Object.freeze({});
+
+/** What is kept of one key. */
+class KeyBytes {
+  /** The KeyValue's key field and the value field's tag: `0x0a` length key `0x12`. */
+  readonly head: Uint8Array;
+  /** The last scalar value written under this key, and that whole KeyValue: its length, then its fields. */
+  value: AnyValueInput = NO_VALUE;
+  field: Uint8Array = new Uint8Array(0);
+  changes = 0;
+
+  constructor(head: Uint8Array) {
+    this.head = head;
+  }
+}
 
 /**
- * {@link writeAttributes} for an encoder that writes the same keys over and
- * over (every span of a kind has the same ones): each key's bytes, with the
- * KeyValue fields' tags around them (`0x0a` length key `0x12`), made once and
- * copied, where writing a key afresh cost a couple of nanoseconds a character.
+ * {@link writeAttributes} for an encoder that writes the same keys, and often
+ * the same values, over and over (every span of a kind has the same keys,
+ * many with the same value: a method, a status): each key's bytes, with the
+ * KeyValue fields' tags around them, made once and copied, and the whole
+ * KeyValue of a key's last scalar value copied while the key keeps it;
+ * writing a string afresh costs a couple of nanoseconds a character.
  */
 export class AttributeWriter {
-  readonly #keys = new Map<string, Uint8Array>();
+  readonly #keys = new Map<string, KeyBytes>();
 
   write(w: ProtobufWriter, tag: number, attributes: AttributesInput): void {
     for (const key in attributes) {
+      const value = attributes[key];
       w.byte(tag);
-      const at = w.start();
-      const head = this.#keys.get(key) ?? this.#head(w, key);
-      if (head === undefined) {
-        writeKeyValue(w, key, attributes[key]);
+      const kept = this.#keys.get(key) ?? this.#keep(w, key);
+      if (kept === undefined) {
+        const at = w.start();
+        writeKeyValue(w, key, value);
+        w.finish(at);
+      } else if (value === kept.value) {
+        w.raw(kept.field);
       } else {
-        w.raw(head);
-        const value = w.start();
-        writeAnyValue(w, attributes[key]);
-        w.finish(value);
+        const from = w.pos;
+        const at = w.start();
+        w.raw(kept.head);
+        const body = w.start();
+        writeAnyValue(w, value);
+        w.finish(body);
+        w.finish(at);
+        if (kept.changes < MAX_VALUE_CHANGES && keepable(value)) {
+          kept.changes++;
+          kept.value = value;
+          kept.field = w.copy(from, w.pos);
+        }
       }
-      w.finish(at);
     }
   }
 
-  /** A key's head, written at the writer's free end and taken out of it; undefined for a key too long to keep. */
-  #head(w: ProtobufWriter, key: string): Uint8Array | undefined {
+  /** A key's bytes, written at the writer's free end and taken out of it; undefined for a key too long to keep. */
+  #keep(w: ProtobufWriter, key: string): KeyBytes | undefined {
     if (key.length > MAX_KEPT_KEY) return undefined;
     const at = w.pos;
     w.byte(0x0a);
     w.string(key);
     w.byte(0x12);
-    const head = w.copy(at, w.pos);
+    const kept = new KeyBytes(w.copy(at, w.pos));
     w.pos = at;
     if (this.#keys.size >= MAX_KEYS) this.#keys.clear();
-    this.#keys.set(key, head);
-    return head;
+    this.#keys.set(key, kept);
+    return kept;
   }
+}
+
+/** A value whose KeyValue is worth keeping: compared with `===`, and small. */
+function keepable(value: AnyValueInput): boolean {
+  return typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= MAX_KEPT_STRING);
 }
 
 /**

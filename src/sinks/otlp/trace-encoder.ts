@@ -59,6 +59,14 @@ export class OtlpTraceEncoder {
     return out;
   }
 
+  #writeTraceState(w: ProtobufWriter, raw: string): void {
+    const traceState = this.#traceState(raw);
+    if (traceState !== '') {
+      w.byte(0x1a);
+      w.string(traceState);
+    }
+  }
+
   #scopeHead(name: string): Uint8Array {
     let head = this.#scopeHeads.get(name);
     if (head === undefined) {
@@ -81,10 +89,16 @@ export class OtlpTraceEncoder {
     const layout = this.#layout;
     layout.reset();
     const w = layout.writer;
+    // Spans of one scope mostly come together: its number is looked up when the target changes.
+    let target: string | undefined;
+    let scope = -1;
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
-      let scope = layout.scope(s.target);
-      if (scope < 0) scope = layout.addScope(s.target, this.#scopeHead(s.target), EMPTY);
+      if (s.target !== target) {
+        target = s.target;
+        scope = layout.scope(target);
+        if (scope < 0) scope = layout.addScope(target, this.#scopeHead(target), EMPTY);
+      }
       layout.begin(scope);
       w.byte(0x12);
       const body = w.start(2);
@@ -102,9 +116,14 @@ export class OtlpTraceEncoder {
       w.hex(s.traceId);
       w.byte(0x12);
       w.hex(s.spanId);
+      if (s.traceState !== '') this.#writeTraceState(w, s.traceState);
+      if (s.parentSpanId) {
+        w.byte(0x22);
+        w.hex(s.parentSpanId);
+      }
     } else {
       // The ids' bytes as the record had them: no hex to parse back.
-      w.ensure(28);
+      w.ensure(38);
       const buf = w.buf;
       const p = w.pos;
       buf[p] = 0x0a;
@@ -114,23 +133,14 @@ export class OtlpTraceEncoder {
       buf[p + 19] = 8;
       ids.writeSpanId(buf, p + 20);
       w.pos = p + 28;
-    }
-    if (s.traceState !== '') {
-      const traceState = this.#traceState(s.traceState);
-      if (traceState !== '') {
-        w.byte(0x1a);
-        w.string(traceState);
-      }
-    }
-    if (s.parentSpanId) {
-      w.byte(0x22);
-      if (ids === undefined) {
-        w.hex(s.parentSpanId);
-      } else {
-        w.ensure(9);
-        w.buf[w.pos] = 8;
-        ids.writeParentSpanId(w.buf, w.pos + 1);
-        w.pos += 9;
+      if (s.traceState !== '') this.#writeTraceState(w, s.traceState);
+      if (s.parentSpanId) {
+        const q = w.pos;
+        w.ensure(10);
+        w.buf[q] = 0x22;
+        w.buf[q + 1] = 8;
+        ids.writeParentSpanId(w.buf, q + 2);
+        w.pos = q + 10;
       }
     }
     w.byte(0x2a);
