@@ -14,6 +14,30 @@ export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/**
+ * Unix nanoseconds as fixed64 at `p` from epoch milliseconds with a fraction:
+ * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
+ * then seconds × 10⁹ + nanos split into 32-bit halves without losing bits.
+ *
+ * @internal
+ */
+export function putTimeMs(buf: Uint8Array, p: number, ms: number): void {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
+  const lowerSeconds = (seconds & 0xffff) * 1e9;
+  const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
+  const low = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0) + nanos;
+  const high = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0) + Math.floor(low / 4294967296);
+  buf[p] = low;
+  buf[p + 1] = low >>> 8;
+  buf[p + 2] = low >>> 16;
+  buf[p + 3] = low >>> 24;
+  buf[p + 4] = high;
+  buf[p + 5] = high >>> 8;
+  buf[p + 6] = high >>> 16;
+  buf[p + 7] = high >>> 24;
+}
+
 /** @internal */
 export class ProtobufWriter {
   buf: Buffer;
@@ -116,19 +140,11 @@ export class ProtobufWriter {
     this.pos += 8;
   }
 
-  /**
-   * Unix nanoseconds as fixed64 from epoch milliseconds with a fraction:
-   * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
-   * then seconds × 10⁹ + nanos split into 32-bit halves without losing bits.
-   */
+  /** Unix nanoseconds as fixed64 from epoch milliseconds with a fraction (see {@link putTimeMs}). */
   timeMs(ms: number): void {
-    const seconds = Math.floor(ms / 1000);
-    const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
-    const lowerSeconds = (seconds & 0xffff) * 1e9;
-    const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
-    const low = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0) + nanos;
-    const high = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0) + Math.floor(low / 4294967296);
-    this.fixed64(low >>> 0, high >>> 0);
+    this.ensure(8);
+    putTimeMs(this.buf, this.pos, ms);
+    this.pos += 8;
   }
 
   /** A length-prefixed UTF-8 string (lone surrogates become U+FFFD, as TextEncoder writes them). */

@@ -14,7 +14,7 @@ import type { OtlpProtocol } from '../otlp-config.js';
 import { decodedIds, type AssembledSpan } from '../span-assembler.js';
 import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, AttributeWriter, ThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
-import type { ProtobufWriter } from './protobuf-writer.js';
+import { putTimeMs, type ProtobufWriter } from './protobuf-writer.js';
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
 export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
@@ -147,15 +147,48 @@ export class OtlpTraceEncoder {
     w.string(s.name);
     w.byte(0x30);
     w.uint32(s.spanKind + 1);
-    w.byte(0x39);
-    w.timeMs(s.startTime);
-    w.byte(0x41);
-    w.timeMs(s.endTime);
+    w.ensure(18);
+    const buf = w.buf;
+    const p = w.pos;
+    buf[p] = 0x39;
+    putTimeMs(buf, p + 1, s.startTime);
+    buf[p + 9] = 0x41;
+    putTimeMs(buf, p + 10, s.endTime);
+    w.pos = p + 18;
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
     this.#attributeWriter.write(w, 0x4a, attributes);
     this.#threadAttributes.write(w, s.thread, attributes);
+    const flags = (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0);
+    const droppedAttributes = s.droppedAttributesCount;
+    const droppedEvents = s.droppedEventsCount;
+    const droppedLinks = s.droppedLinksCount;
+    if (s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80) {
+      // Most spans: the dropped counts, the status and the flags in one write.
+      w.ensure(16);
+      const buf = w.buf;
+      const p = w.pos;
+      buf[p] = 0x50;
+      buf[p + 1] = droppedAttributes;
+      buf[p + 2] = 0x60;
+      buf[p + 3] = droppedEvents;
+      buf[p + 4] = 0x70;
+      buf[p + 5] = droppedLinks;
+      buf[p + 6] = 0x7a;
+      buf[p + 7] = 2;
+      buf[p + 8] = 0x18;
+      buf[p + 9] = s.statusCode;
+      // Field 16 takes a two-byte tag.
+      buf[p + 10] = 0x85;
+      buf[p + 11] = 0x01;
+      buf[p + 12] = flags;
+      buf[p + 13] = flags >>> 8;
+      buf[p + 14] = 0;
+      buf[p + 15] = 0;
+      w.pos = p + 16;
+      return;
+    }
     w.byte(0x50);
-    w.uint32(s.droppedAttributesCount);
+    w.uint32(droppedAttributes);
     for (const e of s.events) {
       w.byte(0x5a);
       const at = w.start();
@@ -169,7 +202,7 @@ export class OtlpTraceEncoder {
       w.finish(at);
     }
     w.byte(0x60);
-    w.uint32(s.droppedEventsCount);
+    w.uint32(droppedEvents);
     for (const l of s.links) {
       w.byte(0x6a);
       const at = w.start();
@@ -185,7 +218,7 @@ export class OtlpTraceEncoder {
       w.finish(at);
     }
     w.byte(0x70);
-    w.uint32(s.droppedLinksCount);
+    w.uint32(droppedLinks);
     w.byte(0x7a);
     const status = w.start();
     if (s.statusMessage) {
@@ -195,10 +228,9 @@ export class OtlpTraceEncoder {
     w.byte(0x18);
     w.uint32(s.statusCode);
     w.finish(status);
-    // Field 16 takes a two-byte tag.
     w.byte(0x85);
     w.byte(0x01);
-    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0));
+    w.fixed32(flags);
   }
 
   #encodeJson(spans: readonly AssembledSpan[]): Uint8Array {
