@@ -276,7 +276,7 @@ t.test('spans the worker decoded: ids written from their bytes are the bytes the
             spanKind: 1,
             startTime: 1_700_000_000_000.5,
           },
-          region,
+          new DataView(region.buffer),
           at,
           at + 24,
         );
@@ -293,7 +293,7 @@ t.test('spans the worker decoded: ids written from their bytes are the bytes the
   );
   const thread = Object.freeze({ id: 3, name: 'pool' });
   const fields = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), parentSpanId: undefined, parentIsRemote: false, traceFlags: 1, traceState: '', name: 'n', target: 'lib', level: 'info' as const, spanKind: 0, startTime: 1, thread };
-  const info = new DecodedSpanInfo(fields, new Uint8Array(32), 0, 24);
+  const info = new DecodedSpanInfo(fields, new DataView(new ArrayBuffer(32)), 0, 24);
   t.same(Object.keys(info), Object.keys(fields), 'only the public fields show, in the order of a plain SpanInfo');
   t.end();
 });

@@ -113,7 +113,6 @@ export class RecordDecoder {
   readonly #spans: OpenSpanTable<SpanEntry>;
   readonly #view: DataView;
   readonly #buf: Buffer;
-  readonly #bytes: Uint8Array;
   readonly #ids: IdHex;
   #p = 0;
   /** End of the record being decoded: no read may pass it. */
@@ -122,7 +121,6 @@ export class RecordDecoder {
   constructor(region: Uint8Array, options: RecordDecoderOptions = {}) {
     this.#view = new DataView(region.buffer, region.byteOffset, region.byteLength);
     this.#buf = Buffer.from(region.buffer, region.byteOffset, region.byteLength);
-    this.#bytes = region;
     this.#ids = new IdHex(region);
     this.maxOpenSpans = options.maxOpenSpans ?? DEFAULT_MAX_OPEN_SPANS;
     this.#spans = new OpenSpanTable(this.maxOpenSpans);
@@ -281,7 +279,7 @@ export class RecordDecoder {
       thread: this.thread,
     };
     // The ids' bytes only when a sink writes them (the otlp sink): keeping them costs every span ~50 ns.
-    const info = keepIdBytes ? new DecodedSpanInfo(fields, this.#bytes, idsAt, parentAt) : fields;
+    const info = keepIdBytes ? new DecodedSpanInfo(fields, this.#view, idsAt, parentAt) : fields;
     const entry: SpanEntry = { info, sinkMask: 0 };
     if (this.#spans.add(handle, entry) !== undefined) this.evictedSpans++;
     this.lastSpan = entry;
