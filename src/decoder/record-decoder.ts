@@ -264,22 +264,19 @@ export class RecordDecoder {
     const traceState = flags & FLAG_HAS_TRACE_STATE ? this.#str() : '';
     const attributes = this.#attributes();
     this.#whole();
-    const fields: SpanInfo = {
-      traceId,
-      spanId,
-      parentSpanId,
-      parentIsRemote: (flags & FLAG_PARENT_REMOTE) !== 0,
-      traceFlags,
-      traceState,
-      name,
-      target,
-      level: levelName(level),
-      spanKind,
-      startTime: time,
-      thread: this.thread,
-    };
+    const spanLevel = levelName(level);
+    const parentIsRemote = (flags & FLAG_PARENT_REMOTE) !== 0;
     // The ids' bytes only when a sink writes them (the otlp sink): keeping them costs every span ~50 ns.
-    const info = keepIdBytes ? new DecodedSpanInfo(fields, this.#view, idsAt, parentAt) : fields;
+    // Each branch has its own literal: the one passed to DecodedSpanInfo does not escape once the
+    // constructor is inlined, so V8 need not allocate it (a literal shared by both branches escapes in one).
+    const info: SpanInfo = keepIdBytes
+      ? new DecodedSpanInfo(
+          { traceId, spanId, parentSpanId, parentIsRemote, traceFlags, traceState, name, target, level: spanLevel, spanKind, startTime: time, thread: this.thread },
+          this.#view,
+          idsAt,
+          parentAt,
+        )
+      : { traceId, spanId, parentSpanId, parentIsRemote, traceFlags, traceState, name, target, level: spanLevel, spanKind, startTime: time, thread: this.thread };
     const entry: SpanEntry = { info, sinkMask: 0 };
     if (this.#spans.add(handle, entry) !== undefined) this.evictedSpans++;
     this.lastSpan = entry;
