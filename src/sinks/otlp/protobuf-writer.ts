@@ -14,6 +14,11 @@ export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/** The last whole second {@link putTimeMs} split, and seconds × 10⁹ in two parts: a span's times, and a batch's, mostly share one. */
+let splitSeconds = NaN;
+let splitLow = 0;
+let splitHigh = 0;
+
 /**
  * Unix nanoseconds as fixed64 at `p` from epoch milliseconds with a fraction:
  * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
@@ -24,10 +29,15 @@ export function varintSize(v: number): number {
 export function putTimeMs(buf: Uint8Array, p: number, ms: number): void {
   const seconds = Math.floor(ms / 1000);
   const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
-  const lowerSeconds = (seconds & 0xffff) * 1e9;
-  const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
-  const low = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0) + nanos;
-  const high = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0) + Math.floor(low / 4294967296);
+  if (seconds !== splitSeconds) {
+    const lowerSeconds = (seconds & 0xffff) * 1e9;
+    const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
+    splitLow = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0);
+    splitHigh = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0);
+    splitSeconds = seconds;
+  }
+  const low = splitLow + nanos;
+  const high = splitHigh + Math.floor(low / 4294967296);
   buf[p] = low;
   buf[p + 1] = low >>> 8;
   buf[p + 2] = low >>> 16;
