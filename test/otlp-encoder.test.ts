@@ -313,6 +313,19 @@ t.test('spans: keys past what the encoder keeps, keys too long to keep, and keys
   t.end();
 });
 
+t.test('spans: a key whose value changes every span (a count) across every varint length', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 9 });
+  const counts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32, -1, -0, 1.5, 7, 7];
+  const spans: AssembledSpan[] = [];
+  // Past the changes after which the key's value is no longer kept, then every kind of count.
+  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000]]), events: [], links: [] });
+  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n]]), events: [], links: [] });
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
 t.test('spans: a body stays valid after the next encode', (t) => {
   const [a, b] = fc.sample(span, { numRuns: 2, seed: 3 });
   const first = traceProtobuf.encode([a!]);

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { ProtobufWriter } from './protobuf-writer.js';
+import { varintSize, type ProtobufWriter } from './protobuf-writer.js';
 import type { ThreadInfo } from '../../record/trace-record.js';
 
 /** What AnyValue can be made of: field values, structured log bodies, resource attributes. */
@@ -148,6 +148,15 @@ export class AttributeWriter {
         w.finish(at);
       } else if (value === kept.value) {
         w.raw(kept.field);
+      } else if (kept.changes >= MAX_VALUE_CHANGES && typeof value === 'number' && value >= 0 && value < 0x10000000 && Number.isInteger(value)) {
+        // A count or a size, different every time: its lengths are known, so nothing is back-patched.
+        const size = varintSize(value);
+        const head = kept.head;
+        w.uint32(head.length + 2 + size);
+        w.raw(head);
+        w.byte(1 + size);
+        w.byte(0x18);
+        w.uint32(value);
       } else {
         const from = w.pos;
         const at = w.start();
