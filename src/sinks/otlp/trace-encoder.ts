@@ -123,7 +123,7 @@ export class OtlpTraceEncoder {
       }
     } else {
       // The ids' bytes as the record had them: no hex to parse back.
-      w.ensure(38);
+      w.ensure(28);
       const buf = w.buf;
       const p = w.pos;
       buf[p] = 0x0a;
@@ -165,26 +165,26 @@ export class OtlpTraceEncoder {
     if (s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80) {
       // Most spans: the dropped counts, the status and the flags in one write.
       w.ensure(16);
-      const buf = w.buf;
-      const p = w.pos;
-      buf[p] = 0x50;
-      buf[p + 1] = droppedAttributes;
-      buf[p + 2] = 0x60;
-      buf[p + 3] = droppedEvents;
-      buf[p + 4] = 0x70;
-      buf[p + 5] = droppedLinks;
-      buf[p + 6] = 0x7a;
-      buf[p + 7] = 2;
-      buf[p + 8] = 0x18;
-      buf[p + 9] = s.statusCode;
+      const out = w.buf;
+      const q = w.pos;
+      out[q] = 0x50;
+      out[q + 1] = droppedAttributes;
+      out[q + 2] = 0x60;
+      out[q + 3] = droppedEvents;
+      out[q + 4] = 0x70;
+      out[q + 5] = droppedLinks;
+      out[q + 6] = 0x7a;
+      out[q + 7] = 2;
+      out[q + 8] = 0x18;
+      out[q + 9] = s.statusCode;
       // Field 16 takes a two-byte tag.
-      buf[p + 10] = 0x85;
-      buf[p + 11] = 0x01;
-      buf[p + 12] = flags;
-      buf[p + 13] = flags >>> 8;
-      buf[p + 14] = 0;
-      buf[p + 15] = 0;
-      w.pos = p + 16;
+      out[q + 10] = 0x85;
+      out[q + 11] = 0x01;
+      out[q + 12] = flags;
+      out[q + 13] = flags >>> 8;
+      out[q + 14] = 0;
+      out[q + 15] = 0;
+      w.pos = q + 16;
       return;
     }
     w.byte(0x50);
