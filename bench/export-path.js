@@ -8,13 +8,17 @@
  * spans.js: `startSpan` with 2 attributes, one `setAttribute`, `end`) into a
  * 16 MiB ring; then, timed, one candidate consumer takes them all:
  *
- *   decode             RecordDecoder over each record
+ *   decode             RecordDecoder over each record (ids kept as bytes and the
+ *                      thread set, as the worker decodes with an otlp sink)
  *   + assemble         the records into an `otlp` SpanAssembler
  *   + encode           the spans in batches of 512 through OtlpTraceEncoder
  *                      (protobuf), as the otlp sink cuts them
  *
- * Times are this thread's CPU time (its schedstat), not wall time, so that
- * other processes on a shared machine move them less. Candidates alternate
+ * Times are the process's CPU time (`process.cpuUsage()`: this thread, and
+ * V8's helper threads for its garbage), not wall time, so that other
+ * processes on a shared machine move them less; not the thread's schedstat,
+ * which on this machine's kernel moves in scheduler ticks (4 ms, a fifth of a
+ * round). Candidates alternate
  * round by round. With `--against DIR` the full path
  * (decode + assemble + encode) of this build's `dist/` and of another build's
  * `dist/` folder (inside the project, so `node_modules` resolves: `cp -r dist
@@ -24,7 +28,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, machine, median, table, threadCpuNs } from './measure.js';
+import { fmt, machine, median, table } from './measure.js';
 import { SPANS_LOOP, START_OPTIONS } from './spans.js';
 
 const OPS = 20_000;
@@ -42,13 +46,16 @@ async function candidate(dist, stage, label) {
   const { RingReader } = await load('ring/ring-reader.js');
   const { RecordWalker } = await load('ring/framing.js');
   const { RecordEncoder } = await load('encoder/record-encoder.js');
-  const { RecordDecoder } = await load('decoder/record-decoder.js');
+  const { RecordDecoder, keepSpanIdBytes } = await load('decoder/record-decoder.js');
+  const { MAIN_THREAD } = await load('control/control-protocol.js');
   const { SpanAssembler } = await load('sinks/span-assembler.js');
   const { OtlpTraceEncoder } = await load('sinks/otlp/trace-encoder.js');
   const sab = allocateRing(16 * 1024 * 1024);
   const reader = new RingReader(sab);
   const walker = new RecordWalker(reader.bytes);
-  const decoder = new RecordDecoder(reader.bytes);
+  // As the worker reads the main thread's ring with an otlp sink registered: span infos keep their ids' bytes, spans carry their thread.
+  keepSpanIdBytes?.(true);
+  const decoder = new RecordDecoder(reader.bytes, { thread: MAIN_THREAD });
   const encoder = new RecordEncoder(new RingWriter(sab));
   const hint = { generation: 1, enabled: () => true };
   const provider = new RingTracerProvider({
@@ -93,9 +100,10 @@ function run(candidates, rounds) {
     const order = r % 2 === 0 ? candidates : [...candidates].reverse();
     for (const c of order) {
       c.produce();
-      const t0 = threadCpuNs();
+      const t0 = process.cpuUsage();
       c.drain();
-      const ns = (threadCpuNs() - t0) / OPS;
+      const t = process.cpuUsage(t0);
+      const ns = ((t.user + t.system) * 1000) / OPS;
       if (r >= 0) c.ns.push(ns);
     }
   }

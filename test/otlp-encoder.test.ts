@@ -52,7 +52,7 @@ const primitive: fc.Arbitrary<FieldPrimitive> = fc.oneof(
   fc.constant(null),
 );
 const fieldValue: fc.Arbitrary<FieldValue> = fc.oneof({ weight: 4, arbitrary: primitive }, { weight: 1, arbitrary: fc.array(primitive, { maxLength: 4 }) });
-const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('http.method', '__proto__', '0', '17', 'ringtrace.incomplete', 'constructor'));
+const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('http.method', '__proto__', '0', '17', 'ringtrace.incomplete', 'constructor', 'thread.id', 'thread.name'));
 
 function fieldsOf(entries: [string, FieldValue][]): Fields {
   const out = Object.create(null) as Fields;
@@ -62,6 +62,9 @@ function fieldsOf(entries: [string, FieldValue][]): Fields {
 const fields = fc.array(fc.tuple(key, fieldValue), { maxLength: 6 }).map(fieldsOf);
 const time = fc.oneof(fc.double({ min: 0, max: 4e12, noNaN: true }), fc.integer({ min: 0, max: 4e12 }), fc.constant(1_764_681_000_123.25));
 const count = fc.oneof(fc.constant(0), fc.nat({ max: 1000 }), fc.nat());
+// The thread a span or record came from: none (made by hand), one of two shared infos (as a ring's decoder shares one), or any.
+const THREADS = [Object.freeze({ id: 0, name: 'main' }), Object.freeze({ id: 7, name: 'pool worker' })];
+const thread = fc.oneof(fc.constant(undefined), fc.constantFrom(...THREADS), fc.record({ id: fc.nat(), name: text }));
 
 const span: fc.Arbitrary<AssembledSpan> = fc
   .record({
@@ -85,6 +88,7 @@ const span: fc.Arbitrary<AssembledSpan> = fc
     droppedLinksCount: count,
     incomplete: fc.boolean(),
     incompleteReason: fc.constantFrom('evicted' as const, 'closed' as const, undefined),
+    thread,
   })
   .map((r) => ({
     traceId: r.traceId,
@@ -108,6 +112,7 @@ const span: fc.Arbitrary<AssembledSpan> = fc
     droppedLinksCount: r.droppedLinksCount,
     incomplete: r.incomplete,
     incompleteReason: r.incomplete ? r.incompleteReason : undefined,
+    thread: r.thread,
   }));
 
 const logBody: fc.Arbitrary<LogBody> = fc.letrec<{ body: LogBody }>((tie) => ({
@@ -130,8 +135,8 @@ const context = fc.oneof(
   fc.record({ traceId: hex(16), spanId: fc.constant(undefined) }),
 );
 const plainEvent: fc.Arbitrary<EventRecord> = fc
-  .record({ time, level, target: fc.oneof(fc.constantFrom('app', 'db'), text), message: text, fields, context, traceFlags: fc.option(fc.constantFrom(0, 1), { nil: undefined }) })
-  .map((r) => ({ kind: 'event', time: r.time, level: r.level, target: r.target, message: r.message, fields: r.fields, ...r.context, ...(r.traceFlags === undefined ? {} : { traceFlags: r.traceFlags }) }));
+  .record({ time, level, target: fc.oneof(fc.constantFrom('app', 'db'), text), message: text, fields, context, traceFlags: fc.option(fc.constantFrom(0, 1), { nil: undefined }), thread })
+  .map((r) => ({ kind: 'event', time: r.time, level: r.level, target: r.target, message: r.message, fields: r.fields, ...r.context, ...(r.traceFlags === undefined ? {} : { traceFlags: r.traceFlags }), thread: r.thread }));
 const logsApiRecord: fc.Arbitrary<EventRecord> = fc
   .record({
     time,
@@ -147,6 +152,7 @@ const logsApiRecord: fc.Arbitrary<EventRecord> = fc
     traceFlags: fc.constantFrom(0, 1),
     scopeVersion: fc.constantFrom('', '1.2.3'),
     schemaUrl: fc.constantFrom('', 'https://opentelemetry.io/schemas/1.30.0'),
+    thread,
   })
   .map((r) => ({
     kind: 'event',
@@ -164,6 +170,7 @@ const logsApiRecord: fc.Arbitrary<EventRecord> = fc
     traceFlags: r.traceFlags,
     scopeVersion: r.scopeVersion,
     schemaUrl: r.schemaUrl,
+    thread: r.thread,
   }));
 const eventRecord = fc.oneof(plainEvent, logsApiRecord);
 
@@ -269,7 +276,7 @@ t.test('spans the worker decoded: ids written from their bytes are the bytes the
             spanKind: 1,
             startTime: 1_700_000_000_000.5,
           },
-          region,
+          new DataView(region.buffer),
           at,
           at + 24,
         );
@@ -286,8 +293,36 @@ t.test('spans the worker decoded: ids written from their bytes are the bytes the
   );
   const thread = Object.freeze({ id: 3, name: 'pool' });
   const fields = { traceId: '0'.repeat(32), spanId: '0'.repeat(16), parentSpanId: undefined, parentIsRemote: false, traceFlags: 1, traceState: '', name: 'n', target: 'lib', level: 'info' as const, spanKind: 0, startTime: 1, thread };
-  const info = new DecodedSpanInfo(fields, new Uint8Array(32), 0, 24);
+  const info = new DecodedSpanInfo(fields, new DataView(new ArrayBuffer(32)), 0, 24);
   t.same(Object.keys(info), Object.keys(fields), 'only the public fields show, in the order of a plain SpanInfo');
+  t.end();
+});
+
+t.test('spans: keys past what the encoder keeps, keys too long to keep, and keys seen again after', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 5 });
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 5000; i++) {
+    // 5,000 spans of 3 distinct keys each, so the key cache fills and starts again; each key seen twice.
+    const attributes = fieldsOf([[`k${i}`, i], [`k${i + 1}`, 'v'], [i % 50 === 0 ? 'x'.repeat(300 + i) : 'http.method', 'GET']]);
+    spans.push({ ...base!, attributes, events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  sameTraces(big, spans.slice(0, 100));
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: a key whose value changes every span (a count) across every varint length', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 9 });
+  const counts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32, -1, -0, 1.5, 7, 7];
+  const spans: AssembledSpan[] = [];
+  // Past the changes after which the key's value is no longer kept, then every kind of count.
+  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000]]), events: [], links: [] });
+  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n]]), events: [], links: [] });
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
   t.end();
 });
 

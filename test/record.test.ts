@@ -187,6 +187,16 @@ t.test('values: every type round trips', async (t) => {
   t.equal(typeof f['bi'], 'bigint');
 });
 
+t.test('short strings decode the same by hand as by Buffer: every length up to past the hand-decoded ones, ASCII or not', async (t) => {
+  const p = pipeline();
+  const values: string[] = [];
+  for (let n = 0; n <= 10; n++) {
+    values.push('abcdefghijk'.slice(0, n), '\u007f'.repeat(n), 'é'.repeat(Math.ceil(n / 2)), `${'x'.repeat(Math.max(0, n - 1))}\u0080`.slice(-Math.max(1, n)));
+  }
+  const f = p.fieldsOf(Object.fromEntries(values.map((v, i) => [`k${i}`, v])));
+  t.same(Object.values(f), values);
+});
+
 t.test('integers and floats travel with distinct tags', async (t) => {
   const p = pipeline();
   const tagOf = (value: unknown): number => {

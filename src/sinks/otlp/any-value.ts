@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { ProtobufWriter } from './protobuf-writer.js';
+import { varintSize, type ProtobufWriter } from './protobuf-writer.js';
 import type { ThreadInfo } from '../../record/trace-record.js';
 
 /** What AnyValue can be made of: field values, structured log bodies, resource attributes. */
@@ -101,6 +101,99 @@ export function writeAttributes(w: ProtobufWriter, tag: number, attributes: Attr
   }
 }
 
+/** Keys whose bytes are kept; past it the cache starts again (keys are the application's, and mostly few). */
+const MAX_KEYS = 4096;
+/** Longer keys are written as they come: a rare key that long is not worth keeping. */
+const MAX_KEPT_KEY = 256;
+/** A key's value is kept while it changed fewer times than this (a count, a duration: never kept for long). */
+const MAX_VALUE_CHANGES = 16;
+/** Longer string values are not kept. */
+const MAX_KEPT_STRING = 64;
+/** No value kept yet: a value is never this object. */
+const NO_VALUE: AnyValueInput = Object.freeze({});
+
+/** What is kept of one key. */
+class KeyBytes {
+  /** The KeyValue's key field and the value field's tag: `0x0a` length key `0x12`. */
+  readonly head: Uint8Array;
+  /** The last scalar value written under this key, and that whole KeyValue: its length, then its fields. */
+  value: AnyValueInput = NO_VALUE;
+  field: Uint8Array = new Uint8Array(0);
+  changes = 0;
+
+  constructor(head: Uint8Array) {
+    this.head = head;
+  }
+}
+
+/**
+ * {@link writeAttributes} for an encoder that writes the same keys, and often
+ * the same values, over and over (every span of a kind has the same keys,
+ * many with the same value: a method, a status): each key's bytes, with the
+ * KeyValue fields' tags around them, made once and copied, and the whole
+ * KeyValue of a key's last scalar value copied while the key keeps it;
+ * writing a string afresh costs a couple of nanoseconds a character.
+ */
+export class AttributeWriter {
+  readonly #keys = new Map<string, KeyBytes>();
+
+  write(w: ProtobufWriter, tag: number, attributes: AttributesInput): void {
+    for (const key in attributes) {
+      const value = attributes[key];
+      w.byte(tag);
+      const kept = this.#keys.get(key) ?? this.#keep(w, key);
+      if (kept === undefined) {
+        const at = w.start();
+        writeKeyValue(w, key, value);
+        w.finish(at);
+      } else if (value === kept.value) {
+        w.raw(kept.field);
+      } else if (kept.changes >= MAX_VALUE_CHANGES && typeof value === 'number' && value >= 0 && value < 0x10000000 && Number.isInteger(value)) {
+        // A count or a size, different every time: its lengths are known, so nothing is back-patched.
+        const size = varintSize(value);
+        const head = kept.head;
+        w.uint32(head.length + 2 + size);
+        w.raw(head);
+        w.byte(1 + size);
+        w.byte(0x18);
+        w.uint32(value);
+      } else {
+        const from = w.pos;
+        const at = w.start();
+        w.raw(kept.head);
+        const body = w.start();
+        writeAnyValue(w, value);
+        w.finish(body);
+        w.finish(at);
+        if (kept.changes < MAX_VALUE_CHANGES && keepable(value)) {
+          kept.changes++;
+          kept.value = value;
+          kept.field = w.copy(from, w.pos);
+        }
+      }
+    }
+  }
+
+  /** A key's bytes, written at the writer's free end and taken out of it; undefined for a key too long to keep. */
+  #keep(w: ProtobufWriter, key: string): KeyBytes | undefined {
+    if (key.length > MAX_KEPT_KEY) return undefined;
+    const at = w.pos;
+    w.byte(0x0a);
+    w.string(key);
+    w.byte(0x12);
+    const kept = new KeyBytes(w.copy(at, w.pos));
+    w.pos = at;
+    if (this.#keys.size >= MAX_KEYS) this.#keys.clear();
+    this.#keys.set(key, kept);
+    return kept;
+  }
+}
+
+/** A value whose KeyValue is worth keeping: compared with `===`, and small. */
+function keepable(value: AnyValueInput): boolean {
+  return typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= MAX_KEPT_STRING);
+}
+
 /**
  * `thread.id` and `thread.name` (semantic conventions) of the thread that
  * made a span or log record, after its own attributes; an attribute of the
@@ -119,6 +212,47 @@ export function writeThreadAttributes(w: ProtobufWriter, tag: number, thread: Th
     const at = w.start();
     writeKeyValue(w, 'thread.name', thread.name);
     w.finish(at);
+  }
+}
+
+/**
+ * {@link writeThreadAttributes} for one encoder's tag, with both attributes'
+ * bytes made once per thread: every span and log record of a thread carries
+ * the same two, and writing them was a tenth of encoding a span.
+ */
+export class ThreadAttributes {
+  readonly #tag: number;
+  readonly #bytes = new Map<ThreadInfo, Uint8Array>();
+  #lastThread: ThreadInfo | undefined = undefined;
+  #last: Uint8Array = new Uint8Array(0);
+
+  constructor(tag: number) {
+    this.#tag = tag;
+  }
+
+  write(w: ProtobufWriter, thread: ThreadInfo | undefined, attributes: AttributesInput): void {
+    if (thread === undefined) return;
+    // `in` (inlined by V8, where Object.hasOwn is a call) only picks the fast path; writeThreadAttributes decides by own keys.
+    if ('thread.id' in attributes || 'thread.name' in attributes) {
+      writeThreadAttributes(w, this.#tag, thread, attributes);
+      return;
+    }
+    if (thread !== this.#lastThread) {
+      let bytes = this.#bytes.get(thread);
+      if (bytes === undefined) {
+        // Written at the writer's free end, then taken out of it.
+        const at = w.pos;
+        writeThreadAttributes(w, this.#tag, thread, attributes);
+        bytes = w.copy(at, w.pos);
+        w.pos = at;
+        // A thread's info is one object for the life of its ring: few of them, but bounded all the same.
+        if (this.#bytes.size >= 1024) this.#bytes.clear();
+        this.#bytes.set(thread, bytes);
+      }
+      this.#lastThread = thread;
+      this.#last = bytes;
+    }
+    w.raw(this.#last);
   }
 }
 

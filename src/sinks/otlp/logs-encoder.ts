@@ -13,7 +13,7 @@
  */
 import type { EventRecord } from '../../record/trace-record.js';
 import type { OtlpProtocol } from '../otlp-config.js';
-import { jsonAnyValue, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAnyValue, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
+import { jsonAnyValue, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAnyValue, AttributeWriter, ThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
 import type { ProtobufWriter } from './protobuf-writer.js';
 
@@ -31,6 +31,8 @@ export class OtlpLogsEncoder {
   readonly #attributes: AttributesInput;
   readonly #layout = new BatchLayout();
   readonly #resource: Uint8Array;
+  readonly #attributeWriter = new AttributeWriter();
+  readonly #threadAttributes = new ThreadAttributes(0x32);
 
   constructor(resourceAttributes: AttributesInput, protocol: OtlpProtocol) {
     this.#json = protocol === 'http/json';
@@ -109,8 +111,8 @@ export class OtlpLogsEncoder {
       writeAnyValue(w, body);
       w.finish(at);
     }
-    writeAttributes(w, 0x32, e.fields);
-    writeThreadAttributes(w, 0x32, e.thread, e.fields);
+    this.#attributeWriter.write(w, 0x32, e.fields);
+    this.#threadAttributes.write(w, e.thread, e.fields);
     w.byte(0x38);
     w.byte(0);
     const withContext = e.traceId !== undefined && e.spanId !== undefined;

@@ -14,6 +14,40 @@ export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/** The last whole second {@link putTimeMs} split, and seconds × 10⁹ in two parts: a span's times, and a batch's, mostly share one. */
+let splitSeconds = NaN;
+let splitLow = 0;
+let splitHigh = 0;
+
+/**
+ * Unix nanoseconds as fixed64 at `p` from epoch milliseconds with a fraction:
+ * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
+ * then seconds × 10⁹ + nanos split into 32-bit halves without losing bits.
+ *
+ * @internal
+ */
+export function putTimeMs(buf: Uint8Array, p: number, ms: number): void {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
+  if (seconds !== splitSeconds) {
+    const lowerSeconds = (seconds & 0xffff) * 1e9;
+    const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
+    splitLow = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0);
+    splitHigh = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0);
+    splitSeconds = seconds;
+  }
+  const low = splitLow + nanos;
+  const high = splitHigh + Math.floor(low / 4294967296);
+  buf[p] = low;
+  buf[p + 1] = low >>> 8;
+  buf[p + 2] = low >>> 16;
+  buf[p + 3] = low >>> 24;
+  buf[p + 4] = high;
+  buf[p + 5] = high >>> 8;
+  buf[p + 6] = high >>> 16;
+  buf[p + 7] = high >>> 24;
+}
+
 /** @internal */
 export class ProtobufWriter {
   buf: Buffer;
@@ -85,16 +119,29 @@ export class ProtobufWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = value;
+    buf[p + 1] = value >>> 8;
+    buf[p + 2] = value >>> 16;
+    buf[p + 3] = value >>> 24;
+    this.pos = p + 4;
   }
 
+  /** Little-endian, by byte stores: `writeUInt32LE` checks its arguments at every call. */
   fixed64(low: number, high: number): void {
     this.ensure(8);
     const buf = this.buf;
-    buf.writeUInt32LE(low >>> 0, this.pos);
-    buf.writeUInt32LE(high >>> 0, this.pos + 4);
-    this.pos += 8;
+    const p = this.pos;
+    buf[p] = low;
+    buf[p + 1] = low >>> 8;
+    buf[p + 2] = low >>> 16;
+    buf[p + 3] = low >>> 24;
+    buf[p + 4] = high;
+    buf[p + 5] = high >>> 8;
+    buf[p + 6] = high >>> 16;
+    buf[p + 7] = high >>> 24;
+    this.pos = p + 8;
   }
 
   double(value: number): void {
@@ -103,19 +150,11 @@ export class ProtobufWriter {
     this.pos += 8;
   }
 
-  /**
-   * Unix nanoseconds as fixed64 from epoch milliseconds with a fraction:
-   * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
-   * then seconds × 10⁹ + nanos split into 32-bit halves without losing bits.
-   */
+  /** Unix nanoseconds as fixed64 from epoch milliseconds with a fraction (see {@link putTimeMs}). */
   timeMs(ms: number): void {
-    const seconds = Math.floor(ms / 1000);
-    const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
-    const lowerSeconds = (seconds & 0xffff) * 1e9;
-    const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
-    const low = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0) + nanos;
-    const high = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0) + Math.floor(low / 4294967296);
-    this.fixed64(low >>> 0, high >>> 0);
+    this.ensure(8);
+    putTimeMs(this.buf, this.pos, ms);
+    this.pos += 8;
   }
 
   /** A length-prefixed UTF-8 string (lone surrogates become U+FFFD, as TextEncoder writes them). */
@@ -143,6 +182,20 @@ export class ProtobufWriter {
     this.uint32(bytes);
     this.ensure(bytes);
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** Bytes as they are (already encoded fields); short ones by a loop, which costs less than a `set` call. */
+  raw(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n);
+    const buf = this.buf;
+    const p = this.pos;
+    if (n <= 8) {
+      for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    } else {
+      buf.set(b, p);
+    }
+    this.pos = p + n;
   }
 
   bytes(b: Uint8Array): void {

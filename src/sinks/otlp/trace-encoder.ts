@@ -11,10 +11,10 @@
  */
 import type { OtlpProtocol } from '../otlp-config.js';
 import { decodedIds, type AssembledSpan } from '../span-assembler.js';
-import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, writeAttributes, writeThreadAttributes, type AttributesInput } from './any-value.js';
+import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resourceBytes, AttributeWriter, ThreadAttributes, type AttributesInput } from './any-value.js';
 import { BatchLayout } from './batch-layout.js';
+import { putTimeMs, type ProtobufWriter } from './protobuf-writer.js';
 import { normalizeTraceState } from './trace-state.js';
-import type { ProtobufWriter } from './protobuf-writer.js';
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
 export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
@@ -32,6 +32,8 @@ export class OtlpTraceEncoder {
   readonly #attributes: AttributesInput;
   readonly #layout = new BatchLayout();
   readonly #resource: Uint8Array;
+  readonly #attributeWriter = new AttributeWriter();
+  readonly #threadAttributes = new ThreadAttributes(0x4a);
   /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
   readonly #scopeHeads = new Map<string, Uint8Array>();
   /** A trace state as OpenTelemetry's TraceState prints it back. */
@@ -57,6 +59,14 @@ export class OtlpTraceEncoder {
     return out;
   }
 
+  #writeTraceState(w: ProtobufWriter, raw: string): void {
+    const traceState = this.#traceState(raw);
+    if (traceState !== '') {
+      w.byte(0x1a);
+      w.string(traceState);
+    }
+  }
+
   #scopeHead(name: string): Uint8Array {
     let head = this.#scopeHeads.get(name);
     if (head === undefined) {
@@ -79,10 +89,16 @@ export class OtlpTraceEncoder {
     const layout = this.#layout;
     layout.reset();
     const w = layout.writer;
+    // Spans of one scope mostly come together: its number is looked up when the target changes.
+    let target: string | undefined;
+    let scope = -1;
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
-      let scope = layout.scope(s.target);
-      if (scope < 0) scope = layout.addScope(s.target, this.#scopeHead(s.target), EMPTY);
+      if (s.target !== target) {
+        target = s.target;
+        scope = layout.scope(target);
+        if (scope < 0) scope = layout.addScope(target, this.#scopeHead(target), EMPTY);
+      }
       layout.begin(scope);
       w.byte(0x12);
       const body = w.start(2);
@@ -100,6 +116,11 @@ export class OtlpTraceEncoder {
       w.hex(s.traceId);
       w.byte(0x12);
       w.hex(s.spanId);
+      if (s.traceState !== '') this.#writeTraceState(w, s.traceState);
+      if (s.parentSpanId) {
+        w.byte(0x22);
+        w.hex(s.parentSpanId);
+      }
     } else {
       // The ids' bytes as the record had them: no hex to parse back.
       w.ensure(28);
@@ -112,38 +133,62 @@ export class OtlpTraceEncoder {
       buf[p + 19] = 8;
       ids.writeSpanId(buf, p + 20);
       w.pos = p + 28;
-    }
-    if (s.traceState !== '') {
-      const traceState = this.#traceState(s.traceState);
-      if (traceState !== '') {
-        w.byte(0x1a);
-        w.string(traceState);
-      }
-    }
-    if (s.parentSpanId) {
-      w.byte(0x22);
-      if (ids === undefined) {
-        w.hex(s.parentSpanId);
-      } else {
-        w.ensure(9);
-        w.buf[w.pos] = 8;
-        ids.writeParentSpanId(w.buf, w.pos + 1);
-        w.pos += 9;
+      if (s.traceState !== '') this.#writeTraceState(w, s.traceState);
+      if (s.parentSpanId) {
+        const q = w.pos;
+        w.ensure(10);
+        w.buf[q] = 0x22;
+        w.buf[q + 1] = 8;
+        ids.writeParentSpanId(w.buf, q + 2);
+        w.pos = q + 10;
       }
     }
     w.byte(0x2a);
     w.string(s.name);
     w.byte(0x30);
     w.uint32(s.spanKind + 1);
-    w.byte(0x39);
-    w.timeMs(s.startTime);
-    w.byte(0x41);
-    w.timeMs(s.endTime);
+    w.ensure(18);
+    const buf = w.buf;
+    const p = w.pos;
+    buf[p] = 0x39;
+    putTimeMs(buf, p + 1, s.startTime);
+    buf[p + 9] = 0x41;
+    putTimeMs(buf, p + 10, s.endTime);
+    w.pos = p + 18;
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
-    writeAttributes(w, 0x4a, attributes);
-    writeThreadAttributes(w, 0x4a, s.thread, attributes);
+    this.#attributeWriter.write(w, 0x4a, attributes);
+    this.#threadAttributes.write(w, s.thread, attributes);
+    const flags = (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0);
+    const droppedAttributes = s.droppedAttributesCount;
+    const droppedEvents = s.droppedEventsCount;
+    const droppedLinks = s.droppedLinksCount;
+    if (s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80) {
+      // Most spans: the dropped counts, the status and the flags in one write.
+      w.ensure(16);
+      const out = w.buf;
+      const q = w.pos;
+      out[q] = 0x50;
+      out[q + 1] = droppedAttributes;
+      out[q + 2] = 0x60;
+      out[q + 3] = droppedEvents;
+      out[q + 4] = 0x70;
+      out[q + 5] = droppedLinks;
+      out[q + 6] = 0x7a;
+      out[q + 7] = 2;
+      out[q + 8] = 0x18;
+      out[q + 9] = s.statusCode;
+      // Field 16 takes a two-byte tag.
+      out[q + 10] = 0x85;
+      out[q + 11] = 0x01;
+      out[q + 12] = flags;
+      out[q + 13] = flags >>> 8;
+      out[q + 14] = 0;
+      out[q + 15] = 0;
+      w.pos = q + 16;
+      return;
+    }
     w.byte(0x50);
-    w.uint32(s.droppedAttributesCount);
+    w.uint32(droppedAttributes);
     for (const e of s.events) {
       w.byte(0x5a);
       const at = w.start();
@@ -151,13 +196,13 @@ export class OtlpTraceEncoder {
       w.timeMs(e.time);
       w.byte(0x12);
       w.string(e.name);
-      writeAttributes(w, 0x1a, e.attributes);
+      this.#attributeWriter.write(w, 0x1a, e.attributes);
       w.byte(0x20);
       w.uint32(e.droppedAttributesCount || 0);
       w.finish(at);
     }
     w.byte(0x60);
-    w.uint32(s.droppedEventsCount);
+    w.uint32(droppedEvents);
     for (const l of s.links) {
       w.byte(0x6a);
       const at = w.start();
@@ -165,7 +210,7 @@ export class OtlpTraceEncoder {
       w.hex(l.traceId);
       w.byte(0x12);
       w.hex(l.spanId);
-      writeAttributes(w, 0x22, l.attributes);
+      this.#attributeWriter.write(w, 0x22, l.attributes);
       w.byte(0x28);
       w.uint32(l.droppedAttributesCount || 0);
       w.byte(0x35);
@@ -173,7 +218,7 @@ export class OtlpTraceEncoder {
       w.finish(at);
     }
     w.byte(0x70);
-    w.uint32(s.droppedLinksCount);
+    w.uint32(droppedLinks);
     w.byte(0x7a);
     const status = w.start();
     if (s.statusMessage) {
@@ -183,10 +228,9 @@ export class OtlpTraceEncoder {
     w.byte(0x18);
     w.uint32(s.statusCode);
     w.finish(status);
-    // Field 16 takes a two-byte tag.
     w.byte(0x85);
     w.byte(0x01);
-    w.fixed32((s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0));
+    w.fixed32(flags);
   }
 
   #encodeJson(spans: readonly AssembledSpan[]): Uint8Array {
