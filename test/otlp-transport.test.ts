@@ -652,6 +652,19 @@ t.test('backpressure: ready() is null under half the queue bounds, else a promis
   await sink.close();
 });
 
+t.test('backpressure: a batch not yet cut that alone fills the queue is sent by ready(), not left for a flush', async (t) => {
+  const r = await otlpReceiver();
+  t.teardown(() => r.close());
+  const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 512, maxQueueSize: 512 }, {});
+  feedSpans(sink, 300);
+  // The drain loop does not flush while it waits for ready(): the 300 spans must leave without one.
+  const wait = sink.ready();
+  await until(() => sink.inspect().spans.exported === 300, 'the batch exported without a flush');
+  if (wait !== null) await wait;
+  t.equal(sink.ready(), null);
+  await sink.close();
+});
+
 t.test('HTTP client over TLS: a name and an IP address checked against the certificate, the connection kept alive; an unknown CA refused', async (t) => {
   const fixtures = new URL('./fixtures/tls/', import.meta.url);
   const cert = readFileSync(new URL('localhost-cert.pem', fixtures));

@@ -153,6 +153,11 @@ export class SignalExporter<Item> {
   /** null while not `full`; else a promise that resolves once it is not. */
   ready(): Promise<void> | null {
     if (!this.full) return null;
+    // A batch not yet cut leaves only at a flush, and the drain loop does not flush while it waits: send it now.
+    if (this.#batch.length > 0) {
+      this.#cutBatch();
+      if (!this.full) return null;
+    }
     if (this.#readyWait === null) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => {
