@@ -233,6 +233,17 @@ t.test('a sleeping loop wakes by itself every flush interval', async (t) => {
   await run;
 });
 
+t.test('with nothing written, the loop still flushes every interval (a metrics export rides on it)', async (t) => {
+  const p = loopParts({ flushIntervalMs: 10 });
+  const sink = new RecordingSink();
+  p.add('s', 'trace', sink);
+  const run = p.loop.run();
+  await until(() => sink.flushes >= 3, 'periodic flushes with no records');
+  t.equal(sink.records.length, 0);
+  p.loop.stop();
+  await run;
+});
+
 t.test('a write made during the idle flush is drained before the loop sleeps', async (t) => {
   const p = loopParts();
   const sink = new RecordingSink();

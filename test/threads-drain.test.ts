@@ -77,3 +77,24 @@ t.test('drops are counted and noticed per ring; an ended ring is drained to the 
   t.equal(stats.decoded, written);
   t.equal(await p.loop.endRing(5), undefined, 'ending it again: nothing to do');
 });
+
+t.test('backpressure across rings: a pass stops at the next ring once a sink says it is full', async (t) => {
+  const p = loopParts();
+  const sink = new RecordingSink();
+  // Full once it holds 100 records, ready again when the test says so.
+  let release: (() => void) | null = null;
+  const gate = new Promise<void>((r) => (release = r));
+  const full = Object.assign(sink, { ready: () => (sink.records.length >= 100 && release !== null ? gate : null) });
+  p.add('all', 'trace', full);
+  const rings = [p, attached(p, 2, 'b'), attached(p, 3, 'c')];
+  rings.forEach((r, n) => {
+    for (let i = 0; i < 150; i++) r.event('e', { i }, `ring${n}`);
+  });
+  const byRing = () => [0, 1, 2].map((n) => (sink.records as EventRecord[]).filter((r) => r.target === `ring${n}`).length);
+  p.loop.drainBatch(1000, true);
+  t.same(byRing().filter((c) => c > 0), [150], 'one ring read whole, then the full sink stopped the pass');
+  p.loop.drainBatch(1000);
+  t.same(byRing(), [150, 150, 150], 'without stopWhenFull the pass reads every other ring');
+  release!();
+  release = null;
+});

@@ -9,9 +9,10 @@
  *        │    unsound framing: resync at the next sound record)            │
  *        │ 3. until the whole ring is: prefault pages ahead of the producer │
  *        │ 4. flush every `flushIntervalMs` / `flushEveryRecords`           │
- *        │ 5. ring empty: poll IDLE_POLLS_BEFORE_SLEEP turns, then flush    │
+ *        │ 5. rings empty: flush (what came, or the periodic one when due) │
  *        │    and sleep on WRITE_INDEX (waitAsync) without blocking this    │
- *        │    thread's event loop                                          │
+ *        │    thread's event loop, until a producer wakes us (an eighth of  │
+ *        │    its ring waits) or flushIntervalMs passes                     │
  *        └─────────────────────────────────────────────────────────────────┘
  *
  * Several rings, one per recording thread (the main thread's, then each
@@ -88,15 +89,6 @@ export interface DrainStats {
   endedRings: number;
 }
 
-/**
- * Turns of the event loop the worker keeps polling an empty ring before it
- * flushes its sinks and sleeps. Waking a sleeping worker costs the producer
- * an Atomics.notify to a waitAsync waiter (22–28 µs of its wall time each,
- * see BENCHMARKS.md), so a producer that writes steadily should find the
- * worker awake.
- */
-export const IDLE_POLLS_BEFORE_SLEEP = 64;
-
 const DEFAULT_BATCH_RECORDS = 4096;
 
 /** Counts of rings already dropped, kept so the totals stay whole. */
@@ -121,6 +113,8 @@ export class DrainLoop {
   #sinceFlush = 0;
   #lastFlush: number;
   #wake: (() => void) | null = null;
+  /** A wait for full sinks begun in the middle of a pass, for the next turn to await. */
+  #fullSinks: Promise<void> | null = null;
   #stopping = false;
   readonly #exit: ExitHandshake | undefined;
   readonly #retired: Retired = {
@@ -221,10 +215,11 @@ export class DrainLoop {
 
   /**
    * One pass: decode and deliver up to `limit` records from each ring, in
-   * turn, starting one ring further on each pass. Synchronous; returns how
-   * many records it took (string definitions included, padding not).
+   * turn, starting one ring further on each pass (with `stopWhenFull`, it
+   * ends early when a sink says it is full). Synchronous; returns how many
+   * records it took (string definitions included, padding not).
    */
-  drainBatch(limit: number): number {
+  drainBatch(limit: number, stopWhenFull = false): number {
     const rings = this.#rings;
     const count = rings.length;
     const start = this.#next < count ? this.#next : 0;
@@ -232,6 +227,8 @@ export class DrainLoop {
     let n = 0;
     let decoded = 0;
     for (let i = 0; i < count; i++) {
+      // A sink leaves room for one ring's batch, not one per ring: between rings, stop for a full sink.
+      if (stopWhenFull && i > 0 && (this.#fullSinks = this.#fanOut.ready()) !== null) break;
       const ring = rings[(start + i) % count]!;
       const before = ring.decoded;
       n += ring.drainBatch(limit);
@@ -254,39 +251,34 @@ export class DrainLoop {
 
   /** Run until `stop()`; resolves once the rings are drained after the stop request. */
   async run(): Promise<void> {
-    let idlePolls = 0;
     while (true) {
       if (this.#exit?.requested) await this.#exitDrain();
       this.checkDrops();
       this.checkCorrupt();
       // Backpressure: a sink that says it is full holds the drain (bounded, see FanOut.ready); records wait in the ring.
-      const ready = this.#fanOut.ready();
+      const ready = this.#fullSinks ?? this.#fanOut.ready();
+      this.#fullSinks = null;
       if (ready !== null) await ready;
-      const n = this.drainBatch(this.#batchRecords);
+      const n = this.drainBatch(this.#batchRecords, true);
       this.#settleWaiters();
       // A prefault step every turn, busy or not, until the rings are done.
       const prefaulting = !this.#stopping && this.prefaultStep();
-      if (n !== 0 || prefaulting) {
-        idlePolls = 0;
+      if (n !== 0 || prefaulting || this.#fullSinks !== null) {
         this.#maybeFlush();
         // Yield every pass so timers, I/O callbacks and control messages run.
         await yieldToEventLoop();
         continue;
       }
       if (this.#stopping) return;
-      if (idlePolls < IDLE_POLLS_BEFORE_SLEEP) {
-        // Stay awake a little: a producer that keeps writing then never pays for a wake-up.
-        idlePolls++;
-        this.#maybeFlush();
-        await yieldToEventLoop();
-        continue;
-      }
-      idlePolls = 0;
+      // Every ring is empty: flush what arrived since the last flush, or run
+      // the periodic flush when it is due (a metrics export rides on it), then
+      // sleep. The producer wakes us only once an eighth of its ring waits, so
+      // sleeping at once costs it nothing more, and an idle worker stays idle.
       if (this.#sinceFlush !== 0) {
         this.#sinceFlush = 0;
         this.#lastFlush = this.#now();
         this.#flushIdle();
-      }
+      } else this.#maybeFlush();
       await this.#sleep();
     }
   }
