@@ -5,7 +5,7 @@
  * of events.js share one process on purpose, interleaved, so their ratios are
  * side by side.
  *
- *   node bench/run-all.js [--only events,drain,delivery,spans,export]
+ *   node bench/run-all.js [--only events,drain,delivery,spans,export,idle]
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ const BENCHES = [
   { name: 'delivery', script: 'delivery.js', report: deliveryReport },
   { name: 'spans', script: 'spans.js', report: async (out) => (await import('./spans.js')).spansReport(out) },
   { name: 'export', script: 'export.js', report: async (out) => (await import('./export.js')).exportReport(out) },
+  { name: 'idle', script: 'idle.js', report: async (out) => (await import('./idle.js')).idleReport(out) },
 ];
 
 const args = process.argv.slice(2);
