@@ -565,6 +565,22 @@ t.test('HTTP client: answers framed every way, split at every byte, a 1xx skippe
   }
 });
 
+t.test('HTTP client: a chunked answer whose first read ends inside a size line or a chunk\'s CRLF is read whole', async (t) => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  for (const [first, rest] of [[`${head}4`, '\r\nabcd\r\n0\r\n\r\n'], [`${head}4\r\nabcd\r`, '\n0\r\n\r\n'], [`${head}4\r\nabcd\r\n0\r\n`, '\r\n']]) {
+    const peer = await rawPeer(t, (_req, socket) => {
+      socket.write(first!);
+      setTimeout(() => socket.write(rest!), 50);
+    });
+    const transport = new OtlpTransport();
+    t.teardown(() => transport.destroy());
+    const res = await transport.post(target(peer.url), {}, new Uint8Array(3));
+    t.same([res.status, Buffer.from(res.body).toString('latin1')], [200, 'abcd'], JSON.stringify(first!.slice(head.length)));
+    t.equal((await transport.post(target(peer.url), {}, new Uint8Array(3))).status, 200, 'the connection reused');
+    t.equal(peer.connections, 1);
+  }
+});
+
 t.test('HTTP client: a peer that closes, answers nonsense or never answers fails the request; the next one gets a new connection', async (t) => {
   let mode = 'close';
   const peer = await rawPeer(t, (_req, socket) => {

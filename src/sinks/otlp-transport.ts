@@ -188,7 +188,7 @@ class Connection {
       const answer = this.#answer!;
       buf = this.#body(answer, buf);
       if (this.request === null || this.dead) return;
-      if (answer.framing !== 'close' && answer.remaining === 0 && this.#chunkLeft !== -2) {
+      if (answer.framing !== 'close' && answer.remaining === 0) {
         this.#finish(answer, buf.length > 0);
         return;
       }
@@ -239,7 +239,9 @@ class Connection {
     }
     const noBody = status < 200 || status === 204 || status === 304;
     const framing = noBody ? 'none' : chunked ? 'chunked' : length !== undefined ? 'length' : 'close';
-    return { status, retryAfter, keepAlive: keepAlive && framing !== 'close', keepAliveMs, framing, remaining: length ?? 0, chunks: [], bodyBytes: 0 };
+    // A chunked body is not whole (remaining 1) until its trailer's end sets 0.
+    const remaining = framing === 'chunked' ? 1 : (length ?? 0);
+    return { status, retryAfter, keepAlive: keepAlive && framing !== 'close', keepAliveMs, framing, remaining, chunks: [], bodyBytes: 0 };
   }
 
   /** Takes what `buf` holds of the body; returns what is left past it (or what a chunked body cannot use yet). */
@@ -290,8 +292,6 @@ class Connection {
         this.#chunkLeft = size === 0 ? -2 : size;
       }
     }
-    // Not whole yet: `remaining` stays above 0 until the trailer's end.
-    answer.remaining = 1;
     return buf;
   }
 
