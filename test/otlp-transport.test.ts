@@ -546,22 +546,44 @@ t.test('HTTP client: answers framed every way, split at every byte, a 1xx skippe
     { bytes: Buffer.from('HTTP/1.1 503 Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'), status: 503, body: Buffer.alloc(0), reuse: false },
     { bytes: Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), partial]), status: 200, body: partial, reuse: false },
   ];
+  /**
+   * Writes `parts` each flushed, with two turns of the event loop between
+   * them: the client (in this process) polls its socket in between, so it
+   * reads them apart. One turn is not enough: the next part would be written
+   * in the check phase before the client's poll.
+   */
+  async function writeApart(socket: Socket, parts: Buffer[]): Promise<void> {
+    socket.setNoDelay(true);
+    for (const [k, part] of parts.entries()) {
+      if (k > 0) for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => socket.write(part, resolve));
+    }
+  }
   for (const [i, a] of answers.entries()) {
-    for (const split of [undefined, 1]) {
-      const peer = await rawPeer(t, (_req, socket) => {
-        if (split === undefined) socket.write(a.bytes);
-        else for (let k = 0; k < a.bytes.length; k++) socket.write(a.bytes.subarray(k, k + 1));
+    // The answer whole, a byte at a time, then cut in two at every byte.
+    const splits: (Buffer[] | undefined)[] = [undefined, [...a.bytes].map((b) => Buffer.from([b]))];
+    for (let k = 1; k < a.bytes.length; k++) splits.push([a.bytes.subarray(0, k), a.bytes.subarray(k)]);
+    let parts: Buffer[] | undefined;
+    const peer = await rawPeer(t, (_req, socket) => {
+      void (async () => {
+        if (parts === undefined) socket.write(a.bytes);
+        else await writeApart(socket, parts);
         // An answer framed by the end of the stream ends with it.
         if (!a.reuse) socket.end();
-      });
-      const transport = new OtlpTransport();
+      })();
+    });
+    const transport = new OtlpTransport();
+    t.teardown(() => transport.destroy());
+    const wrong: string[] = [];
+    for (const split of splits) {
+      parts = split;
       const res = await transport.post(target(peer.url), {}, new Uint8Array(3));
-      t.same({ status: res.status, body: Buffer.from(res.body).toString('hex'), retryAfterMs: res.retryAfterMs }, { status: a.status, body: a.body.toString('hex'), retryAfterMs: a.retryAfterMs }, `answer ${i}${split === undefined ? '' : ', a byte at a time'}`);
-      const again = a.reuse ? await transport.post(target(peer.url), {}, new Uint8Array(3)) : undefined;
-      t.equal(peer.connections, 1, `answer ${i}: ${a.reuse ? 'the connection reused' : 'not reused'}`);
-      if (again !== undefined) t.equal(again.status, a.status);
-      transport.destroy();
+      const got = { status: res.status, body: Buffer.from(res.body).toString('hex'), retryAfterMs: res.retryAfterMs };
+      const how = split === undefined ? 'whole' : split.length > 2 ? 'a byte at a time' : `cut at ${split[0]!.length}`;
+      if (got.status !== a.status || got.body !== a.body.toString('hex') || got.retryAfterMs !== a.retryAfterMs) wrong.push(`${how}: ${JSON.stringify(got)}`);
     }
+    t.same(wrong, [], `answer ${i}: read right whole, a byte at a time and cut at each of ${a.bytes.length - 1} bytes`);
+    t.equal(peer.connections, a.reuse ? 1 : splits.length, `answer ${i}: ${a.reuse ? 'the connection reused' : 'not reused'}`);
   }
 });
 
