@@ -716,3 +716,28 @@ t.test('HTTP client over TLS: a name and an IP address checked against the certi
   t.teardown(() => untrusting.destroy());
   await t.rejects(untrusting.post(target(`https://localhost:${port}/v1/traces`), {}, new Uint8Array(1)), /self-signed certificate/);
 });
+
+t.test('HTTP client: an https: endpoint over a Unix socket speaks TLS there, checked against the URL\'s host', async (t) => {
+  const fixtures = new URL('./fixtures/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', fixtures));
+  let connections = 0;
+  const server = createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end(Buffer.from([0x0a, 0x02, 0x08, 0x02])));
+  });
+  server.on('secureConnection', () => connections++);
+  const path = join(socketDir(t), 'otlp-tls.sock');
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const transport = new OtlpTransport({ ca: cert });
+  t.teardown(() => transport.destroy());
+  const over = (host: string): OtlpTarget => ({ url: new URL(`https://${host}/v1/traces`), socketPath: path, timeoutMs: 5000 });
+  for (let i = 0; i < 2; i++) {
+    const res = await transport.post(over('localhost'), {}, new Uint8Array(10));
+    t.same([res.status, Buffer.from(res.body).toString('hex')], [200, '0a020802'], `request ${i}`);
+  }
+  t.equal(connections, 1, 'one TLS connection on the socket, kept alive');
+  const other = new OtlpTransport({ ca: cert });
+  t.teardown(() => other.destroy());
+  await t.rejects(other.post(over('example.com'), {}, new Uint8Array(1)), /altnames|does not match|not in the cert/i, 'a host the certificate does not name is refused');
+});

@@ -104,16 +104,16 @@ class Connection {
   ) {
     const { url, socketPath } = pool;
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (socketPath !== undefined) this.socket = netConnect({ path: socketPath });
-    else if (url.protocol === 'https:') {
+    if (url.protocol === 'https:') {
+      // TLS over a Unix socket too (tls.connect takes `path`): the certificate is still checked against the URL's host.
       this.socket = tlsConnect({
         ...client.tls,
-        host,
-        port: Number(url.port || 443),
+        ...(socketPath !== undefined ? { path: socketPath } : { host, port: Number(url.port || 443) }),
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ALPNProtocols: ['http/1.1'],
       });
-    } else this.socket = netConnect({ host, port: Number(url.port || 80) });
+    } else if (socketPath !== undefined) this.socket = netConnect({ path: socketPath });
+    else this.socket = netConnect({ host, port: Number(url.port || 80) });
     this.socket.setNoDelay(true);
     this.socket.on('data', (data: Buffer) => this.#data(data));
     this.socket.on('end', () => this.#end());
