@@ -741,3 +741,25 @@ t.test('HTTP client: an https: endpoint over a Unix socket speaks TLS there, che
   t.teardown(() => other.destroy());
   await t.rejects(other.post(over('example.com'), {}, new Uint8Array(1)), /altnames|does not match|not in the cert/i, 'a host the certificate does not name is refused');
 });
+
+t.test('HTTP client: deadlines and idle times are on a monotonic clock, not moved by a wall-clock step', async (t) => {
+  let silent = false;
+  const peer = await rawPeer(t, (_req, socket) => {
+    if (!silent) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  const realNow = Date.now;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  Date.now = () => realNow() + 3_600_000;
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  t.equal(peer.connections, 1, 'the idle connection still used after the wall clock jumped an hour ahead');
+  silent = true;
+  const post = transport.post(target(peer.url, 50), {}, new Uint8Array(1));
+  Date.now = realNow;
+  const outcome = await Promise.race([post.then(() => 'answered', (error: Error) => error.message), new Promise<string>((resolve) => setTimeout(resolve, 3000, 'still waiting after 3 s').unref())]);
+  t.match(outcome, /no answer from .* within 50 ms/, 'the deadline holds after the wall clock stepped back an hour');
+});

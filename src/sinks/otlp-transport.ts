@@ -15,6 +15,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { performance } from 'node:perf_hooks';
 import { gzip as gzipCallback } from 'node:zlib';
 
 /** Where a request goes and how long it may take. */
@@ -78,6 +79,7 @@ interface Answer {
 }
 
 interface Request {
+  /** On performance.now()'s clock, which a wall-clock step does not move. */
   deadline: number;
   resolve(result: PostResult): void;
   reject(error: Error): void;
@@ -355,7 +357,7 @@ class Pool {
 
   /** A usable idle connection, else a new one. */
   take(client: HttpClient): Connection {
-    const now = Date.now();
+    const now = performance.now();
     while (this.idle.length > 0) {
       const c = this.idle.pop()!;
       if (!c.dead && c.idleUntil > now) return c;
@@ -370,7 +372,7 @@ class Pool {
   }
 
   release(c: Connection, keepAliveMs: number | undefined): void {
-    c.idleUntil = Date.now() + (keepAliveMs === undefined ? DEFAULT_IDLE_MS : Math.max(0, keepAliveMs - KEEP_ALIVE_MARGIN_MS));
+    c.idleUntil = performance.now() + (keepAliveMs === undefined ? DEFAULT_IDLE_MS : Math.max(0, keepAliveMs - KEEP_ALIVE_MARGIN_MS));
     // Idle sockets do not keep the worker alive.
     c.socket.unref();
     this.idle.push(c);
@@ -424,7 +426,7 @@ class HttpClient {
       const head = Buffer.from(`${prefix}${body.byteLength}\r\n\r\n`, 'latin1');
       const c = pool.take(this);
       c.socket.ref();
-      const deadline = Date.now() + target.timeoutMs;
+      const deadline = performance.now() + target.timeoutMs;
       this.#inFlight.add(c);
       if (deadline < this.#timerAt) this.#arm(deadline);
       c.send({ deadline, resolve, reject, target }, head, body);
@@ -444,7 +446,7 @@ class HttpClient {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
     this.#timer.unref();
   }
 
@@ -452,7 +454,7 @@ class HttpClient {
   #expire(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     for (const c of [...this.#inFlight]) {
       const r = c.request;
