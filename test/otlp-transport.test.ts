@@ -763,3 +763,18 @@ t.test('HTTP client: deadlines and idle times are on a monotonic clock, not move
   const outcome = await Promise.race([post.then(() => 'answered', (error: Error) => error.message), new Promise<string>((resolve) => setTimeout(resolve, 3000, 'still waiting after 3 s').unref())]);
   t.match(outcome, /no answer from .* within 50 ms/, 'the deadline holds after the wall clock stepped back an hour');
 });
+
+t.test('HTTP client: a timeout past setTimeout\'s 2^31-1 ms neither overflows the timer nor fails the request', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const peer = await rawPeer(t, (_req, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 30));
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  t.equal((await transport.post(target(peer.url, 2 ** 31 + 10_000), {}, new Uint8Array(1))).status, 200);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings.filter((w) => w === 'TimeoutOverflowWarning'), [], 'no TimeoutOverflowWarning');
+});

@@ -58,6 +58,7 @@ const MAX_ANSWER_HEAD = 64 * 1024;
 const KEEP_ALIVE_MARGIN_MS = 1000;
 /** How long an idle connection is kept when the server gives no `Keep-Alive: timeout` (node:http servers close at 5 s). */
 const DEFAULT_IDLE_MS = 4000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const EMPTY = new Uint8Array(0);
@@ -446,7 +447,8 @@ class HttpClient {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+    // setTimeout takes at most 2^31-1 ms (a longer delay fires at once); #expire re-arms for what is left.
+    this.#timer = setTimeout(() => this.#expire(), Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())));
     this.#timer.unref();
   }
 
