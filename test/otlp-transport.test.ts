@@ -778,3 +778,17 @@ t.test('HTTP client: a timeout past setTimeout\'s 2^31-1 ms neither overflows th
   await new Promise((resolve) => setImmediate(resolve));
   t.same(warnings.filter((w) => w === 'TimeoutOverflowWarning'), [], 'no TimeoutOverflowWarning');
 });
+
+t.test('HTTP client: an error names the failed request\'s own URL, not the first one its connection pool served', async (t) => {
+  let fail = false;
+  const peer = await rawPeer(t, (_req, socket) => {
+    if (fail) socket.write('SMTP ready\r\n\r\n');
+    else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  fail = true;
+  const logs = peer.url.replace('/v1/traces', '/v1/logs');
+  await t.rejects(transport.post(target(logs), {}, new Uint8Array(1)), { message: `not an HTTP/1.x answer from ${logs}: "SMTP ready"` });
+});

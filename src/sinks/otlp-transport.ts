@@ -121,7 +121,12 @@ class Connection {
     this.socket.on('data', (data: Buffer) => this.#data(data));
     this.socket.on('end', () => this.#end());
     this.socket.on('error', (error: Error) => this.fail(error));
-    this.socket.on('close', () => this.fail(new Error(`connection to ${describeTarget(pool)} closed before the answer`)));
+    this.socket.on('close', () => this.fail(new Error(`connection to ${this.#where()} closed before the answer`)));
+  }
+
+  /** The request's own target (its path, not that of the pool's first URL) for errors. */
+  #where(): string {
+    return describeTarget(this.request?.target ?? this.pool);
   }
 
   send(request: Request, head: Buffer, body: Uint8Array): void {
@@ -157,13 +162,13 @@ class Connection {
       this.#finish(answer, false);
       return;
     }
-    this.fail(new Error(`connection to ${describeTarget(this.pool)} closed before the answer`));
+    this.fail(new Error(`connection to ${this.#where()} closed before the answer`));
   }
 
   #data(data: Buffer): void {
     if (this.request === null) {
       // Bytes nobody asked for: the connection cannot be trusted for the next request.
-      this.fail(new Error(`unexpected bytes from ${describeTarget(this.pool)}`));
+      this.fail(new Error(`unexpected bytes from ${this.#where()}`));
       return;
     }
     let buf = this.#buffer === null ? data : Buffer.concat([this.#buffer, data]);
@@ -172,7 +177,7 @@ class Connection {
       if (this.#answer === null) {
         const end = buf.indexOf(HEAD_END);
         if (end < 0) {
-          if (buf.length > MAX_ANSWER_HEAD) this.fail(new Error(`an answer head over ${MAX_ANSWER_HEAD} bytes from ${describeTarget(this.pool)}`));
+          if (buf.length > MAX_ANSWER_HEAD) this.fail(new Error(`an answer head over ${MAX_ANSWER_HEAD} bytes from ${this.#where()}`));
           else this.#buffer = buf;
           return;
         }
@@ -207,7 +212,7 @@ class Connection {
     const lines = text.split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
     if (m === null) {
-      this.fail(new Error(`not an HTTP/1.x answer from ${describeTarget(this.pool)}: ${JSON.stringify(lines[0]!.slice(0, 80))}`));
+      this.fail(new Error(`not an HTTP/1.x answer from ${this.#where()}: ${JSON.stringify(lines[0]!.slice(0, 80))}`));
       return undefined;
     }
     const status = Number(m[2]);
@@ -225,7 +230,7 @@ class Connection {
       if (name === 'content-length') {
         const n = Number(value);
         if (!/^\d+$/.test(value) || (length !== undefined && length !== n)) {
-          this.fail(new Error(`a bad Content-Length ${JSON.stringify(value)} from ${describeTarget(this.pool)}`));
+          this.fail(new Error(`a bad Content-Length ${JSON.stringify(value)} from ${this.#where()}`));
           return undefined;
         }
         length = n;
@@ -275,7 +280,7 @@ class Connection {
       buf = buf.subarray(eol + 2);
       if (this.#chunkLeft === -3) {
         if (line !== '') {
-          this.fail(new Error(`a bad chunk end from ${describeTarget(this.pool)}`));
+          this.fail(new Error(`a bad chunk end from ${this.#where()}`));
           return EMPTY_BUFFER;
         }
         this.#chunkLeft = -1;
@@ -289,7 +294,7 @@ class Connection {
       } else {
         const size = Number.parseInt(line, 16);
         if (!/^[0-9a-fA-F]+(?:[ \t]*;.*)?$/.test(line) || !Number.isSafeInteger(size)) {
-          this.fail(new Error(`a bad chunk size ${JSON.stringify(line.slice(0, 40))} from ${describeTarget(this.pool)}`));
+          this.fail(new Error(`a bad chunk size ${JSON.stringify(line.slice(0, 40))} from ${this.#where()}`));
           return EMPTY_BUFFER;
         }
         this.#chunkLeft = size === 0 ? -2 : size;
