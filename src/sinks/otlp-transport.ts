@@ -63,9 +63,9 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const EMPTY = new Uint8Array(0);
 
-/** RFC 9110 field-name token, and a field value without CR, LF or NUL. */
+/** RFC 9110 field-name token, and a field value as node:http takes it: tab, visible ASCII, space and obs-text (0x80-0xFF). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FIELD_VALUE = /^[^\r\n\0]*$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 interface Answer {
   status: number;
@@ -336,7 +336,7 @@ function headPrefix(host: string, path: string, headers: Record<string, string>)
     const lower = name.toLowerCase();
     if (lower === 'content-length' || lower === 'host' || lower === 'connection' || lower === 'transfer-encoding') continue;
     if (!TOKEN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid HTTP token`);
-    if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with CR, LF or NUL: ${JSON.stringify(value)}`);
+    if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with a control character or one past \\xFF: ${JSON.stringify(value)}`);
     prefix += `${name}: ${value}\r\n`;
   }
   return `${prefix}Content-Length: `;
