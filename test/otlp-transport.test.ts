@@ -590,9 +590,9 @@ t.test('HTTP client: answers framed every way, split at every byte, a 1xx skippe
   }
 });
 
-t.test('HTTP client: a chunked answer whose first read ends inside a size line or a chunk\'s CRLF is read whole', async (t) => {
+t.test('HTTP client: a chunked answer whose first read ends inside a size line or a chunk\'s CRLF is read whole, a size line\'s trailing whitespace taken', async (t) => {
   const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
-  for (const [first, rest] of [[`${head}4`, '\r\nabcd\r\n0\r\n\r\n'], [`${head}4\r\nabcd\r`, '\n0\r\n\r\n'], [`${head}4\r\nabcd\r\n0\r\n`, '\r\n']]) {
+  for (const [first, rest] of [[`${head}4`, '\r\nabcd\r\n0\r\n\r\n'], [`${head}4\r\nabcd\r`, '\n0\r\n\r\n'], [`${head}4\r\nabcd\r\n0\r\n`, '\r\n'], [`${head}4 \t\r\nabcd\r\n0 \r\n`, '\r\n']]) {
     const peer = await rawPeer(t, (_req, socket) => {
       socket.write(first!);
       setTimeout(() => socket.write(rest!), 50);

@@ -293,7 +293,7 @@ class Connection {
         }
       } else {
         const size = Number.parseInt(line, 16);
-        if (!/^[0-9a-fA-F]+(?:[ \t]*;.*)?$/.test(line) || !Number.isSafeInteger(size)) {
+        if (!/^[0-9a-fA-F]+[ \t]*(?:;.*)?$/.test(line) || !Number.isSafeInteger(size)) {
           this.fail(new Error(`a bad chunk size ${JSON.stringify(line.slice(0, 40))} from ${this.#where()}`));
           return EMPTY_BUFFER;
         }
