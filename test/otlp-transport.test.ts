@@ -795,3 +795,30 @@ t.test('HTTP client: an error names the failed request\'s own URL, not the first
   const logs = peer.url.replace('/v1/traces', '/v1/logs');
   await t.rejects(transport.post(target(logs), {}, new Uint8Array(1)), { message: `not an HTTP/1.x answer from ${logs}: "SMTP ready"` });
 });
+
+t.test('HTTP client: a connection answered before our body was all written is not reused', async (t) => {
+  const sockets: Socket[] = [];
+  // Answers at the first bytes of a request and reads no more of that connection.
+  const server = createNetServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n');
+      socket.pause();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    // A paused socket holds server.close() without holding the event loop.
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  // Far more than loopback's socket buffers hold, so some of it is still queued in the client at the answer.
+  const big = new Uint8Array(32 * 1024 * 1024);
+  t.equal((await transport.post(target(url, 5000), {}, big)).status, 413);
+  t.equal((await transport.post(target(url, 5000), {}, new Uint8Array(1))).status, 413, 'the next request answered, on a new connection');
+  t.equal(sockets.length, 2);
+});

@@ -316,7 +316,8 @@ class Connection {
     this.#buffer = null;
     this.client.settled(this);
     const body = answer.bodyBytes > MAX_ANSWER_BODY ? EMPTY : answer.chunks.length === 1 ? answer.chunks[0]! : answer.chunks.length === 0 ? EMPTY : Buffer.concat(answer.chunks);
-    const reusable = answer.keepAlive && !extraBytes && !this.client.destroyed;
+    // An answer can come before our body is all written (an early 413, say): the rest would run into the next request.
+    const reusable = answer.keepAlive && !extraBytes && !this.client.destroyed && this.socket.writableLength === 0;
     if (reusable) this.pool.release(this, answer.keepAliveMs);
     else {
       this.dead = true;
