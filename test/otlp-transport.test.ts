@@ -528,9 +528,12 @@ t.test('HTTP client: one connection kept alive, the head checked and sent once p
   t.match(peer.requests[0]!.head, /^POST \/v1\/traces HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
   t.match(peer.requests[0]!.head, /\r\nX-Tenant: a b\r\nContent-Length: 1000$/);
   t.same(peer.requests.map((r) => [r.body.length, r.body[0]]), [0, 1, 2, 3, 4].map((i) => [1000 + i, i]));
-  await t.rejects(transport.post(target(peer.url), { 'X-Bad': 'a\r\nInjected: yes' }, new Uint8Array(1)), /X-Bad has a value with CR, LF or NUL/);
+  for (const bad of ['a\r\nInjected: yes', 'a\0b', 'a\x01b', 'a\x7fb', 'caf\u0153', 'snow \u2603']) {
+    await t.rejects(transport.post(target(peer.url), { 'X-Bad': bad }, new Uint8Array(1)), new TypeError(`header X-Bad has a value with a control character or one past \\xFF: ${JSON.stringify(bad)}`));
+  }
+  t.equal((await transport.post(target(peer.url), { 'X-Fine': 'tab\there caf\u00e9' }, new Uint8Array(1))).status, 200, 'a tab and latin-1 are taken, as node:http takes them');
   await t.rejects(transport.post(target(peer.url), { 'Bad Name': 'x' }, new Uint8Array(1)), /"Bad Name" is not a valid HTTP token/);
-  t.equal(peer.requests.length, 5, 'a bad header sends nothing');
+  t.equal(peer.requests.length, 6, 'a bad header sends nothing');
 });
 
 t.test('HTTP client: answers framed every way, split at every byte, a 1xx skipped, Retry-After read', async (t) => {
@@ -546,22 +549,60 @@ t.test('HTTP client: answers framed every way, split at every byte, a 1xx skippe
     { bytes: Buffer.from('HTTP/1.1 503 Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'), status: 503, body: Buffer.alloc(0), reuse: false },
     { bytes: Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), partial]), status: 200, body: partial, reuse: false },
   ];
+  /**
+   * Writes `parts` each flushed, with two turns of the event loop between
+   * them: the client (in this process) polls its socket in between, so it
+   * reads them apart. One turn is not enough: the next part would be written
+   * in the check phase before the client's poll.
+   */
+  async function writeApart(socket: Socket, parts: Buffer[]): Promise<void> {
+    socket.setNoDelay(true);
+    for (const [k, part] of parts.entries()) {
+      if (k > 0) for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => socket.write(part, resolve));
+    }
+  }
   for (const [i, a] of answers.entries()) {
-    for (const split of [undefined, 1]) {
-      const peer = await rawPeer(t, (_req, socket) => {
-        if (split === undefined) socket.write(a.bytes);
-        else for (let k = 0; k < a.bytes.length; k++) socket.write(a.bytes.subarray(k, k + 1));
+    // The answer whole, a byte at a time, then cut in two at every byte.
+    const splits: (Buffer[] | undefined)[] = [undefined, [...a.bytes].map((b) => Buffer.from([b]))];
+    for (let k = 1; k < a.bytes.length; k++) splits.push([a.bytes.subarray(0, k), a.bytes.subarray(k)]);
+    let parts: Buffer[] | undefined;
+    const peer = await rawPeer(t, (_req, socket) => {
+      void (async () => {
+        if (parts === undefined) socket.write(a.bytes);
+        else await writeApart(socket, parts);
         // An answer framed by the end of the stream ends with it.
         if (!a.reuse) socket.end();
-      });
-      const transport = new OtlpTransport();
+      })();
+    });
+    const transport = new OtlpTransport();
+    t.teardown(() => transport.destroy());
+    const wrong: string[] = [];
+    for (const split of splits) {
+      parts = split;
       const res = await transport.post(target(peer.url), {}, new Uint8Array(3));
-      t.same({ status: res.status, body: Buffer.from(res.body).toString('hex'), retryAfterMs: res.retryAfterMs }, { status: a.status, body: a.body.toString('hex'), retryAfterMs: a.retryAfterMs }, `answer ${i}${split === undefined ? '' : ', a byte at a time'}`);
-      const again = a.reuse ? await transport.post(target(peer.url), {}, new Uint8Array(3)) : undefined;
-      t.equal(peer.connections, 1, `answer ${i}: ${a.reuse ? 'the connection reused' : 'not reused'}`);
-      if (again !== undefined) t.equal(again.status, a.status);
-      transport.destroy();
+      const got = { status: res.status, body: Buffer.from(res.body).toString('hex'), retryAfterMs: res.retryAfterMs };
+      const how = split === undefined ? 'whole' : split.length > 2 ? 'a byte at a time' : `cut at ${split[0]!.length}`;
+      if (got.status !== a.status || got.body !== a.body.toString('hex') || got.retryAfterMs !== a.retryAfterMs) wrong.push(`${how}: ${JSON.stringify(got)}`);
     }
+    t.same(wrong, [], `answer ${i}: read right whole, a byte at a time and cut at each of ${a.bytes.length - 1} bytes`);
+    t.equal(peer.connections, a.reuse ? 1 : splits.length, `answer ${i}: ${a.reuse ? 'the connection reused' : 'not reused'}`);
+  }
+});
+
+t.test('HTTP client: a chunked answer whose first read ends inside a size line or a chunk\'s CRLF is read whole, a size line\'s trailing whitespace taken', async (t) => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  for (const [first, rest] of [[`${head}4`, '\r\nabcd\r\n0\r\n\r\n'], [`${head}4\r\nabcd\r`, '\n0\r\n\r\n'], [`${head}4\r\nabcd\r\n0\r\n`, '\r\n'], [`${head}4 \t\r\nabcd\r\n0 \r\n`, '\r\n']]) {
+    const peer = await rawPeer(t, (_req, socket) => {
+      socket.write(first!);
+      setTimeout(() => socket.write(rest!), 50);
+    });
+    const transport = new OtlpTransport();
+    t.teardown(() => transport.destroy());
+    const res = await transport.post(target(peer.url), {}, new Uint8Array(3));
+    t.same([res.status, Buffer.from(res.body).toString('latin1')], [200, 'abcd'], JSON.stringify(first!.slice(head.length)));
+    t.equal((await transport.post(target(peer.url), {}, new Uint8Array(3))).status, 200, 'the connection reused');
+    t.equal(peer.connections, 1);
   }
 });
 
@@ -690,4 +731,107 @@ t.test('HTTP client over TLS: a name and an IP address checked against the certi
   const untrusting = new OtlpTransport();
   t.teardown(() => untrusting.destroy());
   await t.rejects(untrusting.post(target(`https://localhost:${port}/v1/traces`), {}, new Uint8Array(1)), /self-signed certificate/);
+});
+
+t.test('HTTP client: an https: endpoint over a Unix socket speaks TLS there, checked against the URL\'s host', async (t) => {
+  const fixtures = new URL('./fixtures/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', fixtures));
+  let connections = 0;
+  const server = createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end(Buffer.from([0x0a, 0x02, 0x08, 0x02])));
+  });
+  server.on('secureConnection', () => connections++);
+  const path = join(socketDir(t), 'otlp-tls.sock');
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const transport = new OtlpTransport({ ca: cert });
+  t.teardown(() => transport.destroy());
+  const over = (host: string): OtlpTarget => ({ url: new URL(`https://${host}/v1/traces`), socketPath: path, timeoutMs: 5000 });
+  for (let i = 0; i < 2; i++) {
+    const res = await transport.post(over('localhost'), {}, new Uint8Array(10));
+    t.same([res.status, Buffer.from(res.body).toString('hex')], [200, '0a020802'], `request ${i}`);
+  }
+  t.equal(connections, 1, 'one TLS connection on the socket, kept alive');
+  const other = new OtlpTransport({ ca: cert });
+  t.teardown(() => other.destroy());
+  await t.rejects(other.post(over('example.com'), {}, new Uint8Array(1)), /altnames|does not match|not in the cert/i, 'a host the certificate does not name is refused');
+});
+
+t.test('HTTP client: deadlines and idle times are on a monotonic clock, not moved by a wall-clock step', async (t) => {
+  let silent = false;
+  const peer = await rawPeer(t, (_req, socket) => {
+    if (!silent) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  const realNow = Date.now;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  Date.now = () => realNow() + 3_600_000;
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  t.equal(peer.connections, 1, 'the idle connection still used after the wall clock jumped an hour ahead');
+  silent = true;
+  const post = transport.post(target(peer.url, 50), {}, new Uint8Array(1));
+  Date.now = realNow;
+  const outcome = await Promise.race([post.then(() => 'answered', (error: Error) => error.message), new Promise<string>((resolve) => setTimeout(resolve, 3000, 'still waiting after 3 s').unref())]);
+  t.match(outcome, /no answer from .* within 50 ms/, 'the deadline holds after the wall clock stepped back an hour');
+});
+
+t.test('HTTP client: a timeout past setTimeout\'s 2^31-1 ms neither overflows the timer nor fails the request', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const peer = await rawPeer(t, (_req, socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 30));
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  t.equal((await transport.post(target(peer.url, 2 ** 31 + 10_000), {}, new Uint8Array(1))).status, 200);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings.filter((w) => w === 'TimeoutOverflowWarning'), [], 'no TimeoutOverflowWarning');
+});
+
+t.test('HTTP client: an error names the failed request\'s own URL, not the first one its connection pool served', async (t) => {
+  let fail = false;
+  const peer = await rawPeer(t, (_req, socket) => {
+    if (fail) socket.write('SMTP ready\r\n\r\n');
+    else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  await transport.post(target(peer.url), {}, new Uint8Array(1));
+  fail = true;
+  const logs = peer.url.replace('/v1/traces', '/v1/logs');
+  await t.rejects(transport.post(target(logs), {}, new Uint8Array(1)), { message: `not an HTTP/1.x answer from ${logs}: "SMTP ready"` });
+});
+
+t.test('HTTP client: a connection answered before our body was all written is not reused', async (t) => {
+  const sockets: Socket[] = [];
+  // Answers at the first bytes of a request and reads no more of that connection.
+  const server = createNetServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n');
+      socket.pause();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    // A paused socket holds server.close() without holding the event loop.
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  const transport = new OtlpTransport();
+  t.teardown(() => transport.destroy());
+  // Far more than loopback's socket buffers hold, so some of it is still queued in the client at the answer.
+  const big = new Uint8Array(32 * 1024 * 1024);
+  t.equal((await transport.post(target(url, 5000), {}, big)).status, 413);
+  t.equal((await transport.post(target(url, 5000), {}, new Uint8Array(1))).status, 413, 'the next request answered, on a new connection');
+  t.equal(sockets.length, 2);
 });

@@ -15,6 +15,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { performance } from 'node:perf_hooks';
 import { gzip as gzipCallback } from 'node:zlib';
 
 /** Where a request goes and how long it may take. */
@@ -57,13 +58,14 @@ const MAX_ANSWER_HEAD = 64 * 1024;
 const KEEP_ALIVE_MARGIN_MS = 1000;
 /** How long an idle connection is kept when the server gives no `Keep-Alive: timeout` (node:http servers close at 5 s). */
 const DEFAULT_IDLE_MS = 4000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const EMPTY = new Uint8Array(0);
 
-/** RFC 9110 field-name token, and a field value without CR, LF or NUL. */
+/** RFC 9110 field-name token, and a field value as node:http takes it: tab, visible ASCII, space and obs-text (0x80-0xFF). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FIELD_VALUE = /^[^\r\n\0]*$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 interface Answer {
   status: number;
@@ -78,6 +80,7 @@ interface Answer {
 }
 
 interface Request {
+  /** On performance.now()'s clock, which a wall-clock step does not move. */
   deadline: number;
   resolve(result: PostResult): void;
   reject(error: Error): void;
@@ -104,21 +107,26 @@ class Connection {
   ) {
     const { url, socketPath } = pool;
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (socketPath !== undefined) this.socket = netConnect({ path: socketPath });
-    else if (url.protocol === 'https:') {
+    if (url.protocol === 'https:') {
+      // TLS over a Unix socket too (tls.connect takes `path`): the certificate is still checked against the URL's host.
       this.socket = tlsConnect({
         ...client.tls,
-        host,
-        port: Number(url.port || 443),
+        ...(socketPath !== undefined ? { path: socketPath } : { host, port: Number(url.port || 443) }),
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ALPNProtocols: ['http/1.1'],
       });
-    } else this.socket = netConnect({ host, port: Number(url.port || 80) });
+    } else if (socketPath !== undefined) this.socket = netConnect({ path: socketPath });
+    else this.socket = netConnect({ host, port: Number(url.port || 80) });
     this.socket.setNoDelay(true);
     this.socket.on('data', (data: Buffer) => this.#data(data));
     this.socket.on('end', () => this.#end());
     this.socket.on('error', (error: Error) => this.fail(error));
-    this.socket.on('close', () => this.fail(new Error(`connection to ${describeTarget(pool)} closed before the answer`)));
+    this.socket.on('close', () => this.fail(new Error(`connection to ${this.#where()} closed before the answer`)));
+  }
+
+  /** The request's own target (its path, not that of the pool's first URL) for errors. */
+  #where(): string {
+    return describeTarget(this.request?.target ?? this.pool);
   }
 
   send(request: Request, head: Buffer, body: Uint8Array): void {
@@ -154,13 +162,13 @@ class Connection {
       this.#finish(answer, false);
       return;
     }
-    this.fail(new Error(`connection to ${describeTarget(this.pool)} closed before the answer`));
+    this.fail(new Error(`connection to ${this.#where()} closed before the answer`));
   }
 
   #data(data: Buffer): void {
     if (this.request === null) {
       // Bytes nobody asked for: the connection cannot be trusted for the next request.
-      this.fail(new Error(`unexpected bytes from ${describeTarget(this.pool)}`));
+      this.fail(new Error(`unexpected bytes from ${this.#where()}`));
       return;
     }
     let buf = this.#buffer === null ? data : Buffer.concat([this.#buffer, data]);
@@ -169,7 +177,7 @@ class Connection {
       if (this.#answer === null) {
         const end = buf.indexOf(HEAD_END);
         if (end < 0) {
-          if (buf.length > MAX_ANSWER_HEAD) this.fail(new Error(`an answer head over ${MAX_ANSWER_HEAD} bytes from ${describeTarget(this.pool)}`));
+          if (buf.length > MAX_ANSWER_HEAD) this.fail(new Error(`an answer head over ${MAX_ANSWER_HEAD} bytes from ${this.#where()}`));
           else this.#buffer = buf;
           return;
         }
@@ -188,7 +196,7 @@ class Connection {
       const answer = this.#answer!;
       buf = this.#body(answer, buf);
       if (this.request === null || this.dead) return;
-      if (answer.framing !== 'close' && answer.remaining === 0 && this.#chunkLeft !== -2) {
+      if (answer.framing !== 'close' && answer.remaining === 0) {
         this.#finish(answer, buf.length > 0);
         return;
       }
@@ -204,7 +212,7 @@ class Connection {
     const lines = text.split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
     if (m === null) {
-      this.fail(new Error(`not an HTTP/1.x answer from ${describeTarget(this.pool)}: ${JSON.stringify(lines[0]!.slice(0, 80))}`));
+      this.fail(new Error(`not an HTTP/1.x answer from ${this.#where()}: ${JSON.stringify(lines[0]!.slice(0, 80))}`));
       return undefined;
     }
     const status = Number(m[2]);
@@ -222,7 +230,7 @@ class Connection {
       if (name === 'content-length') {
         const n = Number(value);
         if (!/^\d+$/.test(value) || (length !== undefined && length !== n)) {
-          this.fail(new Error(`a bad Content-Length ${JSON.stringify(value)} from ${describeTarget(this.pool)}`));
+          this.fail(new Error(`a bad Content-Length ${JSON.stringify(value)} from ${this.#where()}`));
           return undefined;
         }
         length = n;
@@ -239,7 +247,9 @@ class Connection {
     }
     const noBody = status < 200 || status === 204 || status === 304;
     const framing = noBody ? 'none' : chunked ? 'chunked' : length !== undefined ? 'length' : 'close';
-    return { status, retryAfter, keepAlive: keepAlive && framing !== 'close', keepAliveMs, framing, remaining: length ?? 0, chunks: [], bodyBytes: 0 };
+    // A chunked body is not whole (remaining 1) until its trailer's end sets 0.
+    const remaining = framing === 'chunked' ? 1 : (length ?? 0);
+    return { status, retryAfter, keepAlive: keepAlive && framing !== 'close', keepAliveMs, framing, remaining, chunks: [], bodyBytes: 0 };
   }
 
   /** Takes what `buf` holds of the body; returns what is left past it (or what a chunked body cannot use yet). */
@@ -270,7 +280,7 @@ class Connection {
       buf = buf.subarray(eol + 2);
       if (this.#chunkLeft === -3) {
         if (line !== '') {
-          this.fail(new Error(`a bad chunk end from ${describeTarget(this.pool)}`));
+          this.fail(new Error(`a bad chunk end from ${this.#where()}`));
           return EMPTY_BUFFER;
         }
         this.#chunkLeft = -1;
@@ -283,15 +293,13 @@ class Connection {
         }
       } else {
         const size = Number.parseInt(line, 16);
-        if (!/^[0-9a-fA-F]+(?:[ \t]*;.*)?$/.test(line) || !Number.isSafeInteger(size)) {
-          this.fail(new Error(`a bad chunk size ${JSON.stringify(line.slice(0, 40))} from ${describeTarget(this.pool)}`));
+        if (!/^[0-9a-fA-F]+[ \t]*(?:;.*)?$/.test(line) || !Number.isSafeInteger(size)) {
+          this.fail(new Error(`a bad chunk size ${JSON.stringify(line.slice(0, 40))} from ${this.#where()}`));
           return EMPTY_BUFFER;
         }
         this.#chunkLeft = size === 0 ? -2 : size;
       }
     }
-    // Not whole yet: `remaining` stays above 0 until the trailer's end.
-    answer.remaining = 1;
     return buf;
   }
 
@@ -308,7 +316,8 @@ class Connection {
     this.#buffer = null;
     this.client.settled(this);
     const body = answer.bodyBytes > MAX_ANSWER_BODY ? EMPTY : answer.chunks.length === 1 ? answer.chunks[0]! : answer.chunks.length === 0 ? EMPTY : Buffer.concat(answer.chunks);
-    const reusable = answer.keepAlive && !extraBytes && !this.client.destroyed;
+    // An answer can come before our body is all written (an early 413, say): the rest would run into the next request.
+    const reusable = answer.keepAlive && !extraBytes && !this.client.destroyed && this.socket.writableLength === 0;
     if (reusable) this.pool.release(this, answer.keepAliveMs);
     else {
       this.dead = true;
@@ -328,7 +337,7 @@ function headPrefix(host: string, path: string, headers: Record<string, string>)
     const lower = name.toLowerCase();
     if (lower === 'content-length' || lower === 'host' || lower === 'connection' || lower === 'transfer-encoding') continue;
     if (!TOKEN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid HTTP token`);
-    if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with CR, LF or NUL: ${JSON.stringify(value)}`);
+    if (!FIELD_VALUE.test(value)) throw new TypeError(`header ${name} has a value with a control character or one past \\xFF: ${JSON.stringify(value)}`);
     prefix += `${name}: ${value}\r\n`;
   }
   return `${prefix}Content-Length: `;
@@ -355,7 +364,7 @@ class Pool {
 
   /** A usable idle connection, else a new one. */
   take(client: HttpClient): Connection {
-    const now = Date.now();
+    const now = performance.now();
     while (this.idle.length > 0) {
       const c = this.idle.pop()!;
       if (!c.dead && c.idleUntil > now) return c;
@@ -370,7 +379,7 @@ class Pool {
   }
 
   release(c: Connection, keepAliveMs: number | undefined): void {
-    c.idleUntil = Date.now() + (keepAliveMs === undefined ? DEFAULT_IDLE_MS : Math.max(0, keepAliveMs - KEEP_ALIVE_MARGIN_MS));
+    c.idleUntil = performance.now() + (keepAliveMs === undefined ? DEFAULT_IDLE_MS : Math.max(0, keepAliveMs - KEEP_ALIVE_MARGIN_MS));
     // Idle sockets do not keep the worker alive.
     c.socket.unref();
     this.idle.push(c);
@@ -424,7 +433,7 @@ class HttpClient {
       const head = Buffer.from(`${prefix}${body.byteLength}\r\n\r\n`, 'latin1');
       const c = pool.take(this);
       c.socket.ref();
-      const deadline = Date.now() + target.timeoutMs;
+      const deadline = performance.now() + target.timeoutMs;
       this.#inFlight.add(c);
       if (deadline < this.#timerAt) this.#arm(deadline);
       c.send({ deadline, resolve, reject, target }, head, body);
@@ -444,7 +453,8 @@ class HttpClient {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - Date.now()));
+    // setTimeout takes at most 2^31-1 ms (a longer delay fires at once); #expire re-arms for what is left.
+    this.#timer = setTimeout(() => this.#expire(), Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())));
     this.#timer.unref();
   }
 
@@ -452,7 +462,7 @@ class HttpClient {
   #expire(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     for (const c of [...this.#inFlight]) {
       const r = c.request;
