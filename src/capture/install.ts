@@ -25,7 +25,21 @@ import {
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
 import { ERROR_CODES } from '../errors.js';
+import { isInstalledContextManager, setInstalledContextManager } from './span-context.js';
 import { StrictTraceContextPropagator } from './strict-trace-context-propagator.js';
+
+/**
+ * The context manager install() registers. Capture reads it directly while
+ * it is the global one (see `activeContext`); every way the API retires a
+ * global context manager (`context.disable()`, from any copy of the API)
+ * calls its `disable()` first, which ends that.
+ */
+class InstalledContextManager extends AsyncLocalStorageContextManager {
+  override disable(): this {
+    if (isInstalledContextManager(this)) setInstalledContextManager(undefined);
+    return super.disable();
+  }
+}
 
 export interface InstallOptions {
   /** Replace globals another SDK registered, instead of keeping them. Default false. */
@@ -88,9 +102,10 @@ export function installGlobals(providers: Providers, options: InstallOptions = {
     propagation.disable();
   }
   const result: Installation = { provider: false, loggerProvider: false, meterProvider: false, contextManager: undefined, propagator: false };
-  const manager = new AsyncLocalStorageContextManager().enable();
+  const manager = new InstalledContextManager().enable();
   if (context.setGlobalContextManager(manager)) {
     result.contextManager = manager;
+    setInstalledContextManager(manager);
   } else {
     manager.disable();
     warn('ringtrace: a global context manager is already registered; keeping it (pass { replace: true } to replace it)');

@@ -27,7 +27,7 @@ import { timeInputMs } from './clock.js';
 import { text } from './attribute-values.js';
 import { RingSpan, type SpanHost } from './ring-span.js';
 import { shouldSample, type SamplerConfig } from './span-config.js';
-import { contextWithSpan } from './span-context.js';
+import { activeContext, contextWithSpan } from './span-context.js';
 import { spanIdHex, traceIdHex, wordsFromContext } from './span-ids.js';
 import { fillRandomWords, randomWords as W } from './id-words.js';
 
@@ -38,6 +38,13 @@ export interface TracerShared extends SpanHost {
   /** Next span handle (32 bits, wraps; kept signed, see `randomWords`). */
   nextHandle: number;
 }
+
+/**
+ * The filtered-out span without a parent: the no-op API's span with the
+ * invalid context. Its methods do nothing and it holds no state of its own,
+ * so one serves every such span and none is allocated.
+ */
+const NO_PARENT_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 export class RingTracer implements Tracer {
   readonly name: string;
@@ -54,13 +61,21 @@ export class RingTracer implements Tracer {
   }
 
   startSpan(name: string, options: SpanOptions = {}, context?: Context): Span {
-    const shared = this.#shared;
-    const ctx = context ?? contextApi.active();
+    const ctx = context ?? activeContext();
     const parentSpan = options.root === true || ctx === ROOT_CONTEXT ? undefined : trace.getSpan(ctx);
+    // Kept small so that V8 inlines it into the caller: a filtered-out span
+    // then costs what the no-op API's does (its object never allocated when
+    // the caller only calls its no-op methods). The recording path is a call.
     if (!this.#isEnabled()) {
       // Filtered out: behave as the no-op API, carrying the parent's context.
-      return trace.wrapSpanContext(parentSpan?.spanContext() ?? INVALID_SPAN_CONTEXT);
+      return parentSpan === undefined ? NO_PARENT_SPAN : trace.wrapSpanContext(parentSpan.spanContext());
     }
+    return this.#record(name, options, parentSpan);
+  }
+
+  /** A span of an enabled target: sampled, a RingSpan; else a non-recording span with new ids. */
+  #record(name: string, options: SpanOptions, parentSpan: Span | undefined): Span {
+    const shared = this.#shared;
     let hasParent = false;
     let parentRemote = false;
     let parentSampled: boolean | undefined;
@@ -170,7 +185,7 @@ export class RingTracer implements Tracer {
     } else {
       return undefined;
     }
-    const parent = ctx ?? contextApi.active();
+    const parent = ctx ?? activeContext();
     const span = this.startSpan(name, options, parent);
     return contextApi.with(contextWithSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
   }
