@@ -706,6 +706,28 @@ t.test('backpressure: a batch not yet cut that alone fills the queue is sent by 
   await sink.close();
 });
 
+t.test('request bodies reused only once settled: every span arrives whole with requests held in flight, with and without gzip', async (t) => {
+  for (const compression of ['none', 'gzip'] as const) {
+    const h = holding();
+    const r = await otlpReceiver({ answer: h.answer });
+    const sink = new OtlpSink({ endpoint: `${r.url}/v1/traces`, exportEvents: false, maxExportBatchSize: 50, maxConcurrentRequests: 3, compression }, {});
+    const ids: string[] = [];
+    // Each round encodes two bodies while others are held, after one request settled (its body free for reuse).
+    for (let round = 0; round < 6; round++) {
+      ids.push(...feedSpans(sink, 100, `round${round}`));
+      await until(() => h.held >= 1, 'a request held');
+      h.release(1);
+      await until(() => sink.inspect().spans.exported >= 50 * (round + 1), 'one request settled');
+    }
+    h.releaseAll();
+    await sink.flush();
+    t.same(spanIds(r).sort(), [...ids].sort(), `${compression}: each span once, none overwritten by a later body`);
+    t.match(sink.inspect().spans, { exported: 600, dropped: 0, failed: 0 });
+    await sink.close();
+    await r.close();
+  }
+});
+
 t.test('HTTP client over TLS: a name and an IP address checked against the certificate, the connection kept alive; an unknown CA refused', async (t) => {
   const fixtures = new URL('./fixtures/tls/', import.meta.url);
   const cert = readFileSync(new URL('localhost-cert.pem', fixtures));

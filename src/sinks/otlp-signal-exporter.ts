@@ -20,6 +20,8 @@ import { describeTarget, gzip, type OtlpTarget, type OtlpTransport } from './otl
 /** The serialisation seam: a batch to its request body, and a 2xx answer's partial success. */
 export interface SignalCodec<Item> {
   encode(batch: Item[]): Uint8Array;
+  /** A body `encode` returned is no longer read (its request settled, or it was compressed): its memory may be reused. */
+  release?(body: Uint8Array): void;
   /** How many of the batch the collector rejected, and its message ('' for none). */
   rejected(body: Uint8Array): { rejected: number; errorMessage: string };
 }
@@ -199,6 +201,7 @@ export class SignalExporter<Item> {
     const { maxQueueBytes } = this.limits;
     if (this.stats.queueBytes + bytes.byteLength > maxQueueBytes) {
       this.#count(n, 'dropped', `queue full: a body of ${bytes.byteLength} bytes with ${this.stats.queueBytes} of maxQueueBytes ${maxQueueBytes} held`);
+      this.codec.release?.(bytes);
       return;
     }
     const body: Body = { bytes, size: bytes.byteLength, items: n, first };
@@ -210,6 +213,7 @@ export class SignalExporter<Item> {
         this.#hold(zipped.byteLength - body.size);
         body.size = zipped.byteLength;
         body.bytes = zipped;
+        this.codec.release?.(bytes);
         this.#ready(body);
       },
       (error: unknown) => this.#settle(body, 'failed', `gzip: ${message(error)}`),
@@ -302,6 +306,7 @@ export class SignalExporter<Item> {
     const i = this.#unsettled.indexOf(body);
     if (i >= 0) this.#unsettled.splice(i, 1);
     this.stats.queueBytes -= body.size;
+    if (body.bytes !== undefined) this.codec.release?.(body.bytes);
     body.bytes = undefined;
     this.#wakeReady();
     if (outcome === 'exported') {

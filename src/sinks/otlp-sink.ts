@@ -57,9 +57,14 @@ export interface OtlpSinkContents {
 export { INCOMPLETE_ATTRIBUTE, INCOMPLETE_REASON_ATTRIBUTE } from './otlp/trace-encoder.js';
 
 /** A codec from one of our encoders: the body, and the partial success the collector answered. */
-function encoderCodec<Item>(encoder: { encode(batch: readonly Item[]): Uint8Array }, protocol: OtlpProtocol, signal: 'traces' | 'logs'): SignalCodec<Item> {
+function encoderCodec<Item>(
+  encoder: { encode(batch: readonly Item[]): Uint8Array; release(body: Uint8Array): void },
+  protocol: OtlpProtocol,
+  signal: 'traces' | 'logs',
+): SignalCodec<Item> {
   return {
     encode: (batch) => encoder.encode(batch),
+    release: (body) => encoder.release(body),
     rejected: (body) => decodeExportResponse(body, protocol, signal),
   };
 }

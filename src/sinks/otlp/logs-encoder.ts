@@ -40,6 +40,11 @@ export class OtlpLogsEncoder {
     this.#resource = resourceBytes(this.#layout.writer, resourceAttributes);
   }
 
+  /** A protobuf body `encode` returned may be reused once its request settled. */
+  release(body: Uint8Array): void {
+    this.#layout.release(body);
+  }
+
   encode(records: readonly EventRecord[]): Uint8Array {
     return this.#json ? this.#encodeJson(records) : this.#encodeProtobuf(records);
   }

@@ -45,6 +45,11 @@ export class OtlpTraceEncoder {
     this.#resource = resourceBytes(this.#layout.writer, resourceAttributes);
   }
 
+  /** A protobuf body `encode` returned may be reused once its request settled. */
+  release(body: Uint8Array): void {
+    this.#layout.release(body);
+  }
+
   encode(spans: readonly AssembledSpan[]): Uint8Array {
     return this.#json ? this.#encodeJson(spans) : this.#encodeProtobuf(spans);
   }
