@@ -91,10 +91,24 @@ export interface DrainStats {
 
 const DEFAULT_BATCH_RECORDS = 4096;
 
+/** The worker-side counts a ring adds to the totals, live or retired. */
+type RingCounts = Pick<DrainStats, 'decoded' | 'corrupt' | 'corruptBytes' | 'corruptNotices' | 'orphaned' | 'evictedSpans' | 'dropNotices' | 'droppedReported' | 'oversizeReported' | 'prefaultedBytes'>;
+
+function addRingCounts(into: RingCounts, ring: RingDrain): void {
+  into.decoded += ring.decoded;
+  into.corrupt += ring.corrupt;
+  into.corruptBytes += ring.corruptBytes;
+  into.corruptNotices += ring.corruptNotices;
+  into.orphaned += ring.decoder.orphaned;
+  into.evictedSpans += ring.decoder.evictedSpans;
+  into.dropNotices += ring.dropNotices;
+  into.droppedReported += ring.droppedReported;
+  into.oversizeReported += ring.oversizeReported;
+  into.prefaultedBytes += ring.prefaulted;
+}
+
 /** Counts of rings already dropped, kept so the totals stay whole. */
-interface Retired
-  extends ProducerTotals,
-    Pick<DrainStats, 'decoded' | 'corrupt' | 'corruptBytes' | 'corruptNotices' | 'orphaned' | 'evictedSpans' | 'dropNotices' | 'droppedReported' | 'oversizeReported' | 'prefaultedBytes'> {
+interface Retired extends ProducerTotals, RingCounts {
   ended: number;
 }
 
@@ -189,16 +203,7 @@ export class DrainLoop {
       r.written += stats.written;
       r.dropped += stats.dropped;
       r.oversize += stats.oversize;
-      r.decoded += ring.decoded;
-      r.corrupt += ring.corrupt;
-      r.corruptBytes += ring.corruptBytes;
-      r.corruptNotices += ring.corruptNotices;
-      r.orphaned += ring.decoder.orphaned;
-      r.evictedSpans += ring.decoder.evictedSpans;
-      r.dropNotices += ring.dropNotices;
-      r.droppedReported += ring.droppedReported;
-      r.oversizeReported += ring.oversizeReported;
-      r.prefaultedBytes += ring.prefaulted;
+      addRingCounts(r, ring);
       r.ended++;
       this.#fanOut.removeDecoder(ring.decoder);
       for (const resolve of ring.ending) resolve(stats);
@@ -423,18 +428,9 @@ export class DrainLoop {
       endedRings: r.ended,
     };
     for (const ring of this.#rings) {
-      out.decoded += ring.decoded;
-      out.corrupt += ring.corrupt;
-      out.corruptBytes += ring.corruptBytes;
-      out.corruptNotices += ring.corruptNotices;
-      out.orphaned += ring.decoder.orphaned;
-      out.evictedSpans += ring.decoder.evictedSpans;
+      addRingCounts(out, ring);
       out.openSpans += ring.decoder.openSpans;
-      out.dropNotices += ring.dropNotices;
-      out.droppedReported += ring.droppedReported;
-      out.oversizeReported += ring.oversizeReported;
       if (ring.queueHighWater > out.queueHighWaterBytes) out.queueHighWaterBytes = ring.queueHighWater;
-      out.prefaultedBytes += ring.prefaulted;
       const t = ring.stats();
       out.threads.push(t);
       if (ring !== this.#main) {

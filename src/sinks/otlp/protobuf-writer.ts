@@ -37,7 +37,11 @@ export function putTimeMs(buf: Uint8Array, p: number, ms: number): void {
     splitSeconds = seconds;
   }
   const low = splitLow + nanos;
-  const high = splitHigh + Math.floor(low / 4294967296);
+  putFixed64(buf, p, low, splitHigh + Math.floor(low / 4294967296));
+}
+
+/** Little-endian fixed64 from 32-bit halves, by byte stores: `writeUInt32LE` checks its arguments at every call. */
+function putFixed64(buf: Uint8Array, p: number, low: number, high: number): void {
   buf[p] = low;
   buf[p + 1] = low >>> 8;
   buf[p + 2] = low >>> 16;
@@ -128,20 +132,10 @@ export class ProtobufWriter {
     this.pos = p + 4;
   }
 
-  /** Little-endian, by byte stores: `writeUInt32LE` checks its arguments at every call. */
   fixed64(low: number, high: number): void {
     this.ensure(8);
-    const buf = this.buf;
-    const p = this.pos;
-    buf[p] = low;
-    buf[p + 1] = low >>> 8;
-    buf[p + 2] = low >>> 16;
-    buf[p + 3] = low >>> 24;
-    buf[p + 4] = high;
-    buf[p + 5] = high >>> 8;
-    buf[p + 6] = high >>> 16;
-    buf[p + 7] = high >>> 24;
-    this.pos = p + 8;
+    putFixed64(this.buf, this.pos, low, high);
+    this.pos += 8;
   }
 
   double(value: number): void {
