@@ -112,6 +112,9 @@ export abstract class RecordFraming {
   readonly strings: StringTable;
   readonly maxStringLength: number;
   protected readonly writer: RingWriter;
+  /** The ring's data region (the writer's `data` and `dataView`, fixed for its life), for in-place encoding. */
+  protected readonly ringData: Uint8Array;
+  protected readonly ringView: DataView;
   #scratch = new Uint8Array(INITIAL_SCRATCH);
   #scratchView = new DataView(this.#scratch.buffer);
   /** Where the current record is encoded: the scratch buffer, or the ring's data region. */
@@ -148,6 +151,8 @@ export abstract class RecordFraming {
 
   constructor(writer: RingWriter, options: RecordFramingOptions = {}) {
     this.writer = writer;
+    this.ringData = writer.data;
+    this.ringView = writer.dataView;
     this.strings = options.strings ?? new StringTable();
     this.maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
   }
@@ -183,8 +188,8 @@ export abstract class RecordFraming {
     this.#scratchNext = false;
     if (offset >= 0) {
       this.inPlace = true;
-      this.buf = writer.data;
-      this.view = writer.dataView;
+      this.buf = this.ringData;
+      this.view = this.ringView;
       this.#start = offset;
       this.#end = writer.claimEnd;
     } else {
