@@ -206,7 +206,12 @@ export class RingWriter {
     if (written > 0x7fffffff) header[WRITTEN_HIGH] = Math.floor(written / 2 ** 32) | 0;
     // Everything written before (records and the count) becomes visible with this store.
     Atomics.store(header, WRITE_INDEX, write | 0);
-    if (write < this.#checkStateAt) return;
+    // Apart and rarely called, so that the encoder's fast paths can inline the common part.
+    if (write >= this.#checkStateAt) this.#checkConsumer(write);
+  }
+
+  /** The consumer's state is due to be looked at (see #publish): wake it, or decide when to look next. */
+  #checkConsumer(write: number): void {
     if (Atomics.load(this.#header, CONSUMER_STATE) !== CONSUMER_SLEEPING) {
       this.#checkStateAt = write + this.#stateCheckBytes;
       return;
