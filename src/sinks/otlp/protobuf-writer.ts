@@ -9,6 +9,9 @@
 const HEX = new Uint8Array(128);
 for (let c = 0; c < 128; c++) HEX[c] = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : (c - 55) & 0xff;
 
+/** Up to this many bytes are copied by a loop, which costs less than a `set` call. */
+const RAW_LOOP = 8;
+
 /** @internal Bytes a varint of the unsigned 32-bit value `v` takes. */
 export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
@@ -204,12 +207,27 @@ export class ProtobufWriter {
     this.ensure(n);
     const buf = this.buf;
     const p = this.pos;
-    if (n <= 8) {
+    if (n <= RAW_LOOP) {
       for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
     } else {
       buf.set(b, p);
     }
     this.pos = p + n;
+  }
+
+  /** A tag byte, then bytes as they are (see {@link raw}), after one bounds check. */
+  tagged(tag: number, b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n + 1);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = tag;
+    if (n <= RAW_LOOP) {
+      for (let i = 0; i < n; i++) buf[p + 1 + i] = b[i]!;
+    } else {
+      buf.set(b, p + 1);
+    }
+    this.pos = p + 1 + n;
   }
 
   bytes(b: Uint8Array): void {
