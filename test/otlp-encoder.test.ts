@@ -326,6 +326,40 @@ t.test('spans: a key whose value changes every span (a count) across every varin
   t.end();
 });
 
+t.test('spans: names the encoder keeps, seen again, past its bound, too long to keep, non-ASCII, with each kind', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 13 });
+  const names = ['GET /items', 'GET /items', 'é/ünï', '', 'a\ud800b', 'x'.repeat(300), 'x'.repeat(256), 'GET /items'];
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 3000; i++) {
+    // Runs of one name, names back and forth, and 2,000 distinct ones in the middle so the kept names start again.
+    const name = i >= 500 && i < 2500 ? `route ${i}` : names[(i >> 2) % names.length]!;
+    spans.push({ ...base!, name, spanKind: i % 5, events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  sameTraces(big, spans.slice(2990));
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: the same keys at shifting positions, and a key whose value changes type', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 17 });
+  const values: FieldValue[] = ['GET', 200, 'GET', true, 2.5, null, ['a', 1], 'GET', 10n ** 20n, 'ünï', 'x'.repeat(100), 200];
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 400; i++) {
+    const v = values[i % values.length]!;
+    const entries: [string, FieldValue][] = [['http.method', v], ['http.status', i], ['peer', 'db']];
+    // Rotated every 7 spans, and now and then one key fewer: each position meets other keys.
+    const shift = (i / 7) % 3 | 0;
+    const rotated = [...entries.slice(shift), ...entries.slice(0, shift)].slice(0, i % 11 === 0 ? 2 : 3);
+    spans.push({ ...base!, attributes: fieldsOf(rotated), events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
 t.test('spans: a body stays valid after the next encode', (t) => {
   const [a, b] = fc.sample(span, { numRuns: 2, seed: 3 });
   const first = traceProtobuf.encode([a!]);

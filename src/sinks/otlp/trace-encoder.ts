@@ -25,6 +25,8 @@ const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 
 const MAX_CACHED = 1024;
+/** Longer span names are written as they come. */
+const MAX_KEPT_NAME = 256;
 const EMPTY = new Uint8Array(0);
 
 export class OtlpTraceEncoder {
@@ -36,6 +38,10 @@ export class OtlpTraceEncoder {
   readonly #threadAttributes = new ThreadAttributes(0x4a);
   /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
   readonly #scopeHeads = new Map<string, Uint8Array>();
+  /** Span names' fields (they repeat: a route, an operation), and the last one met. */
+  readonly #names = new Map<string, Uint8Array>();
+  #lastName: string | undefined = undefined;
+  #lastNameField: Uint8Array = EMPTY;
   /** A trace state as OpenTelemetry's TraceState prints it back. */
   readonly #traceStates = new Map<string, string>();
 
@@ -70,6 +76,26 @@ export class OtlpTraceEncoder {
       w.byte(0x1a);
       w.string(traceState);
     }
+  }
+
+  /** A span name's field (tag, length, UTF-8) as kept; undefined for a name too long to keep. */
+  #nameField(name: string): Uint8Array | undefined {
+    if (name === this.#lastName) return this.#lastNameField;
+    let field = this.#names.get(name);
+    if (field === undefined) {
+      if (name.length > MAX_KEPT_NAME) return undefined;
+      const w = this.#layout.writer;
+      const at = w.pos;
+      w.byte(0x2a);
+      w.string(name);
+      field = w.copy(at, w.pos);
+      w.pos = at;
+      if (this.#names.size >= MAX_CACHED) this.#names.clear();
+      this.#names.set(name, field);
+    }
+    this.#lastName = name;
+    this.#lastNameField = field;
+    return field;
   }
 
   #scopeHead(name: string): Uint8Array {
@@ -148,18 +174,41 @@ export class OtlpTraceEncoder {
         w.pos = q + 10;
       }
     }
-    w.byte(0x2a);
-    w.string(s.name);
-    w.byte(0x30);
-    w.uint32(s.spanKind + 1);
-    w.ensure(18);
-    const buf = w.buf;
-    const p = w.pos;
-    buf[p] = 0x39;
-    putTimeMs(buf, p + 1, s.startTime);
-    buf[p + 9] = 0x41;
-    putTimeMs(buf, p + 10, s.endTime);
-    w.pos = p + 18;
+    const kind = s.spanKind + 1;
+    const name = this.#nameField(s.name);
+    if (name === undefined || kind >>> 0 >= 0x80) {
+      w.byte(0x2a);
+      w.string(s.name);
+      w.byte(0x30);
+      w.uint32(kind);
+      w.ensure(18);
+      const buf = w.buf;
+      const p = w.pos;
+      buf[p] = 0x39;
+      putTimeMs(buf, p + 1, s.startTime);
+      buf[p + 9] = 0x41;
+      putTimeMs(buf, p + 10, s.endTime);
+      w.pos = p + 18;
+    } else {
+      // The name's field as kept, then the kind and both times, after one bounds check.
+      const n = name.length;
+      w.ensure(n + 20);
+      const buf = w.buf;
+      let p = w.pos;
+      if (n <= 8) {
+        for (let i = 0; i < n; i++) buf[p + i] = name[i]!;
+      } else {
+        buf.set(name, p);
+      }
+      p += n;
+      buf[p] = 0x30;
+      buf[p + 1] = kind;
+      buf[p + 2] = 0x39;
+      putTimeMs(buf, p + 3, s.startTime);
+      buf[p + 11] = 0x41;
+      putTimeMs(buf, p + 12, s.endTime);
+      w.pos = p + 20;
+    }
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
     this.#attributeWriter.write(w, 0x4a, attributes);
     this.#threadAttributes.write(w, s.thread, attributes);
