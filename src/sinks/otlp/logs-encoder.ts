@@ -51,7 +51,7 @@ export class OtlpLogsEncoder {
 
   #encodeProtobuf(records: readonly EventRecord[]): Uint8Array {
     const layout = this.#layout;
-    layout.reset();
+    layout.reset(this.#resource);
     const w = layout.writer;
     for (let i = 0; i < records.length; i++) {
       const e = records[i]!;
@@ -68,7 +68,7 @@ export class OtlpLogsEncoder {
       w.finish(body, 2);
       layout.end();
     }
-    return layout.assemble(this.#resource);
+    return layout.assemble();
   }
 
   /** ScopeLogs' field 1 (the scope) and field 3 (schema_url), taken out of the writer's free end. */

@@ -2,8 +2,9 @@
  * A growable protobuf writer for the OTLP encoders: varints, fixed-width
  * numbers, UTF-8 strings and length-delimited messages whose length is
  * back-patched (a guessed number of length bytes is reserved; the body moves
- * only when the guess was wrong). One writer is reused across batches; the
- * bytes of a request are copied out of it, so a body in flight stays valid.
+ * only when the guess was wrong). One writer is reused across batches; its
+ * memory goes out as a request body (batch-layout.ts), and it takes other
+ * memory for the next batch, so a body in flight stays valid.
  */
 
 const HEX = new Uint8Array(128);
@@ -92,7 +93,7 @@ export class ProtobufWriter {
   ensure(n: number): void {
     const needed = this.pos + n;
     if (needed <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 4096);
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafeSlow(size);
     this.buf.copy(grown, 0, 0, this.pos);

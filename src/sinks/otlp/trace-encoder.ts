@@ -118,7 +118,7 @@ export class OtlpTraceEncoder {
 
   #encodeProtobuf(spans: readonly AssembledSpan[]): Uint8Array {
     const layout = this.#layout;
-    layout.reset();
+    layout.reset(this.#resource);
     const w = layout.writer;
     // Spans of one scope mostly come together: its number is looked up when the target changes.
     let target: string | undefined;
@@ -137,7 +137,7 @@ export class OtlpTraceEncoder {
       w.finish(body, 2);
       layout.end();
     }
-    return layout.assemble(this.#resource);
+    return layout.assemble();
   }
 
   #span(w: ProtobufWriter, s: AssembledSpan): void {
