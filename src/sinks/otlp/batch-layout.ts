@@ -28,10 +28,9 @@ export class BatchLayout {
   #starts = new Int32Array(1024);
   #scopes = new Int32Array(1024);
   #count = 0;
-  /** Per scope, in order of first use: its head (field 1 and tag), tail (schema_url field) and item bytes. */
+  /** Per scope, in order of first use: its head (field 1 and tag) and tail (schema_url field). */
   readonly #heads: Uint8Array[] = [];
   readonly #tails: Uint8Array[] = [];
-  #sizes: number[] = [];
   readonly #index = new Map<string, number>();
   /**
    * Request bodies handed back once their requests settled (`release`), for
@@ -60,7 +59,6 @@ export class BatchLayout {
     this.#count = 0;
     this.#heads.length = 0;
     this.#tails.length = 0;
-    this.#sizes = [];
     this.#index.clear();
   }
 
@@ -74,12 +72,11 @@ export class BatchLayout {
     const id = this.#heads.length;
     this.#heads.push(head);
     this.#tails.push(tail);
-    this.#sizes.push(0);
     this.#index.set(key, id);
     return id;
   }
 
-  /** Marks the start of the next item, of scope `scope`. */
+  /** Marks the start of the next item, of scope `scope`; an item ends where the next begins (or the batch ends). */
   begin(scope: number): void {
     if (this.#count === this.#starts.length) {
       const starts = new Int32Array(this.#count * 2);
@@ -91,12 +88,6 @@ export class BatchLayout {
     }
     this.#starts[this.#count] = this.writer.pos;
     this.#scopes[this.#count++] = scope;
-  }
-
-  /** Ends the item begun last. */
-  end(): void {
-    const i = this.#count - 1;
-    this.#sizes[this.#scopes[i]!]! += this.writer.pos - this.#starts[i]!;
   }
 
   /** Memory of at least `size` bytes: a released body's large enough, or new (not zeroed) rounded up to a power of two, so that it fits the next ones. */
@@ -141,8 +132,11 @@ export class BatchLayout {
     const resource = this.#resource;
     const heads = this.#heads;
     const tails = this.#tails;
-    const sizes = this.#sizes;
-    if (heads.length === 1 && heads[0]!.length <= SCOPE_ROOM) return this.#inPlace(resource, heads[0]!, tails[0]!, sizes[0]!);
+    if (heads.length === 1 && heads[0]!.length <= SCOPE_ROOM) return this.#inPlace(resource, heads[0]!, tails[0]!, end - this.#room);
+    const starts = this.#starts;
+    const scopes = this.#scopes;
+    const sizes = new Array<number>(heads.length).fill(0);
+    for (let i = 0; i < n; i++) sizes[scopes[i]!]! += (i + 1 < n ? starts[i + 1]! : end) - starts[i]!;
     let resourceContent = resource.length;
     const scopeContent: number[] = [];
     for (let s = 0; s < heads.length; s++) {
@@ -158,8 +152,6 @@ export class BatchLayout {
     out.set(resource, p);
     p += resource.length;
     const buf = w.buf;
-    const starts = this.#starts;
-    const scopes = this.#scopes;
     for (let s = 0; s < heads.length; s++) {
       out[p++] = 0x12;
       p = putVarint(out, p, scopeContent[s]!);

@@ -62,11 +62,11 @@ export class OtlpLogsEncoder {
         scope = layout.addScope(key, head, tail);
       }
       layout.begin(scope);
-      w.byte(0x12);
-      const body = w.start(2);
+      // The item's tag and two bytes for its length, after one bounds check.
+      const body = w.start(3);
+      w.buf[body - 3] = 0x12;
       this.#record(w, e);
       w.finish(body, 2);
-      layout.end();
     }
     return layout.assemble();
   }

@@ -131,11 +131,11 @@ export class OtlpTraceEncoder {
         if (scope < 0) scope = layout.addScope(target, this.#scopeHead(target), EMPTY);
       }
       layout.begin(scope);
-      w.byte(0x12);
-      const body = w.start(2);
+      // The item's tag and two bytes for its length, after one bounds check.
+      const body = w.start(3);
+      w.buf[body - 3] = 0x12;
       this.#span(w, s);
       w.finish(body, 2);
-      layout.end();
     }
     return layout.assemble();
   }
