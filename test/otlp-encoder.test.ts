@@ -360,6 +360,33 @@ t.test('spans: the same keys at shifting positions, and a key whose value change
   t.end();
 });
 
+t.test('spans: the kept thread attributes and tails, across threads, statuses, flags, remote parents and drops', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 19 });
+  const spans: AssembledSpan[] = [];
+  // Over 1,024 threads of their own (past what is kept, so it starts again) among the two shared ones.
+  for (let i = 0; i < 2400; i++) {
+    spans.push({
+      ...base!,
+      events: [],
+      links: [],
+      statusMessage: '',
+      thread: i % 2 === 0 ? { id: i, name: `t${i}` } : THREADS[(i >> 3) % 2],
+      statusCode: (i >> 1) % 3,
+      traceFlags: i % 5 === 0 ? 0 : 1,
+      parentSpanId: i % 3 === 0 ? 'ab'.repeat(8) : undefined,
+      parentIsRemote: i % 6 === 0,
+      droppedAttributesCount: i % 11 === 0 ? 1 : 0,
+      droppedEventsCount: i % 13 === 0 ? 2 : 0,
+      droppedLinksCount: i % 17 === 0 ? 3 : 0,
+      attributes: i % 19 === 0 ? fieldsOf([['thread.name', 'mine']]) : base!.attributes,
+    });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
 t.test('spans: a body stays valid after the next encode', (t) => {
   const [a, b] = fc.sample(span, { numRuns: 2, seed: 3 });
   const first = traceProtobuf.encode([a!]);

@@ -15,6 +15,7 @@ import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resou
 import { BatchLayout } from './batch-layout.js';
 import { putTimeMs, type ProtobufWriter } from './protobuf-writer.js';
 import { normalizeTraceState } from './trace-state.js';
+import type { ThreadInfo } from '../../record/trace-record.js';
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
 export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
@@ -28,6 +29,7 @@ const MAX_CACHED = 1024;
 /** Longer span names are written as they come. */
 const MAX_KEPT_NAME = 256;
 const EMPTY = new Uint8Array(0);
+const NO_ATTRIBUTES: AttributesInput = Object.freeze({});
 
 export class OtlpTraceEncoder {
   readonly #json: boolean;
@@ -42,6 +44,11 @@ export class OtlpTraceEncoder {
   readonly #names = new Map<string, Uint8Array>();
   #lastName: string | undefined = undefined;
   #lastNameField: Uint8Array = EMPTY;
+  /** Per thread, by status code and flags, its attributes and a span's short tail (see {@link #threadTail}), and the last one used. */
+  readonly #threadTails = new Map<ThreadInfo, Map<number, Uint8Array>>();
+  #tailThread: ThreadInfo | undefined = undefined;
+  #tailKey = -1;
+  #tail: Uint8Array = EMPTY;
   /** A trace state as OpenTelemetry's TraceState prints it back. */
   readonly #traceStates = new Map<string, string>();
 
@@ -96,6 +103,33 @@ export class OtlpTraceEncoder {
     this.#lastName = name;
     this.#lastNameField = field;
     return field;
+  }
+
+  /** A thread's attributes and a short tail (no drops) with `statusCode` and `flags`, as kept. */
+  #threadTail(w: ProtobufWriter, thread: ThreadInfo, statusCode: number, flags: number): Uint8Array {
+    const key = statusCode * 0x400 + flags;
+    if (thread === this.#tailThread && key === this.#tailKey) return this.#tail;
+    let kept = this.#threadTails.get(thread);
+    if (kept === undefined) {
+      if (this.#threadTails.size >= MAX_CACHED) this.#threadTails.clear();
+      this.#threadTails.set(thread, (kept = new Map()));
+    }
+    let bytes = kept.get(key);
+    if (bytes === undefined) {
+      // Written at the writer's free end, then taken out of it.
+      const at = w.pos;
+      this.#threadAttributes.write(w, thread, NO_ATTRIBUTES);
+      w.ensure(16);
+      putShortTail(w.buf, w.pos, 0, 0, 0, statusCode, flags);
+      w.pos += 16;
+      bytes = w.copy(at, w.pos);
+      w.pos = at;
+      kept.set(key, bytes);
+    }
+    this.#tailThread = thread;
+    this.#tailKey = key;
+    this.#tail = bytes;
+    return bytes;
   }
 
   #scopeHead(name: string): Uint8Array {
@@ -211,34 +245,23 @@ export class OtlpTraceEncoder {
     }
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
     this.#attributeWriter.write(w, 0x4a, attributes);
-    this.#threadAttributes.write(w, s.thread, attributes);
+    const thread = s.thread;
     const flags = (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0);
     const droppedAttributes = s.droppedAttributesCount;
     const droppedEvents = s.droppedEventsCount;
     const droppedLinks = s.droppedLinksCount;
-    if (s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80) {
-      // Most spans: the dropped counts, the status and the flags in one write.
+    const short = s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80;
+    if (short && thread !== undefined && droppedAttributes === 0 && droppedEvents === 0 && droppedLinks === 0 && !('thread.id' in attributes) && !('thread.name' in attributes)) {
+      // Most spans of a thread end alike: its attributes, no drops, one status and flags, copied as one piece.
+      w.raw(this.#threadTail(w, thread, s.statusCode, flags));
+      return;
+    }
+    this.#threadAttributes.write(w, thread, attributes);
+    if (short) {
+      // The dropped counts, the status and the flags in one write.
       w.ensure(16);
-      const out = w.buf;
-      const q = w.pos;
-      out[q] = 0x50;
-      out[q + 1] = droppedAttributes;
-      out[q + 2] = 0x60;
-      out[q + 3] = droppedEvents;
-      out[q + 4] = 0x70;
-      out[q + 5] = droppedLinks;
-      out[q + 6] = 0x7a;
-      out[q + 7] = 2;
-      out[q + 8] = 0x18;
-      out[q + 9] = s.statusCode;
-      // Field 16 takes a two-byte tag.
-      out[q + 10] = 0x85;
-      out[q + 11] = 0x01;
-      out[q + 12] = flags;
-      out[q + 13] = flags >>> 8;
-      out[q + 14] = 0;
-      out[q + 15] = 0;
-      w.pos = q + 16;
+      putShortTail(w.buf, w.pos, droppedAttributes, droppedEvents, droppedLinks, s.statusCode, flags);
+      w.pos += 16;
       return;
     }
     w.byte(0x50);
@@ -337,6 +360,30 @@ export class OtlpTraceEncoder {
       flags: (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0),
     };
   }
+}
+
+/**
+ * A span's last fields when it has no events, links or status message and
+ * small counts: the dropped counts, the status and the flags, 16 bytes at `q`.
+ */
+function putShortTail(out: Uint8Array, q: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number, statusCode: number, flags: number): void {
+  out[q] = 0x50;
+  out[q + 1] = droppedAttributes;
+  out[q + 2] = 0x60;
+  out[q + 3] = droppedEvents;
+  out[q + 4] = 0x70;
+  out[q + 5] = droppedLinks;
+  out[q + 6] = 0x7a;
+  out[q + 7] = 2;
+  out[q + 8] = 0x18;
+  out[q + 9] = statusCode;
+  // Field 16 takes a two-byte tag.
+  out[q + 10] = 0x85;
+  out[q + 11] = 0x01;
+  out[q + 12] = flags;
+  out[q + 13] = flags >>> 8;
+  out[q + 14] = 0;
+  out[q + 15] = 0;
 }
 
 /** An incomplete span's attributes: the two markers replace same-named fields in place, else follow them (rare: a copy is fine). */
