@@ -318,8 +318,10 @@ t.test('spans: a key whose value changes every span (a count) across every varin
   const counts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32, -1, -0, 1.5, 7, 7];
   const spans: AssembledSpan[] = [];
   // Past the changes after which the key's value is no longer kept, then every kind of count.
-  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000]]), events: [], links: [] });
-  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n]]), events: [], links: [] });
+  // A key long enough that its KeyValue's length takes two bytes, too.
+  const long = 'k'.repeat(200);
+  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000], [long, i]]), events: [], links: [] });
+  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n], [long, n]]), events: [], links: [] });
   const big = new Collector();
   sameTraces(big, spans);
   t.same(big.failures, [], 'protobuf and JSON the same');

@@ -122,6 +122,8 @@ class KeyBytes {
   value: AnyValueInput = NO_VALUE;
   field: Uint8Array = new Uint8Array(0);
   changes = 0;
+  /** By the byte size of an int value's varint, the KeyValue up to that varint: its length, the key, the value's length and tag. */
+  readonly countPrefixes: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
 
   constructor(head: Uint8Array) {
     this.head = head;
@@ -169,24 +171,9 @@ export class AttributeWriter {
       } else if (value === kept.value) {
         w.tagged(tag, kept.field);
       } else if (kept.changes >= MAX_VALUE_CHANGES && typeof value === 'number' && value >= 0 && value < 0x10000000 && Number.isInteger(value)) {
-        // A count or a size, different every time: its lengths are known, so nothing is back-patched.
+        // A count or a size, different every time: its lengths are known, so all but the value is kept, by the value's size.
         const size = varintSize(value);
-        const head = kept.head;
-        w.byte(tag);
-        w.uint32(head.length + 2 + size);
-        w.raw(head);
-        w.ensure(7);
-        const buf = w.buf;
-        let p = w.pos;
-        buf[p++] = 1 + size;
-        buf[p++] = 0x18;
-        let v = value;
-        while (v > 127) {
-          buf[p++] = (v & 127) | 128;
-          v >>>= 7;
-        }
-        buf[p++] = v;
-        w.pos = p;
+        w.taggedUint32(tag, kept.countPrefixes[size] ?? countPrefix(kept, size), value);
       } else {
         w.byte(tag);
         const from = w.pos;
@@ -218,6 +205,27 @@ export class AttributeWriter {
     this.#keys.set(key, kept);
     return kept;
   }
+}
+
+/** {@link KeyBytes.countPrefixes} for a varint of `size` bytes, made and kept. */
+function countPrefix(kept: KeyBytes, size: number): Uint8Array {
+  const head = kept.head;
+  const length = head.length + 2 + size;
+  const lengthSize = varintSize(length);
+  const out = new Uint8Array(lengthSize + head.length + 2);
+  let p = 0;
+  let v = length;
+  while (v > 127) {
+    out[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  out[p++] = v;
+  out.set(head, p);
+  p += head.length;
+  out[p++] = 1 + size;
+  out[p] = 0x18;
+  kept.countPrefixes[size] = out;
+  return out;
 }
 
 /** A value whose KeyValue is worth keeping: compared with `===`, and small. */

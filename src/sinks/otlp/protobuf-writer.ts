@@ -231,6 +231,28 @@ export class ProtobufWriter {
     this.pos = p + 1 + n;
   }
 
+  /** {@link tagged}, then an unsigned 32-bit varint, after one bounds check. */
+  taggedUint32(tag: number, b: Uint8Array, value: number): void {
+    const n = b.length;
+    this.ensure(n + 6);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = tag;
+    if (n <= RAW_LOOP) {
+      for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    } else {
+      buf.set(b, p);
+    }
+    p += n;
+    let v = value >>> 0;
+    while (v > 127) {
+      buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+    this.pos = p;
+  }
+
   bytes(b: Uint8Array): void {
     this.uint32(b.length);
     this.ensure(b.length);
