@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
+import { putTimeMs } from '../src/sinks/otlp/protobuf-writer.js';
 import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
 import { SpanAssembler, type AssembledSpan } from '../src/sinks/span-assembler.js';
 import { DecodedSpanInfo } from '../src/decoder/decoded-span-info.js';
@@ -386,6 +387,48 @@ t.test('spans: the kept thread attributes and tails, across threads, statuses, f
   const big = new Collector();
   sameTraces(big, spans);
   t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+/** The nearest whole nanosecond to `ms` milliseconds, exactly (a double is an integer over a power of two). */
+function exactNanos(ms: number): bigint {
+  let shift = 0;
+  while (!Number.isInteger(ms * 2 ** shift)) shift++;
+  const scaled = BigInt(ms * 2 ** shift) * 1_000_000n;
+  return shift === 0 ? scaled : (scaled + (1n << BigInt(shift - 1))) >> BigInt(shift);
+}
+
+/** The double next below or above `x`. */
+function nextDouble(x: number, step: 1 | -1): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + BigInt(step));
+  return view.getFloat64(0);
+}
+
+t.test('putTimeMs: within a nanosecond of the exact time at second boundaries, across 32-bit carries, in any order', (t) => {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  const seconds = [0, 1, 4, 5, 4_294, 4_295, 1_000_000_000, 1_764_712_539, 1_796_248_795, 4_294_967_295, 4_000_000_000];
+  const times: number[] = [];
+  for (const s of seconds) {
+    const at = s * 1000;
+    times.push(at, at + 0.0005, at + 999.9999995, at + 999.999, at + 500.25);
+    // (Next to 0 is a subnormal: too small a time to bother with.)
+    if (at > 0) times.push(nextDouble(at, 1), nextDouble(at, -1), at - 0.0004, at - 999.9999);
+  }
+  // Each time after every other, so each is met both with its second split already and with another's.
+  let worst = 0n;
+  for (const before of times) {
+    for (const ms of times) {
+      putTimeMs(out, 0, before);
+      putTimeMs(out, 0, ms);
+      const diff = view.getBigUint64(0, true) - exactNanos(ms);
+      const abs = diff < 0n ? -diff : diff;
+      if (abs > worst) worst = abs;
+    }
+  }
+  t.ok(worst <= 1n, `worst difference ${worst} ns over ${times.length ** 2} pairs`);
   t.end();
 });
 
