@@ -12,7 +12,10 @@
  *                      thread set, as the worker decodes with an otlp sink)
  *   + assemble         the records into an `otlp` SpanAssembler
  *   + encode           the spans in batches of 512 through OtlpTraceEncoder
- *                      (protobuf), as the otlp sink cuts them
+ *                      (protobuf), as the otlp sink cuts them; with `--release`
+ *                      each body is handed back at once, as the sink hands it
+ *                      back once its request settled (so memory is reused, as in
+ *                      a sink's steady state); without, every body is new memory
  *
  * Times are the process's CPU time (`process.cpuUsage()`: this thread, and
  * V8's helper threads for its garbage), not wall time, so that other
@@ -24,7 +27,7 @@
  * `dist/` folder (inside the project, so `node_modules` resolves: `cp -r dist
  * dist-before`) are compared, the ratio taken round by round.
  *
- *   node bench/export-path.js [--rounds N] [--against path/to/other/dist]
+ *   node bench/export-path.js [--rounds N] [--against path/to/other/dist] [--release]
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,7 @@ import { SPANS_LOOP, START_OPTIONS } from './spans.js';
 const OPS = 20_000;
 const WARMUPS = 5;
 const BATCH = 512;
+const RELEASE = process.argv.includes('--release');
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
 /** A ring with the real tracer writing into it, and a consumer of `stage` over it, all from the build in `dist`. */
@@ -71,7 +75,9 @@ async function candidate(dist, stage, label) {
       : (span) => {
           batch.push(span);
           if (batch.length === BATCH) {
-            bytes += otlp.encode(batch).length;
+            const body = otlp.encode(batch);
+            bytes += body.length;
+            if (RELEASE) otlp.release?.(body);
             batch = [];
           }
         };
@@ -115,6 +121,7 @@ const args = process.argv.slice(2);
 const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 40;
 const against = args.includes('--against') ? args[args.indexOf('--against') + 1] : undefined;
 console.log(JSON.stringify(machine()));
+if (RELEASE) console.log('bodies released after each encode');
 const row = (label, ns) => [label, fmt(median(ns)), fmt(quantile(ns, 0.1)), `${fmt(Math.min(...ns))}–${fmt(Math.max(...ns))}`];
 if (against === undefined) {
   const cs = [await candidate(DIST, 'decode', 'decode'), await candidate(DIST, 'assemble', '+ assemble'), await candidate(DIST, 'encode', '+ encode (protobuf, batches of 512)')];

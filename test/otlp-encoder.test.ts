@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from '../src/sinks/otlp/trace-encoder.js';
+import { putTimeMs } from '../src/sinks/otlp/protobuf-writer.js';
 import { OtlpLogsEncoder } from '../src/sinks/otlp/logs-encoder.js';
 import { SpanAssembler, type AssembledSpan } from '../src/sinks/span-assembler.js';
 import { DecodedSpanInfo } from '../src/decoder/decoded-span-info.js';
@@ -318,11 +319,116 @@ t.test('spans: a key whose value changes every span (a count) across every varin
   const counts = [0, 1, 127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32, -1, -0, 1.5, 7, 7];
   const spans: AssembledSpan[] = [];
   // Past the changes after which the key's value is no longer kept, then every kind of count.
-  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000]]), events: [], links: [] });
-  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n]]), events: [], links: [] });
+  // A key long enough that its KeyValue's length takes two bytes, too.
+  const long = 'k'.repeat(200);
+  for (let i = 0; i < 40; i++) spans.push({ ...base!, attributes: fieldsOf([['items.count', i * 1000], [long, i]]), events: [], links: [] });
+  for (const n of counts) spans.push({ ...base!, attributes: fieldsOf([['items.count', n], ['http.method', n], [long, n]]), events: [], links: [] });
   const big = new Collector();
   sameTraces(big, spans);
   t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: names the encoder keeps, seen again, past its bound, too long to keep, non-ASCII, with each kind', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 13 });
+  const names = ['GET /items', 'GET /items', 'é/ünï', '', 'a\ud800b', 'x'.repeat(300), 'x'.repeat(256), 'GET /items'];
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 3000; i++) {
+    // Runs of one name, names back and forth, and 2,000 distinct ones in the middle so the kept names start again.
+    const name = i >= 500 && i < 2500 ? `route ${i}` : names[(i >> 2) % names.length]!;
+    spans.push({ ...base!, name, spanKind: i % 5, events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  sameTraces(big, spans.slice(2990));
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: the same keys at shifting positions, and a key whose value changes type', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 17 });
+  const values: FieldValue[] = ['GET', 200, 'GET', true, 2.5, null, ['a', 1], 'GET', 10n ** 20n, 'ünï', 'x'.repeat(100), 200];
+  const spans: AssembledSpan[] = [];
+  for (let i = 0; i < 400; i++) {
+    const v = values[i % values.length]!;
+    const entries: [string, FieldValue][] = [['http.method', v], ['http.status', i], ['peer', 'db']];
+    // Rotated every 7 spans, and now and then one key fewer: each position meets other keys.
+    const shift = (i / 7) % 3 | 0;
+    const rotated = [...entries.slice(shift), ...entries.slice(0, shift)].slice(0, i % 11 === 0 ? 2 : 3);
+    spans.push({ ...base!, attributes: fieldsOf(rotated), events: [], links: [] });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+t.test('spans: the kept thread attributes and tails, across threads, statuses, flags, remote parents and drops', (t) => {
+  const [base] = fc.sample(span, { numRuns: 1, seed: 19 });
+  const spans: AssembledSpan[] = [];
+  // Over 1,024 threads of their own (past what is kept, so it starts again) among the two shared ones.
+  for (let i = 0; i < 2400; i++) {
+    spans.push({
+      ...base!,
+      events: [],
+      links: [],
+      statusMessage: '',
+      thread: i % 2 === 0 ? { id: i, name: `t${i}` } : THREADS[(i >> 3) % 2],
+      statusCode: (i >> 1) % 3,
+      traceFlags: i % 5 === 0 ? 0 : 1,
+      parentSpanId: i % 3 === 0 ? 'ab'.repeat(8) : undefined,
+      parentIsRemote: i % 6 === 0,
+      droppedAttributesCount: i % 11 === 0 ? 1 : 0,
+      droppedEventsCount: i % 13 === 0 ? 2 : 0,
+      droppedLinksCount: i % 17 === 0 ? 3 : 0,
+      attributes: i % 19 === 0 ? fieldsOf([['thread.name', 'mine']]) : base!.attributes,
+    });
+  }
+  const big = new Collector();
+  sameTraces(big, spans);
+  t.same(big.failures, [], 'protobuf and JSON the same');
+  t.end();
+});
+
+/** The nearest whole nanosecond to `ms` milliseconds, exactly (a double is an integer over a power of two). */
+function exactNanos(ms: number): bigint {
+  let shift = 0;
+  while (!Number.isInteger(ms * 2 ** shift)) shift++;
+  const scaled = BigInt(ms * 2 ** shift) * 1_000_000n;
+  return shift === 0 ? scaled : (scaled + (1n << BigInt(shift - 1))) >> BigInt(shift);
+}
+
+/** The double next below or above `x`. */
+function nextDouble(x: number, step: 1 | -1): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + BigInt(step));
+  return view.getFloat64(0);
+}
+
+t.test('putTimeMs: within a nanosecond of the exact time at second boundaries, across 32-bit carries, in any order', (t) => {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  const seconds = [0, 1, 4, 5, 4_294, 4_295, 1_000_000_000, 1_764_712_539, 1_796_248_795, 4_294_967_295, 4_000_000_000];
+  const times: number[] = [];
+  for (const s of seconds) {
+    const at = s * 1000;
+    times.push(at, at + 0.0005, at + 999.9999995, at + 999.999, at + 500.25);
+    // (Next to 0 is a subnormal: too small a time to bother with.)
+    if (at > 0) times.push(nextDouble(at, 1), nextDouble(at, -1), at - 0.0004, at - 999.9999);
+  }
+  // Each time after every other, so each is met both with its second split already and with another's.
+  let worst = 0n;
+  for (const before of times) {
+    for (const ms of times) {
+      putTimeMs(out, 0, before);
+      putTimeMs(out, 0, ms);
+      const diff = view.getBigUint64(0, true) - exactNanos(ms);
+      const abs = diff < 0n ? -diff : diff;
+      if (abs > worst) worst = abs;
+    }
+  }
+  t.ok(worst <= 1n, `worst difference ${worst} ns over ${times.length ** 2} pairs`);
   t.end();
 });
 

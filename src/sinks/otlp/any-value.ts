@@ -109,6 +109,8 @@ const MAX_KEPT_KEY = 256;
 const MAX_VALUE_CHANGES = 16;
 /** Longer string values are not kept. */
 const MAX_KEPT_STRING = 64;
+/** Positions of an attributes object whose last key is remembered. */
+const SLOTS = 16;
 /** No value kept yet: a value is never this object. */
 const NO_VALUE: AnyValueInput = Object.freeze({});
 
@@ -120,6 +122,8 @@ class KeyBytes {
   value: AnyValueInput = NO_VALUE;
   field: Uint8Array = new Uint8Array(0);
   changes = 0;
+  /** By the byte size of an int value's varint, the KeyValue up to that varint: its length, the key, the value's length and tag. */
+  readonly countPrefixes: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
 
   constructor(head: Uint8Array) {
     this.head = head;
@@ -136,28 +140,42 @@ class KeyBytes {
  */
 export class AttributeWriter {
   readonly #keys = new Map<string, KeyBytes>();
+  /**
+   * The key last met at each of the first positions of an attributes object,
+   * and its bytes: spans of a kind list the same keys in the same order, so
+   * most keys are found by one comparison instead of a Map lookup.
+   */
+  readonly #slotKeys: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+  readonly #slotKept: (KeyBytes | undefined)[] = new Array<KeyBytes | undefined>(SLOTS).fill(undefined);
 
   write(w: ProtobufWriter, tag: number, attributes: AttributesInput): void {
+    let i = 0;
     for (const key in attributes) {
       const value = attributes[key];
-      w.byte(tag);
-      const kept = this.#keys.get(key) ?? this.#keep(w, key);
+      let kept: KeyBytes | undefined;
+      if (i < SLOTS && this.#slotKeys[i] === key) {
+        kept = this.#slotKept[i];
+      } else {
+        kept = this.#keys.get(key) ?? this.#keep(w, key);
+        if (i < SLOTS) {
+          this.#slotKeys[i] = key;
+          this.#slotKept[i] = kept;
+        }
+      }
+      i++;
       if (kept === undefined) {
+        w.byte(tag);
         const at = w.start();
         writeKeyValue(w, key, value);
         w.finish(at);
       } else if (value === kept.value) {
-        w.raw(kept.field);
+        w.tagged(tag, kept.field);
       } else if (kept.changes >= MAX_VALUE_CHANGES && typeof value === 'number' && value >= 0 && value < 0x10000000 && Number.isInteger(value)) {
-        // A count or a size, different every time: its lengths are known, so nothing is back-patched.
+        // A count or a size, different every time: its lengths are known, so all but the value is kept, by the value's size.
         const size = varintSize(value);
-        const head = kept.head;
-        w.uint32(head.length + 2 + size);
-        w.raw(head);
-        w.byte(1 + size);
-        w.byte(0x18);
-        w.uint32(value);
+        w.taggedUint32(tag, kept.countPrefixes[size] ?? countPrefix(kept, size), value);
       } else {
+        w.byte(tag);
         const from = w.pos;
         const at = w.start();
         w.raw(kept.head);
@@ -187,6 +205,27 @@ export class AttributeWriter {
     this.#keys.set(key, kept);
     return kept;
   }
+}
+
+/** {@link KeyBytes.countPrefixes} for a varint of `size` bytes, made and kept. */
+function countPrefix(kept: KeyBytes, size: number): Uint8Array {
+  const head = kept.head;
+  const length = head.length + 2 + size;
+  const lengthSize = varintSize(length);
+  const out = new Uint8Array(lengthSize + head.length + 2);
+  let p = 0;
+  let v = length;
+  while (v > 127) {
+    out[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  out[p++] = v;
+  out.set(head, p);
+  p += head.length;
+  out[p++] = 1 + size;
+  out[p] = 0x18;
+  kept.countPrefixes[size] = out;
+  return out;
 }
 
 /** A value whose KeyValue is worth keeping: compared with `===`, and small. */

@@ -51,7 +51,7 @@ export class OtlpLogsEncoder {
 
   #encodeProtobuf(records: readonly EventRecord[]): Uint8Array {
     const layout = this.#layout;
-    layout.reset();
+    layout.reset(this.#resource);
     const w = layout.writer;
     for (let i = 0; i < records.length; i++) {
       const e = records[i]!;
@@ -62,13 +62,13 @@ export class OtlpLogsEncoder {
         scope = layout.addScope(key, head, tail);
       }
       layout.begin(scope);
-      w.byte(0x12);
-      const body = w.start(2);
+      // The item's tag and two bytes for its length, after one bounds check.
+      const body = w.start(3);
+      w.buf[body - 3] = 0x12;
       this.#record(w, e);
       w.finish(body, 2);
-      layout.end();
     }
-    return layout.assemble(this.#resource);
+    return layout.assemble();
   }
 
   /** ScopeLogs' field 1 (the scope) and field 3 (schema_url), taken out of the writer's free end. */

@@ -2,42 +2,66 @@
  * A growable protobuf writer for the OTLP encoders: varints, fixed-width
  * numbers, UTF-8 strings and length-delimited messages whose length is
  * back-patched (a guessed number of length bytes is reserved; the body moves
- * only when the guess was wrong). One writer is reused across batches; the
- * bytes of a request are copied out of it, so a body in flight stays valid.
+ * only when the guess was wrong). One writer is reused across batches; its
+ * memory goes out as a request body (batch-layout.ts), and it takes other
+ * memory for the next batch, so a body in flight stays valid.
  */
 
 const HEX = new Uint8Array(128);
 for (let c = 0; c < 128; c++) HEX[c] = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : (c - 55) & 0xff;
+
+/** Up to this many bytes are copied by a loop, which costs less than a `set` call. */
+const RAW_LOOP = 8;
 
 /** @internal Bytes a varint of the unsigned 32-bit value `v` takes. */
 export function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
-/** The last whole second {@link putTimeMs} split, and seconds × 10⁹ in two parts: a span's times, and a batch's, mostly share one. */
-let splitSeconds = NaN;
-let splitLow = 0;
-let splitHigh = 0;
+/**
+ * The last whole second {@link putTimeMs} split: its start in epoch ms, and
+ * seconds × 10⁹ as a low half below 2³² and a high half. Typed arrays rather
+ * than module `let`s, which would box each new double; a span's times, and
+ * most of a batch's, share one second.
+ */
+const split = new Float64Array([NaN, 0]);
+const splitHigh = new Int32Array(1);
 
 /**
  * Unix nanoseconds as fixed64 at `p` from epoch milliseconds with a fraction:
- * whole seconds and rounded nanoseconds first, as the SDK's HrTime has them,
- * then seconds × 10⁹ + nanos split into 32-bit halves without losing bits.
+ * whole seconds and rounded nanoseconds, as the SDK's HrTime has them, then
+ * seconds × 10⁹ + nanos in 32-bit halves without losing bits. Within the
+ * last second split no division is made, and one carry at most is added.
  *
  * @internal
  */
 export function putTimeMs(buf: Uint8Array, p: number, ms: number): void {
-  const seconds = Math.floor(ms / 1000);
-  const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
-  if (seconds !== splitSeconds) {
-    const lowerSeconds = (seconds & 0xffff) * 1e9;
-    const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
-    splitLow = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0);
-    splitHigh = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0);
-    splitSeconds = seconds;
+  let rest = ms - split[0]!;
+  if (!(rest >= 0 && rest < 1000)) rest = splitSecond(ms);
+  let low = split[1]! + Math.min(999_999_999, Math.round(rest * 1e6));
+  let high = splitHigh[0]!;
+  if (low >= 4294967296) {
+    low -= 4294967296;
+    high++;
+  } else if (low < 0) {
+    low += 4294967296;
+    high--;
   }
-  const low = splitLow + nanos;
-  putFixed64(buf, p, low, splitHigh + Math.floor(low / 4294967296));
+  putFixed64(buf, p, low | 0, high);
+}
+
+/** Splits the second `ms` falls in (see {@link putTimeMs}); returns the milliseconds past it. */
+function splitSecond(ms: number): number {
+  const seconds = Math.floor(ms / 1000);
+  const lowerSeconds = (seconds & 0xffff) * 1e9;
+  const upperSeconds = ((seconds / 65536) >>> 0) * 1e9;
+  let low = (lowerSeconds >>> 0) + (((upperSeconds & 0xffff) * 65536) >>> 0);
+  const carry = Math.floor(low / 4294967296);
+  low -= carry * 4294967296;
+  split[0] = seconds * 1000;
+  split[1] = low;
+  splitHigh[0] = Math.floor(lowerSeconds / 4294967296) + ((upperSeconds / 65536) >>> 0) + carry;
+  return ms - seconds * 1000;
 }
 
 /** Little-endian fixed64 from 32-bit halves, by byte stores: `writeUInt32LE` checks its arguments at every call. */
@@ -69,7 +93,7 @@ export class ProtobufWriter {
   ensure(n: number): void {
     const needed = this.pos + n;
     if (needed <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 4096);
     while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafeSlow(size);
     this.buf.copy(grown, 0, 0, this.pos);
@@ -184,12 +208,49 @@ export class ProtobufWriter {
     this.ensure(n);
     const buf = this.buf;
     const p = this.pos;
-    if (n <= 8) {
+    if (n <= RAW_LOOP) {
       for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
     } else {
       buf.set(b, p);
     }
     this.pos = p + n;
+  }
+
+  /** A tag byte, then bytes as they are (see {@link raw}), after one bounds check. */
+  tagged(tag: number, b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n + 1);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = tag;
+    if (n <= RAW_LOOP) {
+      for (let i = 0; i < n; i++) buf[p + 1 + i] = b[i]!;
+    } else {
+      buf.set(b, p + 1);
+    }
+    this.pos = p + 1 + n;
+  }
+
+  /** {@link tagged}, then an unsigned 32-bit varint, after one bounds check. */
+  taggedUint32(tag: number, b: Uint8Array, value: number): void {
+    const n = b.length;
+    this.ensure(n + 6);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = tag;
+    if (n <= RAW_LOOP) {
+      for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    } else {
+      buf.set(b, p);
+    }
+    p += n;
+    let v = value >>> 0;
+    while (v > 127) {
+      buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+    this.pos = p;
   }
 
   bytes(b: Uint8Array): void {

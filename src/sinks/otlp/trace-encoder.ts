@@ -15,6 +15,7 @@ import { jsonAttributes, jsonAttributesWithThread, jsonResource, jsonTime, resou
 import { BatchLayout } from './batch-layout.js';
 import { putTimeMs, type ProtobufWriter } from './protobuf-writer.js';
 import { normalizeTraceState } from './trace-state.js';
+import type { ThreadInfo } from '../../record/trace-record.js';
 
 /** `ringtrace.incomplete` marks a span whose end record never arrived (evicted, or open at close). */
 export const INCOMPLETE_ATTRIBUTE = 'ringtrace.incomplete';
@@ -25,7 +26,10 @@ const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 
 const MAX_CACHED = 1024;
+/** Longer span names are written as they come. */
+const MAX_KEPT_NAME = 256;
 const EMPTY = new Uint8Array(0);
+const NO_ATTRIBUTES: AttributesInput = Object.freeze({});
 
 export class OtlpTraceEncoder {
   readonly #json: boolean;
@@ -36,6 +40,15 @@ export class OtlpTraceEncoder {
   readonly #threadAttributes = new ThreadAttributes(0x4a);
   /** Scope head bytes per target (ScopeSpans field 1 with its tag). */
   readonly #scopeHeads = new Map<string, Uint8Array>();
+  /** Span names' fields (they repeat: a route, an operation), and the last one met. */
+  readonly #names = new Map<string, Uint8Array>();
+  #lastName: string | undefined = undefined;
+  #lastNameField: Uint8Array = EMPTY;
+  /** Per thread, by status code and flags, its attributes and a span's short tail (see {@link #threadTail}), and the last one used. */
+  readonly #threadTails = new Map<ThreadInfo, Map<number, Uint8Array>>();
+  #tailThread: ThreadInfo | undefined = undefined;
+  #tailKey = -1;
+  #tail: Uint8Array = EMPTY;
   /** A trace state as OpenTelemetry's TraceState prints it back. */
   readonly #traceStates = new Map<string, string>();
 
@@ -72,6 +85,53 @@ export class OtlpTraceEncoder {
     }
   }
 
+  /** A span name's field (tag, length, UTF-8) as kept; undefined for a name too long to keep. */
+  #nameField(name: string): Uint8Array | undefined {
+    if (name === this.#lastName) return this.#lastNameField;
+    let field = this.#names.get(name);
+    if (field === undefined) {
+      if (name.length > MAX_KEPT_NAME) return undefined;
+      const w = this.#layout.writer;
+      const at = w.pos;
+      w.byte(0x2a);
+      w.string(name);
+      field = w.copy(at, w.pos);
+      w.pos = at;
+      if (this.#names.size >= MAX_CACHED) this.#names.clear();
+      this.#names.set(name, field);
+    }
+    this.#lastName = name;
+    this.#lastNameField = field;
+    return field;
+  }
+
+  /** A thread's attributes and a short tail (no drops) with `statusCode` and `flags`, as kept. */
+  #threadTail(w: ProtobufWriter, thread: ThreadInfo, statusCode: number, flags: number): Uint8Array {
+    const key = statusCode * 0x400 + flags;
+    if (thread === this.#tailThread && key === this.#tailKey) return this.#tail;
+    let kept = this.#threadTails.get(thread);
+    if (kept === undefined) {
+      if (this.#threadTails.size >= MAX_CACHED) this.#threadTails.clear();
+      this.#threadTails.set(thread, (kept = new Map()));
+    }
+    let bytes = kept.get(key);
+    if (bytes === undefined) {
+      // Written at the writer's free end, then taken out of it.
+      const at = w.pos;
+      this.#threadAttributes.write(w, thread, NO_ATTRIBUTES);
+      w.ensure(16);
+      putShortTail(w.buf, w.pos, 0, 0, 0, statusCode, flags);
+      w.pos += 16;
+      bytes = w.copy(at, w.pos);
+      w.pos = at;
+      kept.set(key, bytes);
+    }
+    this.#tailThread = thread;
+    this.#tailKey = key;
+    this.#tail = bytes;
+    return bytes;
+  }
+
   #scopeHead(name: string): Uint8Array {
     let head = this.#scopeHeads.get(name);
     if (head === undefined) {
@@ -92,7 +152,7 @@ export class OtlpTraceEncoder {
 
   #encodeProtobuf(spans: readonly AssembledSpan[]): Uint8Array {
     const layout = this.#layout;
-    layout.reset();
+    layout.reset(this.#resource);
     const w = layout.writer;
     // Spans of one scope mostly come together: its number is looked up when the target changes.
     let target: string | undefined;
@@ -105,13 +165,13 @@ export class OtlpTraceEncoder {
         if (scope < 0) scope = layout.addScope(target, this.#scopeHead(target), EMPTY);
       }
       layout.begin(scope);
-      w.byte(0x12);
-      const body = w.start(2);
+      // The item's tag and two bytes for its length, after one bounds check.
+      const body = w.start(3);
+      w.buf[body - 3] = 0x12;
       this.#span(w, s);
       w.finish(body, 2);
-      layout.end();
     }
-    return layout.assemble(this.#resource);
+    return layout.assemble();
   }
 
   #span(w: ProtobufWriter, s: AssembledSpan): void {
@@ -148,48 +208,60 @@ export class OtlpTraceEncoder {
         w.pos = q + 10;
       }
     }
-    w.byte(0x2a);
-    w.string(s.name);
-    w.byte(0x30);
-    w.uint32(s.spanKind + 1);
-    w.ensure(18);
-    const buf = w.buf;
-    const p = w.pos;
-    buf[p] = 0x39;
-    putTimeMs(buf, p + 1, s.startTime);
-    buf[p + 9] = 0x41;
-    putTimeMs(buf, p + 10, s.endTime);
-    w.pos = p + 18;
+    const kind = s.spanKind + 1;
+    const name = this.#nameField(s.name);
+    if (name === undefined || kind >>> 0 >= 0x80) {
+      w.byte(0x2a);
+      w.string(s.name);
+      w.byte(0x30);
+      w.uint32(kind);
+      w.ensure(18);
+      const buf = w.buf;
+      const p = w.pos;
+      buf[p] = 0x39;
+      putTimeMs(buf, p + 1, s.startTime);
+      buf[p + 9] = 0x41;
+      putTimeMs(buf, p + 10, s.endTime);
+      w.pos = p + 18;
+    } else {
+      // The name's field as kept, then the kind and both times, after one bounds check.
+      const n = name.length;
+      w.ensure(n + 20);
+      const buf = w.buf;
+      let p = w.pos;
+      if (n <= 8) {
+        for (let i = 0; i < n; i++) buf[p + i] = name[i]!;
+      } else {
+        buf.set(name, p);
+      }
+      p += n;
+      buf[p] = 0x30;
+      buf[p + 1] = kind;
+      buf[p + 2] = 0x39;
+      putTimeMs(buf, p + 3, s.startTime);
+      buf[p + 11] = 0x41;
+      putTimeMs(buf, p + 12, s.endTime);
+      w.pos = p + 20;
+    }
     const attributes = s.incomplete ? incompleteAttributes(s) : s.attributes;
     this.#attributeWriter.write(w, 0x4a, attributes);
-    this.#threadAttributes.write(w, s.thread, attributes);
+    const thread = s.thread;
     const flags = (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0);
     const droppedAttributes = s.droppedAttributesCount;
     const droppedEvents = s.droppedEventsCount;
     const droppedLinks = s.droppedLinksCount;
-    if (s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80) {
-      // Most spans: the dropped counts, the status and the flags in one write.
+    const short = s.events.length === 0 && s.links.length === 0 && s.statusMessage === '' && droppedAttributes < 0x80 && droppedEvents < 0x80 && droppedLinks < 0x80 && s.statusCode < 0x80;
+    if (short && thread !== undefined && droppedAttributes === 0 && droppedEvents === 0 && droppedLinks === 0 && !('thread.id' in attributes) && !('thread.name' in attributes)) {
+      // Most spans of a thread end alike: its attributes, no drops, one status and flags, copied as one piece.
+      w.raw(this.#threadTail(w, thread, s.statusCode, flags));
+      return;
+    }
+    this.#threadAttributes.write(w, thread, attributes);
+    if (short) {
+      // The dropped counts, the status and the flags in one write.
       w.ensure(16);
-      const out = w.buf;
-      const q = w.pos;
-      out[q] = 0x50;
-      out[q + 1] = droppedAttributes;
-      out[q + 2] = 0x60;
-      out[q + 3] = droppedEvents;
-      out[q + 4] = 0x70;
-      out[q + 5] = droppedLinks;
-      out[q + 6] = 0x7a;
-      out[q + 7] = 2;
-      out[q + 8] = 0x18;
-      out[q + 9] = s.statusCode;
-      // Field 16 takes a two-byte tag.
-      out[q + 10] = 0x85;
-      out[q + 11] = 0x01;
-      out[q + 12] = flags;
-      out[q + 13] = flags >>> 8;
-      out[q + 14] = 0;
-      out[q + 15] = 0;
-      w.pos = q + 16;
+      putShortTail(w.buf, w.pos, droppedAttributes, droppedEvents, droppedLinks, s.statusCode, flags);
+      w.pos += 16;
       return;
     }
     w.byte(0x50);
@@ -288,6 +360,30 @@ export class OtlpTraceEncoder {
       flags: (s.traceFlags & 0xff) | HAS_IS_REMOTE | (s.parentSpanId !== undefined && s.parentIsRemote ? IS_REMOTE : 0),
     };
   }
+}
+
+/**
+ * A span's last fields when it has no events, links or status message and
+ * small counts: the dropped counts, the status and the flags, 16 bytes at `q`.
+ */
+function putShortTail(out: Uint8Array, q: number, droppedAttributes: number, droppedEvents: number, droppedLinks: number, statusCode: number, flags: number): void {
+  out[q] = 0x50;
+  out[q + 1] = droppedAttributes;
+  out[q + 2] = 0x60;
+  out[q + 3] = droppedEvents;
+  out[q + 4] = 0x70;
+  out[q + 5] = droppedLinks;
+  out[q + 6] = 0x7a;
+  out[q + 7] = 2;
+  out[q + 8] = 0x18;
+  out[q + 9] = statusCode;
+  // Field 16 takes a two-byte tag.
+  out[q + 10] = 0x85;
+  out[q + 11] = 0x01;
+  out[q + 12] = flags;
+  out[q + 13] = flags >>> 8;
+  out[q + 14] = 0;
+  out[q + 15] = 0;
 }
 
 /** An incomplete span's attributes: the two markers replace same-named fields in place, else follow them (rare: a copy is fine). */
